@@ -1,0 +1,14 @@
+/* cli.h - the subcommand table shared by main.c and the per-subcommand files (cli_age.c, cli_sops.c,
+ * ...). Each subcommand gets argv with its own name in argv[0] and returns the process exit code. */
+#pragma once
+
+struct ap_subcommand {
+        const char *name;
+        const char *summary;
+        int (*run)(int argc, char **argv);
+};
+
+/* Exit codes: 0 ok, 1 operation failed (bad input, crypto failure, ...), 2 usage error. */
+#define AP_EXIT_OK      0
+#define AP_EXIT_FAILURE 1
+#define AP_EXIT_USAGE   2
