@@ -12,3 +12,8 @@ struct ap_subcommand {
 #define AP_EXIT_OK      0
 #define AP_EXIT_FAILURE 1
 #define AP_EXIT_USAGE   2
+
+/* Subcommand entry points, one file each (cli_age.c, cli_sops.c, cli_manifests.c). */
+int cli_age_main(int argc, char **argv);
+int cli_sops_main(int argc, char **argv);
+int cli_manifests_main(int argc, char **argv);

@@ -15,11 +15,11 @@
 
 /* Failure classes, returned as negative codes and kept in err->code (match the C2SP/CCTV "expect"
  * vocabulary so tests can classify). */
-#define AP_AGE_ERR_ARMOR (-1001)   /* armor failure */
-#define AP_AGE_ERR_HEADER (-1002)  /* header failure: syntax, bad stanza, bad share, short nonce... */
-#define AP_AGE_ERR_NO_MATCH (-1003) /* no identity opened any stanza */
-#define AP_AGE_ERR_HMAC (-1004)    /* header MAC mismatch */
-#define AP_AGE_ERR_PAYLOAD (-1005) /* STREAM failure (bad tag, truncation, trailing data) */
+#define AP_AGE_ERR_ARMOR       (-1001) /* armor failure */
+#define AP_AGE_ERR_HEADER      (-1002) /* header failure: syntax, bad stanza, bad share, short nonce... */
+#define AP_AGE_ERR_NO_MATCH    (-1003) /* no identity opened any stanza */
+#define AP_AGE_ERR_HMAC        (-1004) /* header MAC mismatch */
+#define AP_AGE_ERR_PAYLOAD     (-1005) /* STREAM failure (bad tag, truncation, trailing data) */
 #define AP_AGE_ERR_UNSUPPORTED (-1006) /* e.g. a post-quantum identity */
 
 struct ap_age_identity;  /* a secret: X25519 scalar or scrypt passphrase */
@@ -51,7 +51,10 @@ struct ap_age_identities {
         struct ap_age_identity **items;
         size_t n;
 };
-#define AP_AGE_IDENTITIES_INIT {NULL, 0}
+#define AP_AGE_IDENTITIES_INIT                                                                               \
+        {                                                                                                    \
+                NULL, 0                                                                                      \
+        }
 /* Parse key-file text; name is used in error messages ("key file 'x', line 3: ..."). Appends to list. */
 int ap_age_identities_parse(struct ap_age_identities *list, const char *text, size_t n, const char *name,
                             struct ap_error *err);
