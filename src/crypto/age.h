@@ -67,3 +67,85 @@ int ap_age_encrypt(struct ap_age_recipient *const *recipients, size_t n_recipien
 /* Detects armor automatically. */
 int ap_age_decrypt(struct ap_age_identity *const *identities, size_t n_identities, const void *ciphertext,
                    size_t len, struct ap_buf *out, struct ap_error *err);
+
+/* ---- Additions beyond the original surface (streaming, key files, recipient lists) ---- */
+
+/* Post-quantum (hybrid ML-KEM-768 + X25519) keys, "AGE-SECRET-KEY-PQ-1..." and "age1pq1...", parse as
+ * AP_AGE_ERR_UNSUPPORTED: OpenSSL 3.0 has no ML-KEM. */
+
+/* Recipients as read from a recipients file (-R): "age1..." lines, '#' comments and blank lines. */
+struct ap_age_recipients {
+        struct ap_age_recipient **items;
+        size_t n;
+};
+#define AP_AGE_RECIPIENTS_INIT                                                                               \
+        {                                                                                                    \
+                NULL, 0                                                                                      \
+        }
+int ap_age_recipients_parse(struct ap_age_recipients *list, const char *text, size_t n, const char *name,
+                            struct ap_error *err);
+/* Take ownership of r (appended); on failure r is freed. */
+int ap_age_recipients_add(struct ap_age_recipients *list, struct ap_age_recipient *r, struct ap_error *err);
+void ap_age_recipients_release(struct ap_age_recipients *list);
+/* Take ownership of id (appended); on failure id is freed. */
+int ap_age_identities_add(struct ap_age_identities *list, struct ap_age_identity *id, struct ap_error *err);
+/* The recipient of an X25519 identity (a new object the caller frees); -EINVAL for scrypt identities. */
+int ap_age_identity_to_recipient(const struct ap_age_identity *id, struct ap_age_recipient **ret,
+                                 struct ap_error *err);
+
+/* Append the three lines age-keygen writes: "# created: <RFC 3339, local offset>", "# public key:
+ * age1...", "AGE-SECRET-KEY-1..." (out should be a secret buffer). */
+int ap_age_keyfile_format(const struct ap_age_identity *id, long long now_unix, struct ap_buf *out);
+
+/* Streaming. Output bytes go to a sink in order; a sink error stops the operation and is returned. */
+struct ap_age_sink {
+        int (*write)(void *ctx, const void *p, size_t n, struct ap_error *err);
+        void *ctx;
+};
+
+/* Encrypt: new (writes nothing yet), update with plaintext pieces, final once. Memory stays constant
+ * (a few chunks) whatever the input size. */
+struct ap_age_encryptor;
+int ap_age_encryptor_new(struct ap_age_recipient *const *recipients, size_t n_recipients, bool armor,
+                         const struct ap_age_sink *sink, struct ap_age_encryptor **ret, struct ap_error *err);
+int ap_age_encryptor_update(struct ap_age_encryptor *e, const void *p, size_t n, struct ap_error *err);
+int ap_age_encryptor_final(struct ap_age_encryptor *e, struct ap_error *err);
+struct ap_age_encryptor *ap_age_encryptor_free(struct ap_age_encryptor *e);
+
+enum ap_age_input {
+        AP_AGE_INPUT_AUTO,    /* armor when the input starts (after whitespace) with the BEGIN line */
+        AP_AGE_INPUT_BINARY,  /* never armor */
+        AP_AGE_INPUT_ARMORED, /* always armor (strict reader) */
+};
+
+/* Asked once for a passphrase when the header holds an scrypt stanza and no identity was given; append
+ * the passphrase to pass (a secret buffer). */
+typedef int (*ap_age_passphrase_fn)(void *ctx, struct ap_buf *pass, struct ap_error *err);
+
+struct ap_age_decrypt_opts {
+        enum ap_age_input input;
+        ap_age_passphrase_fn passphrase; /* may be NULL */
+        void *passphrase_ctx;
+};
+
+/* Decrypt: plaintext reaches the sink only after its chunk authenticated. identities is borrowed until
+ * the decryptor is freed; opts may be NULL (AUTO, no passphrase callback). */
+struct ap_age_decryptor;
+int ap_age_decryptor_new(struct ap_age_identity *const *identities, size_t n_identities,
+                         const struct ap_age_decrypt_opts *opts, const struct ap_age_sink *sink,
+                         struct ap_age_decryptor **ret, struct ap_error *err);
+int ap_age_decryptor_update(struct ap_age_decryptor *d, const void *p, size_t n, struct ap_error *err);
+int ap_age_decryptor_final(struct ap_age_decryptor *d, struct ap_error *err);
+struct ap_age_decryptor *ap_age_decryptor_free(struct ap_age_decryptor *d);
+
+/* Whole-buffer decrypt with options (ap_age_decrypt is this with opts NULL). */
+int ap_age_decrypt_opts(struct ap_age_identity *const *identities, size_t n_identities,
+                        const struct ap_age_decrypt_opts *opts, const void *ciphertext, size_t len,
+                        struct ap_buf *out, struct ap_error *err);
+
+/* Stream from a file descriptor to a sink in large reads; in_name names the input in errors. */
+int ap_age_encrypt_fd(struct ap_age_recipient *const *recipients, size_t n_recipients, bool armor, int in_fd,
+                      const char *in_name, const struct ap_age_sink *sink, struct ap_error *err);
+int ap_age_decrypt_fd(struct ap_age_identity *const *identities, size_t n_identities,
+                      const struct ap_age_decrypt_opts *opts, int in_fd, const char *in_name,
+                      const struct ap_age_sink *sink, struct ap_error *err);

@@ -1,0 +1,511 @@
+/* age.c - age encryption and decryption end to end: the encryptor (file key, stanzas, header MAC,
+ * payload nonce, STREAM, optional armor) and the decryptor (armor detection, strict header parse, then
+ * identities tried in order, header MAC, STREAM), plus the whole-buffer and file-descriptor wrappers. */
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base64.h"
+#include "crypto/age_internal.h"
+
+/* ---- encryption ---- */
+
+struct ap_age_encryptor {
+        struct ap_age_sink user;
+        struct ap_age_armor *armor; /* NULL for binary output */
+        struct ap_age_sink binary;  /* where binary age bytes go: the armor encoder or the user */
+        struct ap_age_stream *stream;
+        bool finished;
+};
+
+static int armor_sink_write(void *ctx, const void *p, size_t n, struct ap_error *err)
+{
+        return ap_age_armor_update(ctx, p, n, err);
+}
+
+struct ap_age_encryptor *ap_age_encryptor_free(struct ap_age_encryptor *e)
+{
+        if (!e)
+                return NULL;
+        ap_age_stream_free(e->stream);
+        ap_age_armor_free(e->armor);
+        free(e);
+        return NULL;
+}
+
+AP_DEFINE_CLEANUP(struct ap_age_encryptor *, ap_age_encryptor_free)
+
+/* Build and write the header and payload nonce; returns the payload key. */
+static int write_header(struct ap_age_encryptor *e, struct ap_age_recipient *const *recipients, size_t n,
+                        uint8_t payload_key[32], struct ap_error *err)
+{
+        uint8_t file_key[AP_AGE_FILE_KEY_LEN], mac[32], nonce[AP_AGE_NONCE_LEN];
+        struct ap_age_header h = {0};
+        struct ap_buf text = AP_BUF_INIT;
+        ap_buf_init(&text, AP_AGE_HEADER_MAX);
+        int r = ap_age_random(file_key, sizeof(file_key));
+        if (r == 0)
+                r = ap_age_random(nonce, sizeof(nonce));
+        if (r < 0) {
+                ap_error_set(err, r, "the random number generator failed");
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                r = recipients[i]->kind == AP_AGE_KIND_SCRYPT
+                        ? ap_age_scrypt_wrap(recipients[i], file_key, &h, err)
+                        : ap_age_x25519_wrap(recipients[i], file_key, &h, err);
+                if (r < 0)
+                        goto out;
+        }
+        r = ap_age_header_write_without_mac(&h, &text);
+        if (r == 0)
+                r = ap_age_header_mac(file_key, text.data, text.len, mac);
+        if (r == 0)
+                r = ap_buf_addch(&text, ' ');
+        if (r == 0)
+                r = ap_base64_encode(&text, mac, sizeof(mac), AP_B64_STD_RAW);
+        if (r == 0)
+                r = ap_buf_addch(&text, '\n');
+        if (r == 0)
+                r = ap_buf_add(&text, nonce, sizeof(nonce));
+        if (r == 0)
+                r = ap_age_payload_key(file_key, nonce, payload_key);
+        if (r < 0) {
+                ap_error_set(err, r, "cannot build the age header");
+                goto out;
+        }
+        r = e->binary.write(e->binary.ctx, text.data, text.len, err);
+out:
+        OPENSSL_cleanse(file_key, sizeof(file_key));
+        ap_age_header_release(&h);
+        ap_buf_release(&text);
+        return r;
+}
+
+int ap_age_encryptor_new(struct ap_age_recipient *const *recipients, size_t n_recipients, bool armor,
+                         const struct ap_age_sink *sink, struct ap_age_encryptor **ret, struct ap_error *err)
+{
+        if (n_recipients == 0)
+                return ap_error_set(err, -EINVAL, "no recipients given");
+        for (size_t i = 0; i < n_recipients; i++) {
+                if (!recipients[i])
+                        return ap_error_set(err, -EINVAL, "recipient %zu is missing", i + 1);
+                if (recipients[i]->kind == AP_AGE_KIND_SCRYPT && n_recipients != 1)
+                        return ap_error_set(err, -EINVAL,
+                                            "a passphrase (scrypt) recipient must be the only recipient");
+        }
+        _cleanup_(ap_age_encryptor_freep) struct ap_age_encryptor *e = calloc(1, sizeof(*e));
+        if (!e)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        e->user = *sink;
+        e->binary = *sink;
+        if (armor) {
+                e->armor = ap_age_armor_new(true, sink);
+                if (!e->armor)
+                        return ap_error_set(err, -ENOMEM, "out of memory");
+                e->binary = (struct ap_age_sink){armor_sink_write, e->armor};
+        }
+        uint8_t key[32];
+        int r = write_header(e, recipients, n_recipients, key, err);
+        if (r == 0) {
+                e->stream = ap_age_stream_new(key, true, &e->binary);
+                if (!e->stream)
+                        r = ap_error_set(err, -ENOMEM, "cannot set up chacha20-poly1305");
+        }
+        OPENSSL_cleanse(key, sizeof(key));
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+int ap_age_encryptor_update(struct ap_age_encryptor *e, const void *p, size_t n, struct ap_error *err)
+{
+        if (e->finished)
+                return ap_error_set(err, -EINVAL, "encryption already finished");
+        return ap_age_stream_update(e->stream, p, n, err);
+}
+
+int ap_age_encryptor_final(struct ap_age_encryptor *e, struct ap_error *err)
+{
+        if (e->finished)
+                return ap_error_set(err, -EINVAL, "encryption already finished");
+        e->finished = true;
+        int r = ap_age_stream_final(e->stream, err);
+        if (r == 0 && e->armor)
+                r = ap_age_armor_final(e->armor, err);
+        return r;
+}
+
+/* ---- decryption ---- */
+
+enum { ST_DETECT, ST_HEADER, ST_NONCE, ST_PAYLOAD, ST_DONE };
+
+struct ap_age_decryptor {
+        struct ap_age_identity *const *ids;
+        size_t n_ids;
+        struct ap_age_decrypt_opts opts;
+        struct ap_age_sink user;
+        int stage;
+        int failed; /* the error code once something failed; every later call returns it */
+        struct ap_buf detect;
+        struct ap_age_armor *armor;
+        struct ap_age_sink binary_in; /* the sink the armor decoder writes binary bytes to */
+        struct ap_age_header_parser hp;
+        uint8_t nonce[AP_AGE_NONCE_LEN];
+        size_t nonce_len;
+        uint8_t file_key[AP_AGE_FILE_KEY_LEN];
+        struct ap_age_stream *stream;
+};
+
+struct ap_age_decryptor *ap_age_decryptor_free(struct ap_age_decryptor *d)
+{
+        if (!d)
+                return NULL;
+        ap_buf_release(&d->detect);
+        ap_age_armor_free(d->armor);
+        ap_age_header_parser_release(&d->hp);
+        ap_age_stream_free(d->stream);
+        OPENSSL_cleanse(d, sizeof(*d));
+        free(d);
+        return NULL;
+}
+
+static bool header_has(const struct ap_age_header *h, const char *type)
+{
+        for (size_t i = 0; i < h->n; i++)
+                if (strcmp(h->stanzas[i].args[0], type) == 0)
+                        return true;
+        return false;
+}
+
+static int try_identities(struct ap_age_identity *const *ids, size_t n, const struct ap_age_header *h,
+                          uint8_t file_key[AP_AGE_FILE_KEY_LEN], struct ap_error *err)
+{
+        for (size_t i = 0; i < n; i++) {
+                int r = ids[i]->kind == AP_AGE_KIND_SCRYPT ? ap_age_scrypt_unwrap(ids[i], h, file_key, err)
+                                                           : ap_age_x25519_unwrap(ids[i], h, file_key, err);
+                if (r != AP_AGE_NOT_MINE)
+                        return r;
+        }
+        return AP_AGE_NOT_MINE;
+}
+
+static int unwrap_file_key(struct ap_age_decryptor *d, struct ap_error *err)
+{
+        const struct ap_age_header *h = &d->hp.hdr;
+        bool scrypt = header_has(h, "scrypt");
+        int r;
+        if (d->n_ids == 0) {
+                if (!scrypt || !d->opts.passphrase)
+                        return ap_error_set(
+                            err, AP_AGE_ERR_NO_MATCH,
+                            scrypt ? "the file is passphrase-encrypted and no passphrase was given"
+                                   : "no identities given to decrypt with");
+                struct ap_buf pass = AP_BUF_INIT_SECRET;
+                struct ap_age_identity *id = NULL;
+                r = d->opts.passphrase(d->opts.passphrase_ctx, &pass, err);
+                if (r == 0)
+                        r = ap_age_scrypt_identity_new(pass.data, pass.len, &id, err);
+                ap_buf_release(&pass);
+                if (r < 0)
+                        return r;
+                r = try_identities(&id, 1, h, d->file_key, err);
+                ap_age_identity_free(id);
+        } else {
+                r = try_identities(d->ids, d->n_ids, h, d->file_key, err);
+        }
+        if (r == AP_AGE_NOT_MINE) {
+                if (scrypt && d->n_ids == 0)
+                        return ap_error_set(err, AP_AGE_ERR_NO_MATCH, "incorrect passphrase");
+                return ap_error_set(err, AP_AGE_ERR_NO_MATCH, "no identity matched any of the recipients%s",
+                                    scrypt ? " (the file is passphrase-encrypted)" : "");
+        }
+        if (r < 0)
+                return r;
+        uint8_t mac[32];
+        r = ap_age_header_mac(d->file_key, d->hp.raw.data, d->hp.mac_input_len, mac);
+        if (r < 0)
+                return ap_error_set(err, r, "cannot compute the header MAC");
+        if (CRYPTO_memcmp(mac, d->hp.hdr.mac, sizeof(mac)) != 0)
+                return ap_error_set(err, AP_AGE_ERR_HMAC, "bad header MAC: the header was modified");
+        return 0;
+}
+
+static int binary_update(struct ap_age_decryptor *d, const uint8_t *p, size_t n, struct ap_error *err)
+{
+        while (n > 0) {
+                switch (d->stage) {
+                case ST_HEADER: {
+                        size_t used = 0;
+                        int r = ap_age_header_parser_feed(&d->hp, p, n, &used, err);
+                        if (r < 0)
+                                return r;
+                        p += used;
+                        n -= used;
+                        if (r == 1) {
+                                r = unwrap_file_key(d, err);
+                                if (r < 0)
+                                        return r;
+                                d->stage = ST_NONCE;
+                        }
+                        break;
+                }
+                case ST_NONCE: {
+                        size_t take = AP_MIN(n, sizeof(d->nonce) - d->nonce_len);
+                        memcpy(d->nonce + d->nonce_len, p, take);
+                        d->nonce_len += take;
+                        p += take;
+                        n -= take;
+                        if (d->nonce_len == sizeof(d->nonce)) {
+                                uint8_t key[32];
+                                int r = ap_age_payload_key(d->file_key, d->nonce, key);
+                                if (r == 0) {
+                                        d->stream = ap_age_stream_new(key, false, &d->user);
+                                        if (!d->stream)
+                                                r = -ENOMEM;
+                                }
+                                OPENSSL_cleanse(key, sizeof(key));
+                                OPENSSL_cleanse(d->file_key, sizeof(d->file_key));
+                                if (r < 0)
+                                        return ap_error_set(err, r, "cannot set up the payload cipher");
+                                d->stage = ST_PAYLOAD;
+                        }
+                        break;
+                }
+                case ST_PAYLOAD:
+                        return ap_age_stream_update(d->stream, p, n, err);
+                default:
+                        return ap_error_set(err, -EINVAL, "internal error: decryptor in a bad state");
+                }
+        }
+        return 0;
+}
+
+static int binary_final(struct ap_age_decryptor *d, struct ap_error *err)
+{
+        switch (d->stage) {
+        case ST_HEADER:
+                return ap_age_header_parser_eof(&d->hp, err);
+        case ST_NONCE:
+                return ap_error_set(err, AP_AGE_ERR_HEADER,
+                                    "the file ends before the payload nonce (%zu of 16 bytes)", d->nonce_len);
+        case ST_PAYLOAD:
+                return ap_age_stream_final(d->stream, err);
+        default:
+                return ap_error_set(err, -EINVAL, "internal error: decryptor in a bad state");
+        }
+}
+
+static int binary_sink_write(void *ctx, const void *p, size_t n, struct ap_error *err)
+{
+        return binary_update(ctx, p, n, err);
+}
+
+int ap_age_decryptor_new(struct ap_age_identity *const *identities, size_t n_identities,
+                         const struct ap_age_decrypt_opts *opts, const struct ap_age_sink *sink,
+                         struct ap_age_decryptor **ret, struct ap_error *err)
+{
+        for (size_t i = 0; i < n_identities; i++)
+                if (!identities[i])
+                        return ap_error_set(err, -EINVAL, "identity %zu is missing", i + 1);
+        struct ap_age_decryptor *d = calloc(1, sizeof(*d));
+        if (!d)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        d->ids = identities;
+        d->n_ids = n_identities;
+        if (opts)
+                d->opts = *opts;
+        d->user = *sink;
+        ap_buf_init(&d->detect, 4096);
+        ap_age_header_parser_init(&d->hp);
+        d->binary_in = (struct ap_age_sink){binary_sink_write, d};
+        d->stage = ST_DETECT;
+        if (d->opts.input != AP_AGE_INPUT_AUTO) {
+                d->stage = ST_HEADER;
+                if (d->opts.input == AP_AGE_INPUT_ARMORED &&
+                    !(d->armor = ap_age_armor_new(false, &d->binary_in))) {
+                        ap_age_decryptor_free(d);
+                        return ap_error_set(err, -ENOMEM, "out of memory");
+                }
+        }
+        *ret = d;
+        return 0;
+}
+
+/* Route input to the armor decoder or straight to the binary decoder. */
+static int route(struct ap_age_decryptor *d, const void *p, size_t n, struct ap_error *err)
+{
+        if (d->armor)
+                return ap_age_armor_update(d->armor, p, n, err);
+        return binary_update(d, p, n, err);
+}
+
+/* Auto-detection: hold the first bytes until it is clear whether they start an armored file. */
+static int detect(struct ap_age_decryptor *d, const void *p, size_t n, bool at_eof, struct ap_error *err)
+{
+        size_t want = 1100 - d->detect.len;
+        size_t take = AP_MIN(n, want);
+        if (ap_buf_add(&d->detect, p, take) < 0)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        bool decided = false;
+        bool armored = ap_age_armor_detect(d->detect.data, d->detect.len, at_eof || take < n, &decided);
+        if (!decided && d->detect.len < 1100 && !at_eof)
+                return 0;
+        d->stage = ST_HEADER;
+        if (armored && !(d->armor = ap_age_armor_new(false, &d->binary_in)))
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        int r = route(d, d->detect.data, d->detect.len, err);
+        ap_buf_release(&d->detect);
+        if (r == 0 && take < n)
+                r = route(d, (const char *)p + take, n - take, err);
+        return r;
+}
+
+int ap_age_decryptor_update(struct ap_age_decryptor *d, const void *p, size_t n, struct ap_error *err)
+{
+        if (d->failed)
+                return ap_error_set(err, d->failed, "decryption already failed");
+        if (d->stage == ST_DONE)
+                return ap_error_set(err, -EINVAL, "decryption already finished");
+        int r = d->stage == ST_DETECT ? detect(d, p, n, false, err) : route(d, p, n, err);
+        if (r < 0)
+                d->failed = r;
+        return r;
+}
+
+int ap_age_decryptor_final(struct ap_age_decryptor *d, struct ap_error *err)
+{
+        if (d->failed)
+                return ap_error_set(err, d->failed, "decryption already failed");
+        if (d->stage == ST_DONE)
+                return ap_error_set(err, -EINVAL, "decryption already finished");
+        int r = 0;
+        if (d->stage == ST_DETECT)
+                r = detect(d, NULL, 0, true, err);
+        if (r == 0 && d->armor)
+                r = ap_age_armor_final(d->armor, err);
+        if (r == 0)
+                r = binary_final(d, err);
+        if (r < 0)
+                d->failed = r;
+        else
+                d->stage = ST_DONE;
+        return r;
+}
+
+/* ---- whole buffers and file descriptors ---- */
+
+static int buf_sink_write(void *ctx, const void *p, size_t n, struct ap_error *err)
+{
+        struct ap_buf *b = ctx;
+        int r = ap_buf_add(b, p, n);
+        if (r == -E2BIG)
+                return ap_error_set(err, r, "the output is larger than the limit of %zu bytes", b->max);
+        if (r < 0)
+                return ap_error_set(err, r, "out of memory");
+        return 0;
+}
+
+int ap_age_encrypt(struct ap_age_recipient *const *recipients, size_t n_recipients, const void *plaintext,
+                   size_t len, bool armor, struct ap_buf *out, struct ap_error *err)
+{
+        struct ap_age_sink sink = {buf_sink_write, out};
+        _cleanup_(ap_age_encryptor_freep) struct ap_age_encryptor *e = NULL;
+        int r = ap_age_encryptor_new(recipients, n_recipients, armor, &sink, &e, err);
+        if (r == 0)
+                r = ap_age_encryptor_update(e, plaintext, len, err);
+        if (r == 0)
+                r = ap_age_encryptor_final(e, err);
+        return r;
+}
+
+AP_DEFINE_CLEANUP(struct ap_age_decryptor *, ap_age_decryptor_free)
+
+int ap_age_decrypt_opts(struct ap_age_identity *const *identities, size_t n_identities,
+                        const struct ap_age_decrypt_opts *opts, const void *ciphertext, size_t len,
+                        struct ap_buf *out, struct ap_error *err)
+{
+        struct ap_age_sink sink = {buf_sink_write, out};
+        _cleanup_(ap_age_decryptor_freep) struct ap_age_decryptor *d = NULL;
+        int r = ap_age_decryptor_new(identities, n_identities, opts, &sink, &d, err);
+        if (r == 0)
+                r = ap_age_decryptor_update(d, ciphertext, len, err);
+        if (r == 0)
+                r = ap_age_decryptor_final(d, err);
+        return r;
+}
+
+int ap_age_decrypt(struct ap_age_identity *const *identities, size_t n_identities, const void *ciphertext,
+                   size_t len, struct ap_buf *out, struct ap_error *err)
+{
+        return ap_age_decrypt_opts(identities, n_identities, NULL, ciphertext, len, out, err);
+}
+
+#define READ_SIZE ((size_t)256 << 10)
+
+/* Read in_fd to the end, handing every piece to update(). */
+static int pump(int in_fd, const char *in_name,
+                int (*update)(void *obj, const void *p, size_t n, struct ap_error *err), void *obj,
+                bool secret, struct ap_error *err)
+{
+        uint8_t *buf = malloc(READ_SIZE);
+        if (!buf)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        int r = 0;
+        for (;;) {
+                ssize_t k = read(in_fd, buf, READ_SIZE);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        r = ap_error_set(err, -errno, "cannot read '%s': %s", in_name, strerror(errno));
+                        break;
+                }
+                if (k == 0)
+                        break;
+                r = update(obj, buf, (size_t)k, err);
+                if (r < 0)
+                        break;
+        }
+        if (secret)
+                ap_secure_free(buf, READ_SIZE);
+        else
+                free(buf);
+        return r;
+}
+
+static int enc_update_cb(void *obj, const void *p, size_t n, struct ap_error *err)
+{
+        return ap_age_encryptor_update(obj, p, n, err);
+}
+
+static int dec_update_cb(void *obj, const void *p, size_t n, struct ap_error *err)
+{
+        return ap_age_decryptor_update(obj, p, n, err);
+}
+
+int ap_age_encrypt_fd(struct ap_age_recipient *const *recipients, size_t n_recipients, bool armor, int in_fd,
+                      const char *in_name, const struct ap_age_sink *sink, struct ap_error *err)
+{
+        _cleanup_(ap_age_encryptor_freep) struct ap_age_encryptor *e = NULL;
+        int r = ap_age_encryptor_new(recipients, n_recipients, armor, sink, &e, err);
+        if (r == 0)
+                r = pump(in_fd, in_name, enc_update_cb, e, true, err);
+        if (r == 0)
+                r = ap_age_encryptor_final(e, err);
+        return r;
+}
+
+int ap_age_decrypt_fd(struct ap_age_identity *const *identities, size_t n_identities,
+                      const struct ap_age_decrypt_opts *opts, int in_fd, const char *in_name,
+                      const struct ap_age_sink *sink, struct ap_error *err)
+{
+        _cleanup_(ap_age_decryptor_freep) struct ap_age_decryptor *d = NULL;
+        int r = ap_age_decryptor_new(identities, n_identities, opts, sink, &d, err);
+        if (r == 0)
+                r = pump(in_fd, in_name, dec_update_cb, d, false, err);
+        if (r == 0)
+                r = ap_age_decryptor_final(d, err);
+        return r;
+}
