@@ -198,11 +198,11 @@ static int unwrap_file_key(struct ap_age_decryptor *d, struct ap_error *err)
         bool scrypt = header_has(h, "scrypt");
         int r;
         if (d->n_ids == 0) {
-                if (!scrypt || !d->opts.passphrase)
-                        return ap_error_set(
-                            err, AP_AGE_ERR_NO_MATCH,
-                            scrypt ? "the file is passphrase-encrypted and no passphrase was given"
-                                   : "no identities given to decrypt with");
+                if (!scrypt)
+                        return ap_error_set(err, -ENOKEY, "no identities given to decrypt with");
+                if (!d->opts.passphrase)
+                        return ap_error_set(err, AP_AGE_ERR_NO_MATCH,
+                                            "the file is passphrase-encrypted and no passphrase was given");
                 struct ap_buf pass = AP_BUF_INIT_SECRET;
                 struct ap_age_identity *id = NULL;
                 r = d->opts.passphrase(d->opts.passphrase_ctx, &pass, err);

@@ -128,8 +128,9 @@ struct ap_age_decrypt_opts {
         void *passphrase_ctx;
 };
 
-/* Decrypt: plaintext reaches the sink only after its chunk authenticated. identities is borrowed until
- * the decryptor is freed; opts may be NULL (AUTO, no passphrase callback). */
+/* Decrypt: plaintext reaches the sink only after its chunk authenticated. With no identities, a
+ * passphrase-encrypted file calls opts->passphrase; any other file fails with -ENOKEY. identities is borrowed
+ * until the decryptor is freed; opts may be NULL (AUTO, no passphrase callback). */
 struct ap_age_decryptor;
 int ap_age_decryptor_new(struct ap_age_identity *const *identities, size_t n_identities,
                          const struct ap_age_decrypt_opts *opts, const struct ap_age_sink *sink,
