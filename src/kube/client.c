@@ -1,0 +1,480 @@
+/* client.c - libcurl plumbing: handle pool, TLS material from memory, auth, headers, status errors. */
+#include "client.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ap_config.h"
+#include "base/fileio.h"
+
+#define POOL_MAX          16
+#define TOKEN_MAX         ((size_t)64 << 10)
+#define TOKEN_REREAD_SECS 60
+
+struct ap_kube_client {
+        struct ap_kube_config *cfg; /* a private copy: server, TLS material, token */
+        long connect_timeout_ms;
+        long request_timeout_ms;
+        size_t max_body;
+        char *user_agent;
+        bool http1_only;
+
+        pthread_mutex_t lock; /* guards everything below */
+        CURL *pool[POOL_MAX]; /* idle easy handles, each keeping its own live connections */
+        size_t n_pool;
+        char *token;          /* current bearer token (secret): cfg->token or the token file's text */
+        time_t token_read_at; /* when token_file was last read */
+        struct timespec token_mtime;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+        curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static int copy_buf(struct ap_buf *dst, const struct ap_buf *src)
+{
+        return src->len ? ap_buf_add(dst, src->data, src->len) : 0;
+}
+
+static int dup_opt(char **dst, const char *s)
+{
+        if (!s)
+                return 0;
+        *dst = strdup(s);
+        return *dst ? 0 : -ENOMEM;
+}
+
+static struct ap_kube_config *config_copy(const struct ap_kube_config *src)
+{
+        struct ap_kube_config *c = calloc(1, sizeof(*c));
+        if (!c)
+                return NULL;
+        ap_buf_init(&c->ca_pem, 0);
+        ap_buf_init(&c->cert_pem, 0);
+        ap_buf_init_secret(&c->key_pem, 0);
+        c->insecure = src->insecure;
+        if (dup_opt(&c->server, src->server) < 0 || dup_opt(&c->tls_server_name, src->tls_server_name) < 0 ||
+            dup_opt(&c->token, src->token) < 0 || dup_opt(&c->token_file, src->token_file) < 0 ||
+            dup_opt(&c->namespace, src->namespace) < 0 || dup_opt(&c->context, src->context) < 0 ||
+            copy_buf(&c->ca_pem, &src->ca_pem) < 0 || copy_buf(&c->cert_pem, &src->cert_pem) < 0 ||
+            copy_buf(&c->key_pem, &src->key_pem) < 0)
+                return ap_kube_config_free(c);
+        return c;
+}
+
+int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_client_options *opts,
+                       struct ap_kube_client **ret, struct ap_error *err)
+{
+        static const struct ap_kube_client_options defaults = {0};
+        if (!opts)
+                opts = &defaults;
+        pthread_once(&curl_once, curl_init);
+        if (curl_init_rc != CURLE_OK)
+                return ap_error_set(err, -EIO, "cannot initialise libcurl: %s",
+                                    curl_easy_strerror(curl_init_rc));
+        if (!cfg->server)
+                return ap_error_set(err, -EINVAL, "the kube configuration has no server URL");
+        struct ap_kube_client *c = calloc(1, sizeof(*c));
+        if (!c)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        pthread_mutex_init(&c->lock, NULL);
+        c->cfg = config_copy(cfg);
+        c->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 10000;
+        c->request_timeout_ms = opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 60000;
+        c->max_body = opts->max_body > 0 ? opts->max_body : (size_t)256 << 20;
+        c->http1_only = opts->http1_only;
+        if (opts->user_agent)
+                c->user_agent = strdup(opts->user_agent);
+        else if (asprintf(&c->user_agent, "app-platform/%s", AP_VERSION) < 0)
+                c->user_agent = NULL;
+        if (!c->cfg || !c->user_agent) {
+                ap_kube_client_free(c);
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        }
+        if (c->cfg->token && !(c->token = strdup(c->cfg->token))) {
+                ap_kube_client_free(c);
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        }
+        *ret = c;
+        return 0;
+}
+
+struct ap_kube_client *ap_kube_client_free(struct ap_kube_client *c)
+{
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_pool; i++)
+                curl_easy_cleanup(c->pool[i]);
+        ap_kube_config_free(c->cfg);
+        ap_secure_free_str(c->token);
+        free(c->user_agent);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return NULL;
+}
+
+const char *ap_kube_client_server(const struct ap_kube_client *c)
+{
+        return c->cfg->server;
+}
+
+const char *ap_kube_client_namespace(const struct ap_kube_client *c)
+{
+        return c->cfg->namespace;
+}
+
+/* Re-read the token file when it changed or force is set (after a 401). Called with the lock held. */
+static int refresh_token_locked(struct ap_kube_client *c, bool force, struct ap_error *err)
+{
+        if (!c->cfg->token_file)
+                return 0;
+        time_t now = time(NULL);
+        struct stat st;
+        bool changed = stat(c->cfg->token_file, &st) == 0 && (st.st_mtim.tv_sec != c->token_mtime.tv_sec ||
+                                                              st.st_mtim.tv_nsec != c->token_mtime.tv_nsec);
+        if (c->token && !force && !changed && now - c->token_read_at < TOKEN_REREAD_SECS)
+                return 0;
+        _cleanup_buf_ struct ap_buf t = AP_BUF_INIT_SECRET;
+        t.max = TOKEN_MAX;
+        int r = ap_read_file(c->cfg->token_file, &t, err);
+        if (r < 0)
+                return ap_error_prefix(err, "cannot read the bearer token");
+        while (t.len > 0 &&
+               (t.data[t.len - 1] == '\n' || t.data[t.len - 1] == '\r' || t.data[t.len - 1] == ' '))
+                ap_buf_truncate(&t, t.len - 1);
+        if (t.len == 0)
+                return ap_error_set(err, -EINVAL, "the token file '%s' is empty", c->cfg->token_file);
+        ap_secure_free_str(c->token);
+        c->token = ap_buf_detach(&t, NULL);
+        c->token_read_at = now;
+        if (changed)
+                c->token_mtime = st.st_mtim;
+        return 0;
+}
+
+static CURL *handle_get(struct ap_kube_client *c)
+{
+        CURL *h = NULL;
+        pthread_mutex_lock(&c->lock);
+        if (c->n_pool > 0)
+                h = c->pool[--c->n_pool];
+        pthread_mutex_unlock(&c->lock);
+        if (h) {
+                curl_easy_reset(h); /* keeps live connections, the DNS cache and TLS sessions */
+                return h;
+        }
+        return curl_easy_init();
+}
+
+static void handle_put(struct ap_kube_client *c, CURL *h)
+{
+        pthread_mutex_lock(&c->lock);
+        if (c->n_pool < POOL_MAX) {
+                c->pool[c->n_pool++] = h;
+                h = NULL;
+        }
+        pthread_mutex_unlock(&c->lock);
+        if (h)
+                curl_easy_cleanup(h);
+}
+
+struct transfer {
+        CURL *h;
+        const struct ap_kube_http *req;
+        struct ap_buf *body; /* non-2xx bodies, and 2xx bodies when there is no on_data */
+        long retry_after;
+        int cb_error; /* first negative code from on_data or the body buffer */
+        bool code_known;
+        bool success;
+};
+
+static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
+{
+        struct transfer *t = ud;
+        size_t n = size * nmemb;
+        if (!t->code_known) {
+                long code = 0;
+                curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &code);
+                t->success = code >= 200 && code < 300;
+                t->code_known = true;
+        }
+        int r;
+        if (t->success && t->req->on_data)
+                r = t->req->on_data(t->req->userdata, p, n);
+        else
+                r = ap_buf_add(t->body, p, n);
+        if (r < 0) {
+                t->cb_error = r;
+                return CURL_WRITEFUNC_ERROR;
+        }
+        return n;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+        struct transfer *t = ud;
+        size_t n = size * nmemb;
+        static const char name[] = "retry-after:";
+        if (n > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+                char tmp[32];
+                size_t k = AP_MIN(n - (sizeof(name) - 1), sizeof(tmp) - 1);
+                memcpy(tmp, p + sizeof(name) - 1, k);
+                tmp[k] = '\0';
+                char *end;
+                long v = strtol(tmp, &end, 10);
+                if (end != tmp && v > 0 && v < 86400)
+                        t->retry_after = v;
+        }
+        return n;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+        const struct transfer *t = ud;
+        return t->req->cancel && atomic_load(t->req->cancel) ? 1 : 0;
+}
+
+static bool header_value_ok(const char *s)
+{
+        for (; *s; s++)
+                if (*s == '\r' || *s == '\n' || (unsigned char)*s < 0x20)
+                        return false;
+        return true;
+}
+
+static int add_header(struct curl_slist **list, const char *name, const char *value, struct ap_error *err)
+{
+        if (!header_value_ok(value))
+                return ap_error_set(err, -EINVAL, "header value '%s' contains control characters", value);
+        char *line = NULL;
+        /* "Name:" with no value tells libcurl not to send a header it would add by itself */
+        if (asprintf(&line, "%s:%s%s", name, value[0] ? " " : "", value) < 0)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        struct curl_slist *n = curl_slist_append(*list, line);
+        free(line);
+        if (!n)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        *list = n;
+        return 0;
+}
+
+static int build_headers(const struct ap_kube_http *req, struct curl_slist **ret, struct ap_error *err)
+{
+        struct curl_slist *list = NULL;
+        int r = add_header(&list, "Accept", "application/json", err);
+        if (r >= 0 && req->body)
+                r = add_header(&list, "Content-Type",
+                               req->content_type ? req->content_type : "application/json", err);
+        if (r >= 0)
+                r = add_header(&list, "Expect", "", err);
+        const struct ap_kube_opts *o = req->opts;
+        if (r >= 0 && o && o->impersonate_user)
+                r = add_header(&list, "Impersonate-User", o->impersonate_user, err);
+        for (size_t i = 0; r >= 0 && o && i < o->n_impersonate_groups; i++)
+                r = add_header(&list, "Impersonate-Group", o->impersonate_groups[i], err);
+        if (r < 0) {
+                curl_slist_free_all(list);
+                return r;
+        }
+        *ret = list;
+        return 0;
+}
+
+static void set_tls(struct ap_kube_client *c, CURL *h)
+{
+        const struct ap_kube_config *cfg = c->cfg;
+        if (cfg->ca_pem.len) {
+                struct curl_blob ca = {cfg->ca_pem.data, cfg->ca_pem.len, CURL_BLOB_NOCOPY};
+                curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+        }
+        if (cfg->cert_pem.len && cfg->key_pem.len) {
+                struct curl_blob cert = {cfg->cert_pem.data, cfg->cert_pem.len, CURL_BLOB_NOCOPY};
+                struct curl_blob key = {cfg->key_pem.data, cfg->key_pem.len, CURL_BLOB_NOCOPY};
+                curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &cert);
+                curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+                curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &key);
+                curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+        }
+        if (cfg->insecure) {
+                curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+                curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+}
+
+static int transport_error(CURLcode cc, const char *errbuf, const struct ap_kube_http *req,
+                           struct ap_error *err)
+{
+        int code;
+        switch (cc) {
+        case CURLE_OPERATION_TIMEDOUT:
+                code = -ETIMEDOUT;
+                break;
+        case CURLE_ABORTED_BY_CALLBACK:
+                return ap_error_set(err, -ECANCELED, "%s %s: cancelled", req->method, req->url);
+        case CURLE_COULDNT_CONNECT:
+                code = -ECONNREFUSED;
+                break;
+        case CURLE_COULDNT_RESOLVE_HOST:
+                code = -EHOSTUNREACH;
+                break;
+        case CURLE_OUT_OF_MEMORY:
+                code = -ENOMEM;
+                break;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CACERT_BADFILE:
+                return ap_error_set(err, -EPROTO,
+                                    "%s %s: TLS failure: %s: check the CA and client certificate "
+                                    "in the kubeconfig",
+                                    req->method, req->url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        default:
+                code = -EIO;
+        }
+        return ap_error_set(err, code, "%s %s: %s", req->method, req->url,
+                            errbuf[0] ? errbuf : curl_easy_strerror(cc));
+}
+
+static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, long *ret_code,
+                   struct ap_buf *collect, struct ap_kube_status *st, bool *ret_unauthorized,
+                   struct ap_error *err)
+{
+        _cleanup_buf_ struct ap_buf errbody = AP_BUF_INIT;
+        errbody.max = (size_t)1 << 20;
+        struct ap_buf *body = req->on_data ? &errbody : collect;
+        size_t body_start = body->len;
+        char *token = NULL;
+        pthread_mutex_lock(&c->lock);
+        int r = refresh_token_locked(c, *ret_unauthorized, err);
+        if (r >= 0 && c->token && !(token = strdup(c->token)))
+                r = ap_error_set(err, -ENOMEM, "out of memory");
+        pthread_mutex_unlock(&c->lock);
+        if (r < 0)
+                return r;
+        *ret_unauthorized = false;
+
+        struct curl_slist *headers = NULL;
+        r = build_headers(req, &headers, err);
+        if (r < 0) {
+                ap_secure_free_str(token);
+                return r;
+        }
+        CURL *h = handle_get(c);
+        if (!h) {
+                curl_slist_free_all(headers);
+                ap_secure_free_str(token);
+                return ap_error_set(err, -ENOMEM, "cannot create a libcurl handle");
+        }
+        char errbuf[CURL_ERROR_SIZE] = "";
+        struct transfer t = {.h = h, .req = req, .body = body};
+        curl_easy_setopt(h, CURLOPT_URL, req->url);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
+        curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+                         c->http1_only ? (long)CURL_HTTP_VERSION_1_1 : (long)CURL_HTTP_VERSION_2TLS);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
+        curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
+        if (!req->no_timeout) {
+                long tmo =
+                    req->opts && req->opts->timeout_ms > 0 ? req->opts->timeout_ms : c->request_timeout_ms;
+                curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo);
+        }
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
+        if (req->cancel) {
+                curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+                curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+                curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        }
+        if (req->body) {
+                curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        }
+        set_tls(c, h);
+        if (token) {
+                curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+                curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, token);
+        }
+        CURLcode cc = curl_easy_perform(h);
+        long code = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        /* the pool must not keep pointers to this request's data */
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+        curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, NULL);
+        curl_slist_free_all(headers);
+        ap_secure_free_str(token);
+        if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && t.cb_error < 0)) {
+                if (cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_COULDNT_CONNECT || cc == CURLE_RECV_ERROR ||
+                    cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING || cc == CURLE_HTTP2 ||
+                    cc == CURLE_HTTP2_STREAM || cc == CURLE_PARTIAL_FILE)
+                        curl_easy_cleanup(h); /* don't pool a handle whose connection may be broken */
+                else
+                        handle_put(c, h);
+                ap_buf_truncate(body, body_start);
+                return transport_error(cc, errbuf, req, err);
+        }
+        handle_put(c, h);
+        if (t.cb_error < 0) {
+                if (t.cb_error == -E2BIG && !(t.success && req->on_data))
+                        return ap_error_set(err, -E2BIG, "%s %s: response larger than %zu bytes", req->method,
+                                            req->url, body->max);
+                if (err && err->code == 0)
+                        ap_error_set(err, t.cb_error, "%s %s: stream handler failed", req->method, req->url);
+                return t.cb_error;
+        }
+        *ret_code = code;
+        if (code >= 200 && code < 300)
+                return 0;
+        struct ap_kube_status local = AP_KUBE_STATUS_INIT;
+        struct ap_kube_status *s = st ? st : &local;
+        ap_kube_status_parse(code, body->data + body_start, body->len - body_start, t.retry_after, s);
+        ap_buf_truncate(body, body_start);
+        if (code == 401 && c->cfg->token_file)
+                *ret_unauthorized = true;
+        r = ap_kube_status_error(s, err, "%s %s", req->method, req->url);
+        ap_kube_status_release(&local);
+        return r;
+}
+
+int ap_kube_client_do(struct ap_kube_client *c, const struct ap_kube_http *h, long *ret_code,
+                      struct ap_buf *resp, struct ap_kube_status *st, struct ap_error *err)
+{
+        _cleanup_buf_ struct ap_buf scratch = AP_BUF_INIT;
+        if (!resp) {
+                scratch.max = c->max_body;
+                resp = &scratch;
+        }
+        bool unauthorized = false;
+        long code = 0;
+        int r = perform(c, h, &code, resp, st, &unauthorized, err);
+        if (r < 0 && unauthorized) {
+                /* the token may have rotated under us: read it again and retry once */
+                ap_error_clear(err);
+                if (st)
+                        ap_kube_status_release(st);
+                r = perform(c, h, &code, resp, st, &unauthorized, err);
+        }
+        if (r < 0)
+                return r;
+        *ret_code = code;
+        return 0;
+}

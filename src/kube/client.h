@@ -1,0 +1,58 @@
+/* client.h - the REST client: libcurl with HTTP/2 when the server offers it, a pool of easy handles so
+ * connections are reused across requests and threads, timeouts, bearer tokens re-read as they rotate,
+ * impersonation headers, response bodies capped, and every non-2xx answer parsed into a Status.
+ * Thread-safe: any number of threads may issue requests on one client at once. */
+#pragma once
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+#include "config.h"
+#include "status.h"
+#include "url.h"
+
+struct ap_kube_client;
+
+struct ap_kube_client_options {
+        long connect_timeout_ms; /* 0 = 10 s */
+        long request_timeout_ms; /* whole non-watch request; 0 = 60 s */
+        size_t max_body;         /* cap of bodies collected without a caller's buffer; 0 = 256 MiB */
+        const char *user_agent;  /* 0 = "app-platform/<version>" */
+        bool http1_only;         /* don't offer HTTP/2 */
+};
+
+/* cfg is copied; it may be freed after. opts may be NULL. */
+int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_client_options *opts,
+                       struct ap_kube_client **ret, struct ap_error *err);
+struct ap_kube_client *ap_kube_client_free(struct ap_kube_client *c);
+AP_DEFINE_CLEANUP(struct ap_kube_client *, ap_kube_client_free);
+/* The server URL (borrowed, lives as long as the client). */
+const char *ap_kube_client_server(const struct ap_kube_client *c);
+/* The configured default namespace, or NULL. */
+const char *ap_kube_client_namespace(const struct ap_kube_client *c);
+
+/* Streaming receiver for 2xx bodies (watch). A negative return aborts the transfer with that code. */
+typedef int (*ap_kube_data_fn)(void *userdata, const char *data, size_t n);
+
+struct ap_kube_http {
+        const char *method;       /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+        const char *url;          /* from ap_kube_url_build */
+        const char *content_type; /* for a body; NULL = application/json */
+        const char *body;         /* NULL = none */
+        size_t body_len;
+        const struct ap_kube_opts *opts; /* impersonation and timeout_ms; may be NULL */
+        ap_kube_data_fn on_data;         /* NULL = collect the body into resp */
+        void *userdata;
+        const atomic_bool *cancel; /* when it turns true the transfer stops (-ECANCELED); may be NULL */
+        bool no_timeout;           /* long-lived stream: only the connect timeout applies */
+};
+
+/* Perform one request. On a 2xx answer returns 0 with *ret_code set and the body in resp (unless
+ * on_data). On a non-2xx answer fills st (when not NULL) and err, and returns the reason's errno (see
+ * status.h). Transport failures: -ETIMEDOUT, -ECANCELED, -ECONNREFUSED, -EIO, with err set. resp may be
+ * NULL when on_data is set. */
+int ap_kube_client_do(struct ap_kube_client *c, const struct ap_kube_http *h, long *ret_code,
+                      struct ap_buf *resp, struct ap_kube_status *st, struct ap_error *err);

@@ -1,0 +1,747 @@
+/* informer.c - list/watch loop, the cache with its indexes, and relist-with-diff after 410 Gone. */
+#include "informer.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "keymap.h"
+#include "watch_stream.h"
+
+#define MAX_HANDLERS     8
+#define MAX_INDEXES      8
+#define MAX_INDEX_VALUES 8
+
+struct index {
+        char *name;
+        ap_kube_index_fn fn;
+        void *userdata;
+        struct ap_keymap values; /* index value -> struct ap_keymap * (a set of cache keys) */
+};
+
+enum event_type { EV_ADD, EV_UPDATE, EV_DELETE };
+
+struct event {
+        enum event_type type;
+        json_t *old_obj; /* updates: the replaced object */
+        json_t *obj;
+};
+
+struct events {
+        struct event *v;
+        size_t n, cap;
+};
+
+struct ap_kube_informer {
+        struct ap_kube_client *client;
+        const struct ap_kube_resource *res;
+        char *api_version; /* "v1", "group/version": stamped on list items, which arrive without it */
+        char *ns, *label_selector, *field_selector;
+        long page_size, watch_timeout, backoff_initial, backoff_max;
+        bool keep_managed_fields;
+
+        pthread_rwlock_t lock;  /* guards items, indexes and rv */
+        struct ap_keymap items; /* cache key -> json_t * (one reference) */
+        struct index indexes[MAX_INDEXES];
+        size_t n_indexes;
+        char *rv;
+
+        struct ap_kube_informer_handlers handlers[MAX_HANDLERS];
+        size_t n_handlers;
+
+        pthread_t thread;
+        bool running;
+        atomic_bool stop;
+        pthread_mutex_t state_lock; /* guards synced, stats and last_error */
+        pthread_cond_t state_cond;  /* signalled when synced or stopping */
+        bool synced;
+        struct ap_kube_informer_stats stats;
+        char last_error[AP_ERROR_MSG_MAX];
+
+        /* used by the informer thread only */
+        bool rv_unavailable;
+        struct ap_kube_lines lines;
+        struct ap_error stream_err;
+        unsigned long stream_events;
+};
+
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int dup_opt(char **dst, const char *s)
+{
+        if (!s)
+                return 0;
+        *dst = strdup(s);
+        return *dst ? 0 : -ENOMEM;
+}
+
+int ap_kube_informer_new(struct ap_kube_client *client, const struct ap_kube_informer_options *opts,
+                         struct ap_kube_informer **ret, struct ap_error *err)
+{
+        if (!opts || !opts->resource)
+                return ap_error_set(err, -EINVAL, "an informer needs a resource type");
+        struct ap_kube_informer *inf = calloc(1, sizeof(*inf));
+        if (!inf)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        inf->client = client;
+        inf->res = opts->resource;
+        inf->page_size = opts->page_size > 0 ? opts->page_size : 500;
+        inf->watch_timeout = opts->watch_timeout_seconds;
+        inf->backoff_initial = opts->backoff_initial_ms > 0 ? opts->backoff_initial_ms : 800;
+        inf->backoff_max = opts->backoff_max_ms > 0 ? opts->backoff_max_ms : 30000;
+        inf->keep_managed_fields = opts->keep_managed_fields;
+        pthread_rwlock_init(&inf->lock, NULL);
+        pthread_mutex_init(&inf->state_lock, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&inf->state_cond, &ca);
+        pthread_condattr_destroy(&ca);
+        struct ap_buf av = AP_BUF_INIT;
+        if (opts->namespace && ap_kube_check_segment("namespace", opts->namespace, err) < 0) {
+                ap_kube_informer_free(inf);
+                return err ? err->code : -EINVAL;
+        }
+        if (ap_kube_resource_api_version(inf->res, &av) < 0 ||
+            !(inf->api_version = ap_buf_detach(&av, NULL)) || dup_opt(&inf->ns, opts->namespace) < 0 ||
+            dup_opt(&inf->label_selector, opts->label_selector) < 0 ||
+            dup_opt(&inf->field_selector, opts->field_selector) < 0) {
+                ap_buf_release(&av);
+                ap_kube_informer_free(inf);
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        }
+        *ret = inf;
+        return 0;
+}
+
+static void decref_value(void *v)
+{
+        json_decref(v);
+}
+
+static void free_keyset(void *v)
+{
+        struct ap_keymap *set = v;
+        ap_keymap_release(set, NULL);
+        free(set);
+}
+
+struct ap_kube_informer *ap_kube_informer_free(struct ap_kube_informer *inf)
+{
+        if (!inf)
+                return NULL;
+        ap_kube_informer_stop(inf);
+        ap_keymap_release(&inf->items, decref_value);
+        for (size_t i = 0; i < inf->n_indexes; i++) {
+                ap_keymap_release(&inf->indexes[i].values, free_keyset);
+                free(inf->indexes[i].name);
+        }
+        free(inf->rv);
+        free(inf->api_version);
+        free(inf->ns);
+        free(inf->label_selector);
+        free(inf->field_selector);
+        pthread_rwlock_destroy(&inf->lock);
+        pthread_mutex_destroy(&inf->state_lock);
+        pthread_cond_destroy(&inf->state_cond);
+        free(inf);
+        return NULL;
+}
+
+size_t ap_kube_index_namespace(void *userdata, const json_t *obj, const char **values, size_t max)
+{
+        const char *ns = ap_kube_obj_namespace(obj);
+        if (!ns || max == 0)
+                return 0;
+        values[0] = ns;
+        return 1;
+}
+
+size_t ap_kube_index_label(void *userdata, const json_t *obj, const char **values, size_t max)
+{
+        const char *v = ap_kube_obj_label(obj, userdata);
+        if (!v || max == 0)
+                return 0;
+        values[0] = v;
+        return 1;
+}
+
+int ap_kube_informer_add_index(struct ap_kube_informer *inf, const char *name, ap_kube_index_fn fn,
+                               void *userdata)
+{
+        if (inf->running || inf->n_indexes >= MAX_INDEXES)
+                return -EBUSY;
+        char *n = strdup(name);
+        if (!n)
+                return -ENOMEM;
+        inf->indexes[inf->n_indexes++] = (struct index){n, fn, userdata, AP_KEYMAP_INIT};
+        return 0;
+}
+
+int ap_kube_informer_add_handlers(struct ap_kube_informer *inf, const struct ap_kube_informer_handlers *h)
+{
+        if (inf->running || inf->n_handlers >= MAX_HANDLERS)
+                return -EBUSY;
+        inf->handlers[inf->n_handlers++] = *h;
+        return 0;
+}
+
+/* ---- the cache (write lock held) ---- */
+
+static void index_update(struct ap_kube_informer *inf, const char *key, const json_t *obj, bool add)
+{
+        for (size_t i = 0; obj && i < inf->n_indexes; i++) {
+                struct index *ix = &inf->indexes[i];
+                const char *vals[MAX_INDEX_VALUES];
+                size_t n = ix->fn(ix->userdata, obj, vals, MAX_INDEX_VALUES);
+                for (size_t j = 0; j < n && j < MAX_INDEX_VALUES; j++) {
+                        struct ap_keymap *set = ap_keymap_get(&ix->values, vals[j]);
+                        if (add) {
+                                if (!set) {
+                                        set = calloc(1, sizeof(*set));
+                                        if (!set || ap_keymap_put(&ix->values, vals[j], set, NULL) < 0) {
+                                                free(set);
+                                                continue;
+                                        }
+                                }
+                                ap_keymap_put(set, key, NULL, NULL);
+                        } else if (set) {
+                                ap_keymap_remove(set, key, NULL);
+                                if (ap_keymap_size(set) == 0) {
+                                        ap_keymap_remove(&ix->values, vals[j], NULL);
+                                        free_keyset(set);
+                                }
+                        }
+                }
+        }
+}
+
+static void set_rv_locked(struct ap_kube_informer *inf, const char *rv)
+{
+        if (!rv || (inf->rv && strcmp(inf->rv, rv) == 0))
+                return;
+        char *n = strdup(rv);
+        if (!n)
+                return; /* keep the older one: resuming from it only replays events */
+        free(inf->rv);
+        inf->rv = n;
+}
+
+/* ---- events ---- */
+
+static int events_push(struct events *ev, enum event_type type, json_t *old_obj, json_t *obj)
+{
+        if (ev->n == ev->cap) {
+                size_t cap = ev->cap ? ev->cap * 2 : 64;
+                struct event *v = realloc(ev->v, cap * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                ev->v = v;
+                ev->cap = cap;
+        }
+        ev->v[ev->n++] = (struct event){type, json_incref(old_obj), json_incref(obj)};
+        return 0;
+}
+
+static void dispatch(struct ap_kube_informer *inf, const struct event *e)
+{
+        for (size_t i = 0; i < inf->n_handlers; i++) {
+                const struct ap_kube_informer_handlers *h = &inf->handlers[i];
+                if (e->type == EV_ADD && h->on_add)
+                        h->on_add(h->userdata, e->obj);
+                else if (e->type == EV_UPDATE && h->on_update)
+                        h->on_update(h->userdata, e->old_obj, e->obj);
+                else if (e->type == EV_DELETE && h->on_delete)
+                        h->on_delete(h->userdata, e->obj);
+        }
+}
+
+static void events_dispatch_release(struct ap_kube_informer *inf, struct events *ev)
+{
+        for (size_t i = 0; i < ev->n; i++) {
+                dispatch(inf, &ev->v[i]);
+                json_decref(ev->v[i].old_obj);
+                json_decref(ev->v[i].obj);
+        }
+        free(ev->v);
+        *ev = (struct events){0};
+}
+
+/* Make an object fit for the cache: drop managedFields, stamp apiVersion/kind (list items lack them). */
+static void prepare(struct ap_kube_informer *inf, json_t *obj)
+{
+        if (!inf->keep_managed_fields)
+                json_object_del(json_object_get(obj, "metadata"), "managedFields");
+        if (!json_object_get(obj, "apiVersion"))
+                json_object_set_new(obj, "apiVersion", json_string(inf->api_version));
+        if (!json_object_get(obj, "kind") && inf->res->kind)
+                json_object_set_new(obj, "kind", json_string(inf->res->kind));
+}
+
+static bool same_rv(const json_t *a, const json_t *b)
+{
+        const char *ra = ap_kube_obj_resource_version(a), *rb = ap_kube_obj_resource_version(b);
+        return ra && rb && strcmp(ra, rb) == 0;
+}
+
+/* ---- list ---- */
+
+struct relist_ctx {
+        struct ap_kube_informer *inf;
+        struct ap_keymap fresh;
+        struct ap_buf key;
+};
+
+static int relist_item(void *userdata, json_t *item)
+{
+        struct relist_ctx *ctx = userdata;
+        ap_buf_reset(&ctx->key);
+        if (ap_kube_obj_key(item, &ctx->key) < 0)
+                return 0; /* nameless: nothing a controller could address */
+        prepare(ctx->inf, item);
+        void *old = NULL;
+        int r = ap_keymap_put(&ctx->fresh, ctx->key.data, json_incref(item), &old);
+        if (r < 0)
+                json_decref(item);
+        json_decref(old);
+        return r;
+}
+
+static void set_error(struct ap_kube_informer *inf, const struct ap_error *err)
+{
+        pthread_mutex_lock(&inf->state_lock);
+        snprintf(inf->last_error, sizeof(inf->last_error), "%s", ap_error_message(err));
+        inf->stats.errors++;
+        pthread_mutex_unlock(&inf->state_lock);
+}
+
+static int relist(struct ap_kube_informer *inf, struct ap_error *err)
+{
+        struct relist_ctx ctx = {.inf = inf, .fresh = AP_KEYMAP_INIT, .key = AP_BUF_INIT};
+        pthread_rwlock_rdlock(&inf->lock);
+        /* after 410 a consistent read (""), else what we had ("0" the first time: the watch cache may
+         * answer) */
+        char *rv = strdup(inf->rv_unavailable ? "" : inf->rv ? inf->rv : "0");
+        pthread_rwlock_unlock(&inf->lock);
+        if (!rv)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        struct ap_kube_opts o = {
+            .label_selector = inf->label_selector,
+            .field_selector = inf->field_selector,
+            .limit = inf->page_size,
+            .resource_version = rv,
+            .timeout_ms = 120000,
+        };
+        char *list_rv = NULL;
+        int r = ap_kube_list_each(inf->client, inf->res, inf->ns, &o, relist_item, &ctx, &list_rv, NULL, err);
+        free(rv);
+        ap_buf_release(&ctx.key);
+        if (r < 0) {
+                if (r == -ENOMEM && err && !err->code)
+                        ap_error_set(err, r, "out of memory while listing '%s'", inf->res->resource);
+                ap_keymap_release(&ctx.fresh, decref_value);
+                free(list_rv);
+                return r;
+        }
+
+        struct events ev = {0};
+        pthread_rwlock_wrlock(&inf->lock);
+        size_t it = 0;
+        const char *k;
+        void *v;
+        while (ap_keymap_next(&ctx.fresh, &it, &k, &v)) {
+                json_t *old = ap_keymap_get(&inf->items, k);
+                if (!old) {
+                        events_push(&ev, EV_ADD, NULL, v);
+                } else if (same_rv(old, v)) {
+                        /* unchanged: keep the cached object so holders of it see the same pointer */
+                        void *dropped = NULL;
+                        ap_keymap_put(&ctx.fresh, k, json_incref(old), &dropped);
+                        json_decref(dropped);
+                } else {
+                        events_push(&ev, EV_UPDATE, old, v);
+                }
+        }
+        it = 0;
+        while (ap_keymap_next(&inf->items, &it, &k, &v))
+                if (!ap_keymap_contains(&ctx.fresh, k))
+                        events_push(&ev, EV_DELETE, NULL, v);
+        ap_keymap_release(&inf->items, decref_value);
+        inf->items = ctx.fresh;
+        for (size_t i = 0; i < inf->n_indexes; i++)
+                ap_keymap_release(&inf->indexes[i].values, free_keyset);
+        it = 0;
+        while (ap_keymap_next(&inf->items, &it, &k, &v))
+                index_update(inf, k, v, true);
+        if (list_rv && list_rv[0])
+                set_rv_locked(inf, list_rv);
+        pthread_rwlock_unlock(&inf->lock);
+        free(list_rv);
+
+        pthread_mutex_lock(&inf->state_lock);
+        inf->stats.lists++;
+        if (inf->rv_unavailable)
+                inf->stats.relists++;
+        pthread_mutex_unlock(&inf->state_lock);
+        inf->rv_unavailable = false;
+        events_dispatch_release(inf, &ev);
+        return 0;
+}
+
+/* ---- watch ---- */
+
+static int apply_event(struct ap_kube_informer *inf, enum ap_kube_watch_type type, json_t *obj)
+{
+        const char *rv = ap_kube_obj_resource_version(obj);
+        if (type == AP_KUBE_WATCH_BOOKMARK) {
+                pthread_rwlock_wrlock(&inf->lock);
+                set_rv_locked(inf, rv);
+                pthread_rwlock_unlock(&inf->lock);
+                return 0;
+        }
+        if (type == AP_KUBE_WATCH_ERROR) {
+                struct ap_kube_status st = AP_KUBE_STATUS_INIT;
+                int r = ap_kube_status_from_json(obj, 500, &st);
+                ap_kube_status_error(&st, &inf->stream_err, "watching '%s'", inf->res->resource);
+                ap_kube_status_release(&st);
+                return r;
+        }
+        prepare(inf, obj);
+        _cleanup_buf_ struct ap_buf key = AP_BUF_INIT;
+        if (ap_kube_obj_key(obj, &key) < 0)
+                return 0;
+        struct event e = {.obj = obj};
+        bool emit = false;
+        pthread_rwlock_wrlock(&inf->lock);
+        if (type == AP_KUBE_WATCH_DELETED) {
+                json_t *old = NULL;
+                if (ap_keymap_remove(&inf->items, key.data, (void **)&old)) {
+                        index_update(inf, key.data, old, false);
+                        e.type = EV_DELETE;
+                        emit = true;
+                        json_decref(old);
+                }
+        } else {
+                json_t *old = ap_keymap_get(&inf->items, key.data);
+                if (!old || !same_rv(old, obj)) {
+                        if (ap_keymap_put(&inf->items, key.data, json_incref(obj), NULL) < 0) {
+                                json_decref(obj);
+                                pthread_rwlock_unlock(&inf->lock);
+                                return ap_error_set(&inf->stream_err, -ENOMEM, "out of memory caching '%s'",
+                                                    key.data);
+                        }
+                        index_update(inf, key.data, old, false);
+                        index_update(inf, key.data, obj, true);
+                        e.type = old ? EV_UPDATE : EV_ADD;
+                        e.old_obj = old; /* the cache's reference moves to the event */
+                        emit = true;
+                }
+        }
+        set_rv_locked(inf, rv);
+        pthread_rwlock_unlock(&inf->lock);
+        inf->stream_events++;
+        if (emit) {
+                dispatch(inf, &e);
+                json_decref(e.old_obj);
+        }
+        return 0;
+}
+
+static int on_line(void *userdata, const char *line, size_t len)
+{
+        struct ap_kube_informer *inf = userdata;
+        enum ap_kube_watch_type type;
+        json_t *obj = NULL;
+        int r = ap_kube_watch_event_parse(line, len, &type, &obj, &inf->stream_err);
+        if (r < 0)
+                return r;
+        r = apply_event(inf, type, obj);
+        json_decref(obj);
+        return r;
+}
+
+static int on_data(void *userdata, const char *data, size_t n)
+{
+        struct ap_kube_informer *inf = userdata;
+        return ap_kube_lines_feed(&inf->lines, data, n, on_line, inf, &inf->stream_err);
+}
+
+static int watch(struct ap_kube_informer *inf, struct ap_error *err)
+{
+        pthread_rwlock_rdlock(&inf->lock);
+        char *rv = inf->rv ? strdup(inf->rv) : NULL;
+        pthread_rwlock_unlock(&inf->lock);
+        if (!rv)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        long timeout = inf->watch_timeout > 0 ? inf->watch_timeout : 300 + (long)(mono_ms() % 300);
+        struct ap_kube_opts o = {
+            .label_selector = inf->label_selector,
+            .field_selector = inf->field_selector,
+            .resource_version = rv,
+            .watch = true,
+            .allow_watch_bookmarks = true,
+            .timeout_seconds = timeout,
+            .timeout_ms = (timeout + 60) * 1000, /* a dead peer that TCP keepalive missed */
+        };
+        _cleanup_buf_ struct ap_buf url = AP_BUF_INIT;
+        int r = ap_kube_url_build(&url, ap_kube_client_server(inf->client), inf->res, inf->ns, NULL, &o, err);
+        free(rv);
+        if (r < 0)
+                return r;
+        ap_kube_lines_init(&inf->lines, 0);
+        ap_error_clear(&inf->stream_err);
+        struct ap_kube_http h = {
+            .method = "GET",
+            .url = url.data,
+            .opts = &o,
+            .on_data = on_data,
+            .userdata = inf,
+            .cancel = &inf->stop,
+        };
+        pthread_mutex_lock(&inf->state_lock);
+        inf->stats.watches++;
+        pthread_mutex_unlock(&inf->state_lock);
+        long code = 0;
+        r = ap_kube_client_do(inf->client, &h, &code, NULL, NULL, err);
+        if (r < 0 && inf->stream_err.code < 0) {
+                /* the stream itself reported the failure (ERROR event, bad line): that is the cause */
+                *err = inf->stream_err;
+                r = inf->stream_err.code;
+        }
+        ap_kube_lines_release(&inf->lines);
+        return r;
+}
+
+/* ---- the thread ---- */
+
+static void pause_ms(struct ap_kube_informer *inf, long ms)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += ms / 1000;
+        ts.tv_nsec += (ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&inf->state_lock);
+        while (!atomic_load(&inf->stop) &&
+               pthread_cond_timedwait(&inf->state_cond, &inf->state_lock, &ts) == 0)
+                ;
+        pthread_mutex_unlock(&inf->state_lock);
+}
+
+static bool transient(int r)
+{
+        return r == -ECONNREFUSED || r == -ETIMEDOUT || r == -EIO || r == AP_KUBE_E_TOO_MANY ||
+               r == -EPROTO || r == -EHOSTUNREACH || r == -EBADMSG || r == -E2BIG || r == -ENOMEM;
+}
+
+static void *run(void *arg)
+{
+        struct ap_kube_informer *inf = arg;
+        long backoff = inf->backoff_initial;
+        bool need_list = true;
+        while (!atomic_load(&inf->stop)) {
+                struct ap_error err = AP_ERROR_INIT;
+                if (need_list) {
+                        int r = relist(inf, &err);
+                        if (atomic_load(&inf->stop))
+                                break;
+                        if (r < 0) {
+                                set_error(inf, &err);
+                                if (r == AP_KUBE_E_GONE && !inf->rv_unavailable) {
+                                        inf->rv_unavailable = true;
+                                        continue; /* straight to a consistent list */
+                                }
+                                pause_ms(inf, backoff);
+                                backoff = AP_MIN(backoff * 2, inf->backoff_max);
+                                continue;
+                        }
+                        need_list = false;
+                        pthread_mutex_lock(&inf->state_lock);
+                        inf->synced = true;
+                        pthread_cond_broadcast(&inf->state_cond);
+                        pthread_mutex_unlock(&inf->state_lock);
+                }
+                int64_t t0 = mono_ms();
+                inf->stream_events = 0;
+                int r = watch(inf, &err);
+                if (atomic_load(&inf->stop))
+                        break;
+                pthread_mutex_lock(&inf->state_lock);
+                inf->stats.events += inf->stream_events;
+                pthread_mutex_unlock(&inf->state_lock);
+                if (r == 0 || inf->stream_events > 0)
+                        backoff = inf->backoff_initial; /* the stream worked for a while */
+                if (r == 0) {
+                        if (mono_ms() - t0 < 1000 && inf->stream_events == 0)
+                                pause_ms(inf, backoff); /* closed at once: don't spin */
+                        continue;
+                }
+                set_error(inf, &err);
+                if (r == AP_KUBE_E_GONE) {
+                        /* our resourceVersion is compacted away: consistent relist, diff, resume */
+                        inf->rv_unavailable = true;
+                        need_list = true;
+                        continue;
+                }
+                if (!transient(r))
+                        need_list = true; /* e.g. 403 until RBAC is fixed, 404 until a CRD exists */
+                pause_ms(inf, backoff);
+                backoff = AP_MIN(backoff * 2, inf->backoff_max);
+        }
+        pthread_mutex_lock(&inf->state_lock);
+        pthread_cond_broadcast(&inf->state_cond);
+        pthread_mutex_unlock(&inf->state_lock);
+        return NULL;
+}
+
+int ap_kube_informer_start(struct ap_kube_informer *inf, struct ap_error *err)
+{
+        if (inf->running)
+                return 0;
+        atomic_store(&inf->stop, false);
+        int r = pthread_create(&inf->thread, NULL, run, inf);
+        if (r != 0)
+                return ap_error_set(err, -r, "cannot start the '%s' informer: %s", inf->res->resource,
+                                    strerror(r));
+        inf->running = true;
+        return 0;
+}
+
+void ap_kube_informer_stop(struct ap_kube_informer *inf)
+{
+        if (!inf || !inf->running)
+                return;
+        pthread_mutex_lock(&inf->state_lock);
+        atomic_store(&inf->stop, true);
+        pthread_cond_broadcast(&inf->state_cond);
+        pthread_mutex_unlock(&inf->state_lock);
+        pthread_join(inf->thread, NULL);
+        inf->running = false;
+}
+
+bool ap_kube_informer_has_synced(struct ap_kube_informer *inf)
+{
+        pthread_mutex_lock(&inf->state_lock);
+        bool s = inf->synced;
+        pthread_mutex_unlock(&inf->state_lock);
+        return s;
+}
+
+int ap_kube_informer_wait_synced(struct ap_kube_informer *inf, long timeout_ms)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (timeout_ms >= 0) {
+                ts.tv_sec += timeout_ms / 1000;
+                ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000L;
+                }
+        }
+        int r = 0;
+        pthread_mutex_lock(&inf->state_lock);
+        while (!inf->synced) {
+                if (atomic_load(&inf->stop) || !inf->running) {
+                        r = -ECANCELED;
+                        break;
+                }
+                int w = timeout_ms >= 0 ? pthread_cond_timedwait(&inf->state_cond, &inf->state_lock, &ts)
+                                        : pthread_cond_wait(&inf->state_cond, &inf->state_lock);
+                if (w == ETIMEDOUT && !inf->synced) {
+                        r = -ETIMEDOUT;
+                        break;
+                }
+        }
+        pthread_mutex_unlock(&inf->state_lock);
+        return r;
+}
+
+json_t *ap_kube_informer_get(struct ap_kube_informer *inf, const char *key)
+{
+        pthread_rwlock_rdlock(&inf->lock);
+        json_t *obj = json_incref(ap_keymap_get(&inf->items, key));
+        pthread_rwlock_unlock(&inf->lock);
+        return obj;
+}
+
+json_t *ap_kube_informer_list(struct ap_kube_informer *inf)
+{
+        json_t *arr = json_array();
+        if (!arr)
+                return NULL;
+        pthread_rwlock_rdlock(&inf->lock);
+        size_t it = 0;
+        void *v;
+        while (ap_keymap_next(&inf->items, &it, NULL, &v))
+                json_array_append(arr, v);
+        pthread_rwlock_unlock(&inf->lock);
+        return arr;
+}
+
+json_t *ap_kube_informer_by_index(struct ap_kube_informer *inf, const char *index, const char *value)
+{
+        json_t *arr = json_array();
+        if (!arr)
+                return NULL;
+        pthread_rwlock_rdlock(&inf->lock);
+        for (size_t i = 0; i < inf->n_indexes; i++) {
+                if (strcmp(inf->indexes[i].name, index) != 0)
+                        continue;
+                const struct ap_keymap *set = ap_keymap_get(&inf->indexes[i].values, value);
+                size_t it = 0;
+                const char *k;
+                while (set && ap_keymap_next(set, &it, &k, NULL)) {
+                        json_t *obj = ap_keymap_get(&inf->items, k);
+                        if (obj)
+                                json_array_append(arr, obj);
+                }
+        }
+        pthread_rwlock_unlock(&inf->lock);
+        return arr;
+}
+
+size_t ap_kube_informer_len(struct ap_kube_informer *inf)
+{
+        pthread_rwlock_rdlock(&inf->lock);
+        size_t n = ap_keymap_size(&inf->items);
+        pthread_rwlock_unlock(&inf->lock);
+        return n;
+}
+
+char *ap_kube_informer_resource_version(struct ap_kube_informer *inf)
+{
+        pthread_rwlock_rdlock(&inf->lock);
+        char *rv = inf->rv ? strdup(inf->rv) : NULL;
+        pthread_rwlock_unlock(&inf->lock);
+        return rv;
+}
+
+void ap_kube_informer_get_stats(struct ap_kube_informer *inf, struct ap_kube_informer_stats *ret)
+{
+        pthread_mutex_lock(&inf->state_lock);
+        *ret = inf->stats;
+        pthread_mutex_unlock(&inf->state_lock);
+}
+
+bool ap_kube_informer_last_error(struct ap_kube_informer *inf, char *buf, size_t size)
+{
+        pthread_mutex_lock(&inf->state_lock);
+        bool has = inf->last_error[0] != '\0';
+        if (size)
+                snprintf(buf, size, "%s", inf->last_error);
+        pthread_mutex_unlock(&inf->state_lock);
+        return has;
+}

@@ -1,0 +1,44 @@
+/* keymap.h - a string-keyed hash map (open addressing, linear probing, backward-shift deletion) for the
+ * informer store, its indexes and the workqueue's sets. Keys are copied in; values are borrowed pointers
+ * whose owner frees them. Not thread-safe: the owner holds its own lock. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ap_keymap_slot {
+        char *key; /* NULL = empty slot */
+        uint64_t hash;
+        void *value;
+};
+
+struct ap_keymap {
+        struct ap_keymap_slot *slots;
+        size_t cap; /* 0 or a power of two */
+        size_t len;
+};
+
+#define AP_KEYMAP_INIT                                                                                       \
+        {                                                                                                    \
+                NULL, 0, 0                                                                                   \
+        }
+
+void ap_keymap_init(struct ap_keymap *m);
+/* Free keys and slots; free_value (may be NULL) is called on every value. m is left empty and usable. */
+void ap_keymap_release(struct ap_keymap *m, void (*free_value)(void *value));
+/* The value stored under key, or NULL (also when the stored value is NULL; use _contains to tell). */
+void *ap_keymap_get(const struct ap_keymap *m, const char *key);
+bool ap_keymap_contains(const struct ap_keymap *m, const char *key);
+/* Insert or replace. On replace the old value is handed out through ret_old (may be NULL, then the old
+ * value is simply dropped). -ENOMEM on allocation failure (map unchanged). */
+int ap_keymap_put(struct ap_keymap *m, const char *key, void *value, void **ret_old);
+/* Remove key; true if it was present, its value handed out through ret_old (may be NULL). */
+bool ap_keymap_remove(struct ap_keymap *m, const char *key, void **ret_old);
+/* Iterate: size_t it = 0; const char *k; void *v; while (ap_keymap_next(m, &it, &k, &v)) ...
+ * The map must not change during iteration. */
+bool ap_keymap_next(const struct ap_keymap *m, size_t *it, const char **ret_key, void **ret_value);
+static inline size_t ap_keymap_size(const struct ap_keymap *m)
+{
+        return m->len;
+}

@@ -1,0 +1,50 @@
+/* manager.h - the building blocks wired together the way an operator process runs them (as
+ * controller-runtime's manager does): /metrics, /healthz and /readyz (ready once every informer synced),
+ * informers, and controllers that start only while this process leads (when leader election is on).
+ * ap_kube_manager_run blocks until SIGTERM/SIGINT or lost leadership, then shuts down in order: stop
+ * the informers, drain the controllers' queues, release the lease, stop serving. */
+#pragma once
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "client.h"
+#include "controller.h"
+#include "health.h"
+#include "informer.h"
+#include "leader.h"
+#include "metrics.h"
+
+struct ap_kube_manager;
+
+struct ap_kube_manager_options {
+        const char *metrics_addr; /* ":8080"; "0" disables */
+        const char *health_addr;  /* ":8081"; "0" disables */
+        bool leader_elect;
+        const char *lease_namespace;
+        const char *lease_name;                                     /* "app-platform-operator" */
+        const char *identity;                                       /* unique per process */
+        long lease_duration_ms, renew_deadline_ms, retry_period_ms; /* 0 = 15 s / 10 s / 2 s */
+        long cache_sync_timeout_ms;                                 /* 0 = 2 min */
+};
+
+/* metrics is created by the manager and exposed through ap_kube_manager_metrics. */
+int ap_kube_manager_new(struct ap_kube_client *client, const struct ap_kube_manager_options *opts,
+                        struct ap_kube_manager **ret, struct ap_error *err);
+struct ap_kube_manager *ap_kube_manager_free(struct ap_kube_manager *m);
+struct ap_kube_metrics *ap_kube_manager_metrics(struct ap_kube_manager *m);
+struct ap_kube_health *ap_kube_manager_health(struct ap_kube_manager *m);
+
+/* Hand informers and controllers to the manager (it stops and frees them). Before run. */
+int ap_kube_manager_add_informer(struct ap_kube_manager *m, struct ap_kube_informer *inf);
+int ap_kube_manager_add_controller(struct ap_kube_manager *m, struct ap_kube_controller *c);
+
+/* Block SIGTERM and SIGINT in the calling thread; call at the top of main, before any thread starts, so
+ * every thread inherits the mask and the signals are only ever taken by ap_kube_manager_run. */
+int ap_kube_block_stop_signals(void);
+
+/* Run until SIGTERM/SIGINT (returns 0 after a clean shutdown) or until leadership is lost (returns
+ * -ENOLCK: exit non-zero so a fresh process campaigns again). Errors at start-up are returned too. */
+int ap_kube_manager_run(struct ap_kube_manager *m, struct ap_error *err);
+/* Ask a running manager to stop as if it got SIGTERM (from any thread). */
+void ap_kube_manager_request_stop(struct ap_kube_manager *m);

@@ -1,0 +1,51 @@
+/* workqueue.h - the controller work queue (client-go's semantics): string keys, de-duplicated while
+ * waiting; a key added while it is being processed is queued again once, after done(); per-key
+ * exponential backoff for retries (5 ms doubling, capped at 1000 s, reset by forget); delayed adds; and a
+ * shutdown that stops new adds while workers drain what is queued. Thread-safe. Metrics (optional) use
+ * the workqueue_* families with name/controller labels. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "metrics.h"
+
+struct ap_kube_workqueue;
+
+struct ap_kube_workqueue_options {
+        const char *name;                /* metrics label; NULL = "queue" */
+        long base_delay_ms;              /* first retry delay; 0 = 5 ms */
+        long max_delay_ms;               /* cap; 0 = 1000 s */
+        struct ap_kube_metrics *metrics; /* may be NULL; must outlive the queue */
+};
+
+struct ap_kube_workqueue *ap_kube_workqueue_new(const struct ap_kube_workqueue_options *opts);
+/* Frees the queue; call after every worker has returned. Accepts NULL. */
+struct ap_kube_workqueue *ap_kube_workqueue_free(struct ap_kube_workqueue *q);
+
+/* Queue key now (no-op when it is already waiting or the queue shuts down). -ENOMEM on failure. */
+int ap_kube_workqueue_add(struct ap_kube_workqueue *q, const char *key);
+/* Queue key after delay_ms; when the key already waits for a later time the earlier one wins. */
+int ap_kube_workqueue_add_after(struct ap_kube_workqueue *q, const char *key, long delay_ms);
+/* Queue key after its backoff delay and count the failure (workqueue_retries_total). */
+int ap_kube_workqueue_add_rate_limited(struct ap_kube_workqueue *q, const char *key);
+/* Reset key's failure count (after a successful reconcile). */
+void ap_kube_workqueue_forget(struct ap_kube_workqueue *q, const char *key);
+int ap_kube_workqueue_num_requeues(struct ap_kube_workqueue *q, const char *key);
+/* The backoff for the given number of earlier failures: base * 2^failures, capped. */
+long ap_kube_workqueue_backoff_ms(long base_ms, long max_ms, int failures);
+
+/* Block until a key is ready. 0 with *ret_key (malloc'd; hand it back to done()), or -ESHUTDOWN once the
+ * queue is shut down and empty. */
+int ap_kube_workqueue_get(struct ap_kube_workqueue *q, char **ret_key);
+/* Finish processing key (frees it); re-queues it if it was added meanwhile. */
+void ap_kube_workqueue_done(struct ap_kube_workqueue *q, char *key);
+
+/* Refuse new adds, drop delayed ones, wake waiters; get() keeps handing out what is queued. */
+void ap_kube_workqueue_shutdown(struct ap_kube_workqueue *q);
+/* Shut down, then wait until nothing is queued or being processed (workers must still be calling get). */
+void ap_kube_workqueue_shutdown_drain(struct ap_kube_workqueue *q);
+bool ap_kube_workqueue_shutting_down(struct ap_kube_workqueue *q);
+size_t ap_kube_workqueue_len(struct ap_kube_workqueue *q);
+/* Keys waiting for a delayed add. */
+size_t ap_kube_workqueue_delayed(struct ap_kube_workqueue *q);
