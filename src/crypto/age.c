@@ -443,7 +443,7 @@ int ap_age_decrypt(struct ap_age_identity *const *identities, size_t n_identitie
         return ap_age_decrypt_opts(identities, n_identities, NULL, ciphertext, len, out, err);
 }
 
-#define READ_SIZE ((size_t)256 << 10)
+#define READ_SIZE ((size_t)128 << 10)
 
 /* Read in_fd to the end, handing every piece to update(). */
 static int pump(int in_fd, const char *in_name,
