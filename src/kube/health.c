@@ -118,7 +118,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 ap_buf_addstr(&body, "method not allowed\n");
                 return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", &body);
         }
-        bool verbose = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "verbose") != NULL;
+        const char *vval = NULL;
+        size_t vlen = 0;
+        bool verbose =
+            MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "verbose", 7, &vval, &vlen) == MHD_YES;
         if (l->serve_metrics && h->metrics && strcmp(url, "/metrics") == 0) {
                 if (ap_kube_metrics_render(h->metrics, &body) < 0) {
                         ap_buf_release(&body);

@@ -353,7 +353,14 @@ static int fmt_value(struct ap_buf *out, double v)
                 return ap_buf_addstr(out, v > 0 ? "+Inf" : "-Inf");
         if (v == (double)(long long)v && fabs(v) < 1e15)
                 return ap_buf_printf(out, "%lld", (long long)v);
-        return ap_buf_printf(out, "%.17g", v);
+        /* the shortest text that reads back as the same double, as Go's strconv 'g' -1 writes it */
+        char tmp[40];
+        for (int prec = 1; prec <= 17; prec++) {
+                snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+                if (strtod(tmp, NULL) == v)
+                        break;
+        }
+        return ap_buf_addstr(out, tmp);
 }
 
 static int cmp_series(const void *a, const void *b)

@@ -66,7 +66,7 @@ static json_t *resolve_int(const char *s)
         char *end;
         long long v = strtoll(base == 10 ? s : digits, &end, base);
         if (errno || *end)
-                return NULL; /* out of range: keep it a string rather than lose digits */
+                return json_stringn(s, strlen(s)); /* out of range: a string, rather than lose digits */
         return json_integer(v);
 }
 

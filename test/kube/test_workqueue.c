@@ -1,0 +1,314 @@
+/* test_workqueue.c - the workqueue (FIFO order, de-duplication, re-queue of keys added while in flight,
+ * backoff values, forget, add_after, shutdown and drain) and the controller's workers and result
+ * handling. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kube/controller.h"
+#include "kube/workqueue.h"
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+}
+
+static char *get(struct ap_kube_workqueue *q)
+{
+        char *k = NULL;
+        assert_int_equal(ap_kube_workqueue_get(q, &k), 0);
+        return k;
+}
+
+static void test_fifo_and_dedup(void **state)
+{
+        struct ap_kube_workqueue *q = ap_kube_workqueue_new(NULL);
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "b"), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0); /* already waiting: no-op */
+        assert_int_equal(ap_kube_workqueue_add(q, "c"), 0);
+        assert_int_equal(ap_kube_workqueue_len(q), 3);
+        const char *want[] = {"a", "b", "c"};
+        for (int i = 0; i < 3; i++) {
+                char *k = get(q);
+                assert_string_equal(k, want[i]);
+                ap_kube_workqueue_done(q, k);
+        }
+        assert_int_equal(ap_kube_workqueue_len(q), 0);
+        ap_kube_workqueue_free(q);
+}
+
+static void test_requeue_while_processing(void **state)
+{
+        struct ap_kube_workqueue *q = ap_kube_workqueue_new(NULL);
+        ap_kube_workqueue_add(q, "a");
+        char *k = get(q);
+        /* added twice while in flight: queued once, and only after done() */
+        ap_kube_workqueue_add(q, "a");
+        ap_kube_workqueue_add(q, "a");
+        assert_int_equal(ap_kube_workqueue_len(q), 0);
+        ap_kube_workqueue_add(q, "b");
+        assert_int_equal(ap_kube_workqueue_len(q), 1);
+        ap_kube_workqueue_done(q, k);
+        assert_int_equal(ap_kube_workqueue_len(q), 2);
+        k = get(q);
+        assert_string_equal(k, "b");
+        ap_kube_workqueue_done(q, k);
+        k = get(q);
+        assert_string_equal(k, "a");
+        ap_kube_workqueue_done(q, k);
+        assert_int_equal(ap_kube_workqueue_len(q), 0);
+        ap_kube_workqueue_free(q);
+}
+
+static void test_backoff_values(void **state)
+{
+        assert_int_equal(ap_kube_workqueue_backoff_ms(5, 1000000, 0), 5);
+        assert_int_equal(ap_kube_workqueue_backoff_ms(5, 1000000, 1), 10);
+        assert_int_equal(ap_kube_workqueue_backoff_ms(5, 1000000, 2), 20);
+        assert_int_equal(ap_kube_workqueue_backoff_ms(5, 1000000, 10), 5120);
+        assert_int_equal(ap_kube_workqueue_backoff_ms(5, 1000000, 17), 655360);
+        assert_int_equal(ap_kube_workqueue_backoff_ms(5, 1000000, 18), 1000000); /* 1000 s cap */
+        assert_int_equal(ap_kube_workqueue_backoff_ms(5, 1000000, 500), 1000000);
+        assert_int_equal(ap_kube_workqueue_backoff_ms(5, 1000000, -1), 5);
+}
+
+static void test_rate_limited_and_forget(void **state)
+{
+        struct ap_kube_workqueue_options o = {.base_delay_ms = 20};
+        struct ap_kube_workqueue *q = ap_kube_workqueue_new(&o);
+        int64_t t0 = now_ms();
+        ap_kube_workqueue_add_rate_limited(q, "x"); /* 20 ms */
+        assert_int_equal(ap_kube_workqueue_num_requeues(q, "x"), 1);
+        assert_int_equal(ap_kube_workqueue_len(q), 0);
+        char *k = get(q);
+        int64_t d1 = now_ms() - t0;
+        assert_true(d1 >= 19);
+        ap_kube_workqueue_done(q, k);
+        t0 = now_ms();
+        ap_kube_workqueue_add_rate_limited(q, "x"); /* 40 ms */
+        k = get(q);
+        int64_t d2 = now_ms() - t0;
+        assert_true(d2 >= 39);
+        ap_kube_workqueue_done(q, k);
+        assert_int_equal(ap_kube_workqueue_num_requeues(q, "x"), 2);
+        ap_kube_workqueue_forget(q, "x");
+        assert_int_equal(ap_kube_workqueue_num_requeues(q, "x"), 0);
+        t0 = now_ms();
+        ap_kube_workqueue_add_rate_limited(q, "x"); /* back to 20 ms */
+        k = get(q);
+        assert_true(now_ms() - t0 < 39 + 100);
+        ap_kube_workqueue_done(q, k);
+        ap_kube_workqueue_free(q);
+}
+
+static void test_add_after(void **state)
+{
+        struct ap_kube_workqueue *q = ap_kube_workqueue_new(NULL);
+        int64_t t0 = now_ms();
+        ap_kube_workqueue_add_after(q, "late", 120);
+        ap_kube_workqueue_add_after(q, "early", 40);
+        ap_kube_workqueue_add_after(q, "late", 500); /* a later time never postpones an earlier one */
+        assert_int_equal(ap_kube_workqueue_delayed(q), 2);
+        char *k = get(q);
+        assert_string_equal(k, "early");
+        assert_true(now_ms() - t0 >= 39);
+        ap_kube_workqueue_done(q, k);
+        k = get(q);
+        assert_string_equal(k, "late");
+        int64_t el = now_ms() - t0;
+        assert_true(el >= 119 && el < 450);
+        ap_kube_workqueue_done(q, k);
+        /* an immediate add while a delayed one waits: processed now, and once more when the delay ends */
+        ap_kube_workqueue_add_after(q, "d", 60);
+        ap_kube_workqueue_add(q, "d");
+        k = get(q);
+        assert_string_equal(k, "d");
+        ap_kube_workqueue_done(q, k);
+        k = get(q);
+        assert_string_equal(k, "d");
+        ap_kube_workqueue_done(q, k);
+        ap_kube_workqueue_add_after(q, "z", 0); /* no delay: a plain add */
+        assert_int_equal(ap_kube_workqueue_len(q), 1);
+        ap_kube_workqueue_free(q);
+}
+
+static void test_shutdown(void **state)
+{
+        struct ap_kube_workqueue *q = ap_kube_workqueue_new(NULL);
+        ap_kube_workqueue_add(q, "a");
+        ap_kube_workqueue_add_after(q, "later", 10000);
+        ap_kube_workqueue_shutdown(q);
+        assert_true(ap_kube_workqueue_shutting_down(q));
+        ap_kube_workqueue_add(q, "b"); /* ignored */
+        char *k = get(q);              /* what was queued is still handed out */
+        assert_string_equal(k, "a");
+        ap_kube_workqueue_done(q, k);
+        char *none = NULL;
+        assert_int_equal(ap_kube_workqueue_get(q, &none), -ESHUTDOWN);
+        assert_int_equal(ap_kube_workqueue_delayed(q), 0);
+        ap_kube_workqueue_free(q);
+}
+
+static void *block_get(void *arg)
+{
+        char *k = NULL;
+        int r = ap_kube_workqueue_get(arg, &k);
+        return (void *)(intptr_t)r;
+}
+
+static void test_shutdown_wakes_waiters(void **state)
+{
+        struct ap_kube_workqueue *q = ap_kube_workqueue_new(NULL);
+        pthread_t t;
+        pthread_create(&t, NULL, block_get, q);
+        sleep_ms(30);
+        ap_kube_workqueue_shutdown(q);
+        void *rv;
+        pthread_join(t, &rv);
+        assert_int_equal((intptr_t)rv, -ESHUTDOWN);
+        ap_kube_workqueue_free(q);
+}
+
+/* ---- the controller ---- */
+
+struct recon {
+        pthread_mutex_t lock;
+        int calls[8];
+        atomic_int concurrent, max_concurrent;
+        atomic_int fail_until; /* "f" fails this many times */
+        atomic_int total;
+};
+
+static int reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res)
+{
+        struct recon *r = userdata;
+        int c = atomic_fetch_add(&r->concurrent, 1) + 1;
+        int m = atomic_load(&r->max_concurrent);
+        while (c > m && !atomic_compare_exchange_weak(&r->max_concurrent, &m, c))
+                ;
+        sleep_ms(2);
+        atomic_fetch_add(&r->total, 1);
+        int ret = 0;
+        pthread_mutex_lock(&r->lock);
+        if (key[0] >= 'a' && key[0] < 'a' + 8)
+                r->calls[key[0] - 'a']++;
+        int n = key[0] >= 'a' && key[0] < 'a' + 8 ? r->calls[key[0] - 'a'] : 0;
+        pthread_mutex_unlock(&r->lock);
+        if (strcmp(key, "f") == 0 && n <= atomic_load(&r->fail_until))
+                ret = -EIO;
+        if (strcmp(key, "g") == 0 && n == 1)
+                res->requeue_after_ms = 20;
+        if (strcmp(key, "h") == 0 && n == 1)
+                res->requeue = true;
+        atomic_fetch_sub(&r->concurrent, 1);
+        return ret;
+}
+
+static double metric(struct ap_kube_metrics *m, const char *family, const char *result)
+{
+        return ap_kube_metric_value(
+            result ? ap_kube_metrics_series(m, family, "controller", "t", "result", result, NULL)
+                   : ap_kube_metrics_series(m, family, "controller", "t", NULL));
+}
+
+static void test_controller(void **state)
+{
+        struct ap_kube_metrics *m = ap_kube_metrics_new();
+        struct recon r = {.lock = PTHREAD_MUTEX_INITIALIZER};
+        atomic_store(&r.fail_until, 3);
+        struct ap_kube_controller_options o = {
+            .name = "t",
+            .workers = 4,
+            .reconcile = reconcile,
+            .userdata = &r,
+            .metrics = m,
+            .base_delay_ms = 5,
+        };
+        struct ap_kube_controller *c = NULL;
+        struct ap_error err = AP_ERROR_INIT;
+        assert_int_equal(ap_kube_controller_new(&o, &c, &err), 0);
+        struct ap_kube_workqueue *q = ap_kube_controller_queue(c);
+        assert_int_equal(ap_kube_controller_start(c, &err), 0);
+        ap_kube_workqueue_add(q, "f");
+        ap_kube_workqueue_add(q, "g");
+        ap_kube_workqueue_add(q, "h");
+        for (int i = 0; i < 200; i++)
+                ap_kube_workqueue_add(
+                    q, (char[]){(char)('0' + i % 10), (char)('0' + i / 10 % 10), (char)('0' + i / 100), 0});
+        /* f: 3 failures with 5, 10, 20 ms backoff then success; g: requeue after 20 ms; h: requeue */
+        int64_t t0 = now_ms();
+        for (;;) {
+                pthread_mutex_lock(&r.lock);
+                bool done = r.calls['f' - 'a'] >= 4 && r.calls['g' - 'a'] >= 2 && r.calls['h' - 'a'] >= 2;
+                pthread_mutex_unlock(&r.lock);
+                if (done && atomic_load(&r.total) >= 208)
+                        break;
+                assert_true(now_ms() - t0 < 5000);
+                sleep_ms(5);
+        }
+        sleep_ms(20);
+        assert_int_equal(ap_kube_workqueue_num_requeues(q, "f"), 0); /* forgotten after success */
+        ap_kube_controller_stop(c);
+        assert_true(atomic_load(&r.max_concurrent) > 1);
+        assert_true(atomic_load(&r.max_concurrent) <= 4);
+        assert_int_equal(r.calls['f' - 'a'], 4);
+        assert_int_equal(metric(m, "controller_runtime_reconcile_errors_total", NULL), 3);
+        assert_int_equal(metric(m, "controller_runtime_reconcile_total", "error"), 3);
+        assert_int_equal(metric(m, "controller_runtime_reconcile_total", "requeue_after"), 1);
+        assert_int_equal(metric(m, "controller_runtime_reconcile_total", "requeue"), 1);
+        assert_int_equal(metric(m, "controller_runtime_reconcile_total", "success"), 203);
+        assert_int_equal(metric(m, "controller_runtime_reconcile_time_seconds", NULL), 208);
+        assert_int_equal(metric(m, "controller_runtime_active_workers", NULL), 0);
+        assert_int_equal(metric(m, "controller_runtime_max_concurrent_reconciles", NULL), 4);
+        ap_kube_controller_free(c);
+        ap_kube_metrics_free(m);
+}
+
+static void test_controller_drains_on_stop(void **state)
+{
+        struct recon r = {.lock = PTHREAD_MUTEX_INITIALIZER};
+        struct ap_kube_controller_options o = {
+            .name = "d", .workers = 2, .reconcile = reconcile, .userdata = &r};
+        struct ap_kube_controller *c = NULL;
+        struct ap_error err = AP_ERROR_INIT;
+        assert_int_equal(ap_kube_controller_new(&o, &c, &err), 0);
+        struct ap_kube_workqueue *q = ap_kube_controller_queue(c);
+        for (int i = 0; i < 50; i++)
+                ap_kube_workqueue_add(q, (char[]){'k', (char)('0' + i / 10), (char)('0' + i % 10), 0});
+        assert_int_equal(ap_kube_controller_start(c, &err), 0);
+        ap_kube_controller_stop(c); /* queued keys are still reconciled */
+        assert_int_equal(atomic_load(&r.total), 50);
+        ap_kube_controller_free(c);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_fifo_and_dedup),
+            cmocka_unit_test(test_requeue_while_processing),
+            cmocka_unit_test(test_backoff_values),
+            cmocka_unit_test(test_rate_limited_and_forget),
+            cmocka_unit_test(test_add_after),
+            cmocka_unit_test(test_shutdown),
+            cmocka_unit_test(test_shutdown_wakes_waiters),
+            cmocka_unit_test(test_controller),
+            cmocka_unit_test(test_controller_drains_on_stop),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
