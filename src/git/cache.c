@@ -1,0 +1,178 @@
+/* cache.c - the local bare cache of one remote repository: created atomically (init in a temporary
+ * folder, then rename), fetched into refs/remotes/origin/<branch> through an anonymous remote (the URL
+ * lives in our configuration, not in the cache), thrown away and recloned when it is
+ * found unusable. Only refs and immutable objects change here, so a crash never leaves it half-updated. */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "git/repo_internal.h"
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+        (void)st;
+        (void)ftw;
+        if (type == FTW_DP)
+                rmdir(path);
+        else
+                unlink(path);
+        return 0;
+}
+
+static void remove_tree(const char *path)
+{
+        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void ap_git_cache_discard(struct ap_git_repo *r)
+{
+        git_repository_free(r->git);
+        r->git = NULL;
+        remove_tree(r->cache_dir);
+}
+
+static int git_fail(struct ap_git_repo *r, const char *what, struct ap_error *err)
+{
+        const git_error *e = git_error_last();
+        return ap_error_set(err, -EIO, "cannot %s for '%s' in '%s': %s", what, r->name, r->cache_dir,
+                            e && e->message ? e->message : "unknown error");
+}
+
+static int create_cache(struct ap_git_repo *r, struct ap_error *err)
+{
+        char tmp[4200];
+        snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", r->cache_dir);
+        if (!mkdtemp(tmp))
+                return ap_error_set(err, -errno, "cannot create the git cache '%s': %s", tmp,
+                                    strerror(errno));
+        git_repository *repo = NULL;
+        int rc = git_repository_init(&repo, tmp, 1);
+        git_repository_free(repo);
+        if (rc < 0) {
+                int ret = git_fail(r, "create the git cache", err);
+                remove_tree(tmp);
+                return ret;
+        }
+        if (rename(tmp, r->cache_dir) < 0) {
+                int e = errno;
+                remove_tree(tmp);
+                return ap_error_set(err, -e, "cannot create the git cache '%s': %s", r->cache_dir,
+                                    strerror(e));
+        }
+        return 0;
+}
+
+int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err)
+{
+        if (r->git)
+                return 0;
+        char head[4200];
+        snprintf(head, sizeof(head), "%s/HEAD", r->cache_dir);
+        struct stat st;
+        if (stat(head, &st) < 0) {
+                remove_tree(r->cache_dir); /* a folder without HEAD is nothing we made completely */
+                int ret = create_cache(r, err);
+                if (ret < 0)
+                        return ret;
+        }
+        git_repository *repo = NULL;
+        if (git_repository_open_bare(&repo, r->cache_dir) < 0) {
+                /* unusable (corrupt, from an older layout): start over */
+                remove_tree(r->cache_dir);
+                int ret = create_cache(r, err);
+                if (ret < 0)
+                        return ret;
+                if (git_repository_open_bare(&repo, r->cache_dir) < 0)
+                        return git_fail(r, "open the git cache", err);
+        }
+        r->git = repo;
+        r->need_fetch = true;
+        return 0;
+}
+
+int ap_git_remote(struct ap_git_repo *r, git_remote **ret)
+{
+        /* anonymous, and no url.<x>.insteadOf lookups: the URL is exactly the configured one (this also
+         * avoids a per-call leak in libgit2 1.5's config regex matching) */
+        git_remote_create_options o;
+        git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+        o.repository = r->git;
+        o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+        return git_remote_create_with_opts(ret, r->url, &o);
+}
+
+int ap_git_cache_fetch(struct ap_git_repo *r, enum ap_git_fault *ret_fault, struct ap_error *err)
+{
+        struct ap_git_op op = {.r = r};
+        git_fetch_options opts;
+        git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+        ap_git_op_callbacks(&op, &opts.callbacks);
+        opts.prune = GIT_FETCH_PRUNE;
+        opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+        opts.update_fetchhead = 0;
+        char refspec[700];
+        snprintf(refspec, sizeof(refspec), "+%s:%s", r->remote_ref, r->tracking_ref);
+        char *specs[] = {refspec};
+        git_strarray arr = {specs, 1};
+        git_remote *remote = NULL;
+        int rc = ap_git_remote(r, &remote);
+        if (rc >= 0)
+                rc = git_remote_fetch(remote, &arr, &opts, NULL);
+        git_remote_free(remote);
+        if (rc < 0) {
+                *ret_fault = ap_git_fault(r, &op, rc, "fetch", err);
+                return err ? err->code : -EIO;
+        }
+        r->need_fetch = false;
+        return 0;
+}
+
+int ap_git_cache_tip(struct ap_git_repo *r, git_oid *ret, bool *ret_found, struct ap_error *err)
+{
+        git_oid oid;
+        int rc = git_reference_name_to_id(&oid, r->git, r->tracking_ref);
+        if (rc == GIT_ENOTFOUND) {
+                *ret_found = false;
+                return 0;
+        }
+        if (rc < 0)
+                return git_fail(r, "read the branch tip", err);
+        *ret = oid;
+        *ret_found = true;
+        return 0;
+}
+
+uint64_t ap_git_now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool ap_git_backoff(struct ap_git_repo *r, unsigned step, uint64_t deadline_ms)
+{
+        uint64_t delay = r->backoff_initial_ms;
+        for (unsigned i = 0; i < step && delay < r->backoff_max_ms; i++)
+                delay *= 2;
+        if (delay > r->backoff_max_ms)
+                delay = r->backoff_max_ms;
+        /* jitter in [delay/2, delay] so pushers that collided do not collide again */
+        uint16_t rnd = 0;
+        if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) == 1)
+                delay = delay / 2 + (delay / 2) * rnd / 65535;
+        uint64_t now = ap_git_now_ms();
+        if (now >= deadline_ms)
+                return false;
+        if (now + delay > deadline_ms)
+                delay = deadline_ms - now; /* one last attempt right at the deadline */
+        struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+        return true;
+}

@@ -1,0 +1,92 @@
+/* fault.c - what a libgit2 failure means for the caller: a clear ap_error naming the repository and the
+ * cause (bad credentials, unknown host key, missing repository, disk full, remote unreachable), and
+ * whether retrying can help. libgit2 reports most transport failures only as text, so some of this
+ * matches the messages of libgit2 1.x and of git's server programs. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "git/repo_internal.h"
+
+static bool has(const char *msg, const char *needle)
+{
+        return strcasestr(msg, needle) != NULL;
+}
+
+static bool missing_repo(const char *m)
+{
+        return has(m, "does not appear to be a git repository") || has(m, "repository not found") ||
+               has(m, "not found") || has(m, "404") || has(m, "does not exist") ||
+               has(m, "no such file or directory");
+}
+
+static bool auth_failure(const char *m)
+{
+        return has(m, "authentication") || has(m, "401") || has(m, "403") || has(m, "permission denied") ||
+               has(m, "unauthorized") || has(m, "publickey");
+}
+
+static bool disk_full(int sys_errno, const char *m)
+{
+        return sys_errno == ENOSPC || sys_errno == EDQUOT || sys_errno == EFBIG || has(m, "no space left") ||
+               has(m, "quota exceeded") || has(m, "file too large");
+}
+
+enum ap_git_fault ap_git_fault(struct ap_git_repo *r, struct ap_git_op *op, int rc, const char *what,
+                               struct ap_error *err)
+{
+        int sys_errno = errno;
+        const git_error *e = git_error_last();
+        const char *m = e && e->message ? e->message : "unknown error";
+        int klass = e ? e->klass : GIT_ERROR_NONE;
+
+        if (op && op->host_err.code < 0) {
+                ap_error_set(err, op->host_err.code, "cannot %s '%s': %s", what, r->name, op->host_err.msg);
+                return AP_GIT_FAULT_PERMANENT;
+        }
+        if (rc == GIT_ENONFASTFORWARD) {
+                ap_error_set(err, -EAGAIN, "cannot %s '%s': the branch '%s' moved on the remote", what,
+                             r->name, r->branch);
+                return AP_GIT_FAULT_CONFLICT;
+        }
+        if (rc == GIT_EAUTH || (op && op->cred_calls > 1) || (op && op->no_credentials) ||
+            (klass != GIT_ERROR_OS && auth_failure(m))) {
+                ap_error_set(
+                    err, -EACCES,
+                    "cannot %s '%s': authentication failed (%s); check the credentials secret and that "
+                    "the key or token may access the repository",
+                    what, r->name, m);
+                return AP_GIT_FAULT_PERMANENT;
+        }
+        if (rc == GIT_ECERTIFICATE) {
+                ap_error_set(err, -EKEYREJECTED, "cannot %s '%s': the server's certificate was refused (%s)",
+                             what, r->name, m);
+                return AP_GIT_FAULT_PERMANENT;
+        }
+        if (disk_full(sys_errno, m)) {
+                ap_error_set(
+                    err, -ENOSPC,
+                    "cannot %s '%s': the disk holding the cache '%s' is full (%s); free space and retry",
+                    what, r->name, r->cache_dir, m);
+                return AP_GIT_FAULT_PERMANENT;
+        }
+        bool transport = klass == GIT_ERROR_NET || klass == GIT_ERROR_SSH || klass == GIT_ERROR_HTTP ||
+                         klass == GIT_ERROR_SSL;
+        /* a local path remote that is missing shows up as an os or repository error */
+        if ((transport || r->u.scheme == AP_GIT_LOCAL) && missing_repo(m) && !has(m, "failed to connect")) {
+                ap_error_set(
+                    err, -ENOENT,
+                    "cannot %s '%s': the repository does not exist on the remote (%s); create it or fix "
+                    "the url",
+                    what, r->name, m);
+                return AP_GIT_FAULT_PERMANENT;
+        }
+        if (transport || has(m, "failed to connect") || has(m, "connection refused") || has(m, "timed out") ||
+            has(m, "early eof") || has(m, "unexpected eof") || has(m, "connection reset")) {
+                ap_error_set(err, -ETIMEDOUT, "cannot %s '%s': the remote is unreachable (%s)", what, r->name,
+                             m);
+                return AP_GIT_FAULT_TRANSIENT;
+        }
+        ap_error_set(err, -EIO, "cannot %s '%s': %s", what, r->name, m);
+        return AP_GIT_FAULT_PERMANENT;
+}

@@ -1,0 +1,103 @@
+/* repo.h - one remote Git repository as the operator uses it: a local bare cache (cloned once, fetched
+ * after), reads of files at the remote branch tip, and "write these files as ONE commit on the branch and
+ * push it" that survives concurrent pushers, remote outages and crashes without losing or duplicating a
+ * change. SSH with in-memory keys and pinned host keys, HTTPS with a token, or a local path.
+ *
+ * Threads: an ap_git_repo may be shared; every call takes the repo's lock (and an advisory file lock on
+ * the cache folder, so two processes never use one cache at once). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+#include "crypto/ssh_key.h"
+
+#define AP_GIT_MAX_FILE  ((size_t)16 << 20) /* a file we read or write through the cache */
+#define AP_GIT_MAX_FILES 10000              /* changes in one commit */
+
+struct ap_git_repo;
+
+/* Everything is copied by ap_git_repo_new; secrets into wiped memory. */
+struct ap_git_repo_config {
+        const char *name;      /* for messages, e.g. "acme-platform"; default: the URL without secrets */
+        const char *url;       /* ssh://, scp-like, https://, http://, file:// or an absolute path */
+        const char *branch;    /* default "main" */
+        const char *cache_dir; /* folder holding the bare cache of this repo (created if missing) */
+
+        /* SSH: the OpenSSH private key (unencrypted; ed25519 works with every libssh2) and the pinned
+         * known_hosts lines the server's host key must match. */
+        const char *identity;
+        const char *known_hosts;
+        const char *ssh_user; /* default: the URL's user, else "git" */
+
+        /* HTTPS: a token sent as the password of token_user (GitHub: "x-access-token"). */
+        const char *token;
+        const char *token_user; /* default "x-access-token" */
+
+        const char *author_name;              /* default "app-platform-operator" */
+        const char *author_email;             /* default "operator@localhost" */
+        const struct ap_ssh_key *signing_key; /* optional: SSH-sign commits (gpgsig, namespace "git") */
+
+        /* Transient failures (network, remote down, a concurrent push) are retried with exponential
+         * backoff until this much time has passed since the call began. 0 = defaults. */
+        unsigned retry_timeout_ms;   /* default 60000 */
+        unsigned backoff_initial_ms; /* default 200 */
+        unsigned backoff_max_ms;     /* default 10000 */
+
+        /* Test hook: runs after the commit is built and right before each push attempt. */
+        void (*before_push)(void *userdata, unsigned attempt);
+        void *hook_userdata;
+};
+
+/* Check the configuration and prepare the object; touches neither the network nor the cache. */
+int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **ret, struct ap_error *err);
+
+/* Free; accepts NULL, returns NULL. The cache folder stays for the next run. */
+struct ap_git_repo *ap_git_repo_free(struct ap_git_repo *r);
+AP_DEFINE_CLEANUP(struct ap_git_repo *, ap_git_repo_free)
+
+/* Bring the cache to the remote branch tip: clone when missing (or unusable), fetch otherwise. Retries
+ * transient failures like a push does. */
+int ap_git_repo_sync(struct ap_git_repo *r, struct ap_error *err);
+
+/* Read path at the cached branch tip (call ap_git_repo_sync first for the newest). A missing file (or an
+ * empty branch) sets *ret_found = false and leaves out alone. */
+int ap_git_repo_read(struct ap_git_repo *r, const char *path, struct ap_buf *out, bool *ret_found,
+                     struct ap_error *err);
+
+/* One file to write or delete. path is relative ("secrets/ns/x.sops.yaml"), '/'-separated, without "."
+ * or ".." components and outside ".git". Deleting a path that is not there is a no-op. */
+struct ap_git_change {
+        const char *path;
+        const void *data; /* ignored when remove */
+        size_t len;
+        bool remove;
+        bool executable; /* mode 100755 instead of 100644 */
+};
+
+struct ap_git_commit_request {
+        const struct ap_git_change *changes;
+        size_t n_changes;
+        const char *subject;      /* first line, e.g. "secrets: update acme/db-password -> acme-dev" */
+        const char *body;         /* optional paragraph(s) */
+        const char *app;          /* trailer "App: <app>" when set */
+        const char *requested_by; /* trailer "Requested-by: <who>" when set */
+};
+
+struct ap_git_push_result {
+        bool unchanged;  /* the branch already had exactly these bytes: no commit was made */
+        char commit[41]; /* hex id of the pushed commit (or of the tip when unchanged; "" on an empty branch)
+                          */
+        unsigned attempts; /* push attempts made (1 when nothing got in the way) */
+};
+
+/* Apply the changes on top of the remote branch tip as one commit (no merge commits: after a rejected
+ * push the changes are re-applied on the new tip) and push it, checking the server accepted the ref.
+ * When the result is byte-identical to the tip, no commit is made and ret->unchanged is set.
+ * Errors name the repository and the cause: -EACCES bad credentials, -EKEYREJECTED/-ENOKEY host key,
+ * -ENOENT missing repository, -EPERM push refused by the server, -ENOSPC disk full, -ETIMEDOUT remote
+ * unreachable past the retry timeout, -EINVAL bad paths. The cache is never left half-updated. */
+int ap_git_repo_commit_push(struct ap_git_repo *r, const struct ap_git_commit_request *req,
+                            struct ap_git_push_result *ret, struct ap_error *err);

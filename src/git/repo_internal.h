@@ -1,0 +1,79 @@
+/* repo_internal.h - the state behind struct ap_git_repo and the helpers the src/git files share:
+ * transport callbacks (transport.c), the cache (cache.c), commit building (commit.c) and error
+ * classification (fault.c). Not for use outside src/git. */
+#pragma once
+
+#include <git2.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "git/known_hosts.h"
+#include "git/repo.h"
+#include "git/url.h"
+
+struct ap_git_repo {
+        pthread_mutex_t lock; /* one caller at a time: guards every field below and the cache folder */
+        char *name, *url, *branch, *cache_dir, *lock_path;
+        char *ssh_user, *token_user, *author_name, *author_email;
+        char *identity; /* secret: the OpenSSH private key text, wiped on free */
+        char *token;    /* secret */
+        struct ap_known_hosts *known_hosts;
+        struct ap_ssh_key *signing_key;
+        struct ap_git_url u;
+        unsigned retry_timeout_ms, backoff_initial_ms, backoff_max_ms;
+        void (*before_push)(void *userdata, unsigned attempt);
+        void *hook_userdata;
+
+        git_repository *git;    /* the open cache; NULL until first use or after it was found unusable */
+        bool need_fetch;        /* the tracking ref may be behind the remote */
+        char tracking_ref[300]; /* refs/remotes/origin/<branch> */
+        char remote_ref[300];   /* refs/heads/<branch> */
+        char pending_ref[300];  /* refs/ap-pending/<branch>: what a push sends */
+};
+
+/* How a failed operation should be handled. */
+enum ap_git_fault {
+        AP_GIT_FAULT_TRANSIENT, /* network or remote down: retry after a backoff */
+        AP_GIT_FAULT_CONFLICT,  /* the branch moved under us: fetch, re-apply, retry */
+        AP_GIT_FAULT_PERMANENT, /* retrying cannot help: report */
+};
+
+/* Per-operation state the libgit2 callbacks fill in. */
+struct ap_git_op {
+        struct ap_git_repo *r;
+        unsigned cred_calls;      /* credential callback invocations (libgit2 asks again after a failure) */
+        bool no_credentials;      /* the server wanted credentials we do not have */
+        struct ap_error host_err; /* set when the host key check refused the server */
+        bool ref_reported;        /* push_update_reference was called for our ref */
+        char ref_status[256];     /* its status ("" = accepted) */
+};
+
+/* Fill callbacks (credentials, certificate check, push status) bound to op. */
+void ap_git_op_callbacks(struct ap_git_op *op, git_remote_callbacks *cb);
+
+/* Turn a libgit2 failure (rc, git_error_last) of `what` into an ap_error naming the repository, and say
+ * whether to retry. */
+enum ap_git_fault ap_git_fault(struct ap_git_repo *r, struct ap_git_op *op, int rc, const char *what,
+                               struct ap_error *err);
+
+/* cache.c: open or create the bare cache (the caller holds r->lock). */
+int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err);
+/* Drop the open cache and delete its folder, so the next open clones afresh. */
+void ap_git_cache_discard(struct ap_git_repo *r);
+/* An in-memory remote for the configured URL (caller frees with git_remote_free). */
+int ap_git_remote(struct ap_git_repo *r, git_remote **ret);
+/* Fetch the branch into the tracking ref; classifies failures like ap_git_fault. */
+int ap_git_cache_fetch(struct ap_git_repo *r, enum ap_git_fault *ret_fault, struct ap_error *err);
+/* The tracking ref's commit, or *ret_found = false when the branch is empty/missing. */
+int ap_git_cache_tip(struct ap_git_repo *r, git_oid *ret, bool *ret_found, struct ap_error *err);
+/* Sleep for the next backoff step (cut short at the deadline, a monotonic ms time); false once the
+ * deadline has passed. */
+bool ap_git_backoff(struct ap_git_repo *r, unsigned step, uint64_t deadline_ms);
+uint64_t ap_git_now_ms(void);
+
+/* commit.c: build the commit for req on top of tip (NULL = empty branch). *ret_unchanged when the tree is
+ * identical to tip's (then no commit is written). */
+int ap_git_build_commit(struct ap_git_repo *r, const struct ap_git_commit_request *req, const git_oid *tip,
+                        git_oid *ret, bool *ret_unchanged, struct ap_error *err);
+/* Check one change's path (relative, no "."/".." components, not inside .git). */
+int ap_git_check_path(const char *path, struct ap_error *err);
