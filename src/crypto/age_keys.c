@@ -36,7 +36,6 @@ struct ap_age_recipient *ap_age_recipient_free(struct ap_age_recipient *r)
 }
 
 AP_DEFINE_CLEANUP(struct ap_age_identity *, ap_age_identity_free)
-AP_DEFINE_CLEANUP(struct ap_age_recipient *, ap_age_recipient_free)
 
 static int identity_from_scalar(const uint8_t scalar[32], struct ap_age_identity **ret, struct ap_error *err)
 {
