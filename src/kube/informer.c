@@ -385,13 +385,14 @@ static int relist(struct ap_kube_informer *inf, struct ap_error *err)
         if (list_rv && list_rv[0])
                 set_rv_locked(inf, list_rv);
         pthread_rwlock_unlock(&inf->lock);
-        free(list_rv);
 
         pthread_mutex_lock(&inf->state_lock);
         inf->stats.lists++;
+        snprintf(inf->stats.last_list_rv, sizeof(inf->stats.last_list_rv), "%s", list_rv ? list_rv : "");
         if (inf->rv_unavailable)
                 inf->stats.relists++;
         pthread_mutex_unlock(&inf->state_lock);
+        free(list_rv);
         inf->rv_unavailable = false;
         events_dispatch_release(inf, &ev);
         return 0;
@@ -449,6 +450,9 @@ static int apply_event(struct ap_kube_informer *inf, enum ap_kube_watch_type typ
         set_rv_locked(inf, rv);
         pthread_rwlock_unlock(&inf->lock);
         inf->stream_events++;
+        pthread_mutex_lock(&inf->state_lock);
+        inf->stats.events++;
+        pthread_mutex_unlock(&inf->state_lock);
         if (emit) {
                 dispatch(inf, &e);
                 json_decref(e.old_obj);
@@ -578,9 +582,6 @@ static void *run(void *arg)
                 int r = watch(inf, &err);
                 if (atomic_load(&inf->stop))
                         break;
-                pthread_mutex_lock(&inf->state_lock);
-                inf->stats.events += inf->stream_events;
-                pthread_mutex_unlock(&inf->state_lock);
                 if (r == 0 || inf->stream_events > 0)
                         backoff = inf->backoff_initial; /* the stream worked for a while */
                 if (r == 0) {

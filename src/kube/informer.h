@@ -41,6 +41,7 @@ struct ap_kube_informer_stats {
         unsigned long watches; /* watch requests started */
         unsigned long events;  /* watch events applied (bookmarks excluded) */
         unsigned long errors;  /* failed list/watch requests */
+        char last_list_rv[64]; /* resourceVersion of the last completed list */
 };
 
 /* client must outlive the informer. Strings in opts are copied. */

@@ -19,6 +19,8 @@ struct ap_kube_manager {
         struct ap_kube_controller *controllers[MAX_PARTS];
         size_t n_controllers;
         long sync_timeout_ms;
+        void (*on_leading)(void *userdata, bool leading);
+        void *userdata;
 
         pthread_mutex_t lock; /* guards the flags below; cond signals any change */
         pthread_cond_t cond;
@@ -52,6 +54,8 @@ int ap_kube_manager_new(struct ap_kube_client *client, const struct ap_kube_mana
                 return ap_error_set(err, -ENOMEM, "out of memory");
         m->client = client;
         m->sync_timeout_ms = opts->cache_sync_timeout_ms > 0 ? opts->cache_sync_timeout_ms : 120000;
+        m->on_leading = opts->on_leading;
+        m->userdata = opts->userdata;
         pthread_mutex_init(&m->lock, NULL);
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
@@ -164,6 +168,8 @@ static int start_controllers(struct ap_kube_manager *m, struct ap_error *err)
         pthread_mutex_lock(&m->lock);
         m->controllers_running = true;
         pthread_mutex_unlock(&m->lock);
+        if (m->on_leading)
+                m->on_leading(m->userdata, true);
         return 0;
 }
 
@@ -175,8 +181,11 @@ static void stop_controllers(struct ap_kube_manager *m)
         for (size_t i = 0; i < m->n_controllers; i++)
                 ap_kube_controller_stop(m->controllers[i]);
         pthread_mutex_lock(&m->lock);
+        bool was = m->controllers_running;
         m->controllers_running = false;
         pthread_mutex_unlock(&m->lock);
+        if (was && m->on_leading)
+                m->on_leading(m->userdata, false);
 }
 
 static void on_started_leading(void *userdata)

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# it_lease.sh - leader election between real processes (test/kube/lease_contender) on a Lease in the
+# real apiserver: exactly one leads; SIGKILL of the leader hands over within the lease duration (plus at
+# most one retry period for the follower to have seen the last renewal) and the two never work at the same
+# time (timestamps of both logs compared); SIGTERM drains, releases the lease (holder cleared), exits 0,
+# and the follower takes over at once; /metrics and /readyz of both. TAP output.
+# Needs KUBECONFIG (fails without it) and LEASE_CONTENDER (set by meson).
+set -uo pipefail
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+
+if [ -z "${KUBECONFIG:-}" ]; then
+  echo "1..1"
+  echo "not ok 1 - KUBECONFIG is not set: the lease test needs a control plane (tools/testenv/up DIR)"
+  exit 1
+fi
+bin=${LEASE_CONTENDER:?}
+ns="kit-lease-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+lease=app-platform-operator
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  "$bin" delete-namespace "$ns" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+LEASE_S=15 RETRY_S=2
+
+start() { # start NAME: contender NAME logging to $work/NAME.log
+  "$bin" run "$ns" "$lease" "$1" >"$work/$1.log" 2>"$work/$1.err" &
+  pids+=($!)
+  eval "pid_$1=$!"
+}
+first() { grep -m1 " $2\$" "$work/$1.log" | cut -d' ' -f1; }          # first TS of an event
+last() { grep " $2" "$work/$1.log" | tail -n1 | cut -d' ' -f1; }        # last TS of an event (prefix)
+count() { grep -c " $2" "$work/$1.log"; }
+wait_for() { # wait_for SECONDS NAME EVENT
+  local end=$((SECONDS + $1))
+  while [ $SECONDS -lt $end ]; do grep -q " $3\$" "$work/$2.log" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+port() { grep -m1 ' ports ' "$work/$1.log" | sed -n "s/.*$2=\([0-9]*\).*/\1/p"; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+
+echo "1..17"
+start a
+start b
+end=$((SECONDS + 40))
+leader=""
+while [ $SECONDS -lt $end ] && [ -z "$leader" ]; do
+  grep -q ' leading$' "$work/a.log" 2>/dev/null && leader=a
+  grep -q ' leading$' "$work/b.log" 2>/dev/null && leader=b
+  sleep 0.1
+done
+if [ -z "$leader" ]; then
+  not_ok "one contender leads within 40 s"; cat "$work"/*.err >&2; exit 1
+fi
+ok "one contender leads ($leader)"
+follower=$([ "$leader" = a ] && echo b || echo a)
+sleep 3
+check "the follower has not started working" [ "$(count "$follower" active)" -eq 0 ]
+check "the leader works" [ "$(count "$leader" active)" -gt 5 ]
+check "the lease names the leader" [ "$("$bin" holder "$ns" "$lease")" = "$leader" ]
+lm=$(curl -fsS "http://127.0.0.1:$(port "$leader" metrics)/metrics")
+fm=$(curl -fsS "http://127.0.0.1:$(port "$follower" metrics)/metrics")
+check "leader_election_master_status is 1 on the leader" grep -q "^leader_election_master_status{name=\"$lease\"} 1\$" <<<"$lm"
+check "leader_election_master_status is 0 on the follower" grep -q "^leader_election_master_status{name=\"$lease\"} 0\$" <<<"$fm"
+check "controller-runtime metrics on the leader" grep -q '^controller_runtime_reconcile_total{controller="lease-test",result="requeue_after"} [1-9]' <<<"$lm"
+check "/readyz is 200 on both (informers synced)" \
+  curl -fsS -o /dev/null "http://127.0.0.1:$(port "$leader" health)/readyz" -o /dev/null "http://127.0.0.1:$(port "$follower" health)/readyz"
+
+# SIGKILL the leader: no release, the follower must wait the lease out
+lpid=$(eval echo "\$pid_$leader")
+kill -9 "$lpid"
+wait "$lpid" 2>/dev/null
+killed=$(date +%s.%6N)
+if wait_for 40 "$follower" leading; then ok "the follower takes over after SIGKILL"; else not_ok "the follower takes over after SIGKILL"; fi
+took=$(sub "$(first "$follower" leading)" "$killed")
+echo "# takeover $took s after SIGKILL (lease ${LEASE_S} s, retry ${RETRY_S} s)"
+check "takeover within the lease duration plus one retry period" le "$took" $((LEASE_S + RETRY_S + 1))
+check "no overlap: the follower's first work comes after the leader's last" \
+  lt "$(last "$leader" active)" "$(first "$follower" "active tick")"
+
+# SIGTERM: drain, release, exit 0; a new follower takes over at once
+start c
+sleep 3
+check "a third contender follows" [ "$(count c active)" -eq 0 ]
+fpid=$(eval echo "\$pid_$follower")
+kill -TERM "$fpid"
+wait "$fpid"
+code=$?
+check "SIGTERM: the leader exits 0" [ "$code" -eq 0 ]
+check "SIGTERM: 'stopped' logged after its last work" lt "$(last "$follower" active)" "$(first "$follower" stopped)"
+if wait_for 10 c leading; then
+  took=$(sub "$(first c leading)" "$(first "$follower" stopped)")
+  echo "# takeover $took s after a released lease"
+  check "after a release the next leader starts within one retry period" le "$took" $((RETRY_S + 1))
+else
+  not_ok "after a release the next leader starts within one retry period"
+fi
+check "no overlap after the release" lt "$(last "$follower" active)" "$(first c "active tick")"
+kill -TERM "$pid_c"
+wait "$pid_c"
+check "the last leader exits 0 and clears holderIdentity" [ $? -eq 0 -a -z "$("$bin" holder "$ns" "$lease")" ]
+[ $failed -eq 0 ] || { for f in "$work"/*.log "$work"/*.err; do echo "# --- $f"; sed 's/^/# /' "$f" | grep -v ' active ' | tail -n 20; done; }
+exit $((failed > 0))
