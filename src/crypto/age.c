@@ -480,11 +480,6 @@ static int enc_update_cb(void *obj, const void *p, size_t n, struct ap_error *er
         return ap_age_encryptor_update(obj, p, n, err);
 }
 
-static int dec_update_cb(void *obj, const void *p, size_t n, struct ap_error *err)
-{
-        return ap_age_decryptor_update(obj, p, n, err);
-}
-
 int ap_age_encrypt_fd(struct ap_age_recipient *const *recipients, size_t n_recipients, bool armor, int in_fd,
                       const char *in_name, const struct ap_age_sink *sink, struct ap_error *err)
 {
@@ -495,6 +490,11 @@ int ap_age_encrypt_fd(struct ap_age_recipient *const *recipients, size_t n_recip
         if (r == 0)
                 r = ap_age_encryptor_final(e, err);
         return r;
+}
+
+static int dec_update_cb(void *obj, const void *p, size_t n, struct ap_error *err)
+{
+        return ap_age_decryptor_update(obj, p, n, err);
 }
 
 int ap_age_decrypt_fd(struct ap_age_identity *const *identities, size_t n_identities,

@@ -12,7 +12,7 @@
 #define END_LINE       "-----END AGE ENCRYPTED FILE-----"
 #define MAX_WHITESPACE 1024
 #define BATCH          ((size_t)64 << 10)
-#define LINE_MAX       (MAX_WHITESPACE + 128)
+#define ARMOR_LINE_MAX (MAX_WHITESPACE + 128)
 
 enum { AR_BEFORE, AR_DATA, AR_NEED_END, AR_AFTER };
 
@@ -37,8 +37,8 @@ struct ap_age_armor *ap_age_armor_new(bool encode, const struct ap_age_sink *sin
                 return NULL;
         a->encode = encode;
         a->sink = *sink;
-        ap_buf_init(&a->out, BATCH + 2 * LINE_MAX);
-        ap_buf_init(&a->line, LINE_MAX);
+        ap_buf_init(&a->out, BATCH + 2 * ARMOR_LINE_MAX);
+        ap_buf_init(&a->line, ARMOR_LINE_MAX);
         return a;
 }
 

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "base/buf.h"
 #include "base/error.h"
 #include "crypto/age.h"
@@ -116,11 +118,30 @@ int ap_age_scrypt_unwrap(const struct ap_age_identity *id, const struct ap_age_h
                          uint8_t file_key[AP_AGE_FILE_KEY_LEN], struct ap_error *err);
 
 /* STREAM payload (age_stream.c): push interfaces writing through an ap_age_sink. */
-struct ap_age_stream;
+struct ap_age_stream {
+        EVP_CIPHER_CTX *ctx; /* keyed once; each chunk only sets the nonce */
+        bool encrypt;
+        bool done; /* the final chunk went through */
+        uint8_t nonce[12];
+        uint64_t counter; /* chunks processed (the nonce holds it big-endian) */
+        uint8_t *pend;    /* a partial (or held-back full) chunk of input */
+        size_t pend_len;
+        size_t in_chunk; /* input bytes per chunk: 65536 (encrypt) or 65552 (decrypt) */
+        uint8_t *out;    /* batched output, flushed to the sink */
+        size_t out_len, out_cap;
+        struct ap_age_sink sink;
+};
+extern const char ap_age_msg_bad_chunk[], ap_age_msg_truncated[], ap_age_msg_trailing[];
 struct ap_age_stream *ap_age_stream_new(const uint8_t key[32], bool encrypt, const struct ap_age_sink *sink);
 struct ap_age_stream *ap_age_stream_free(struct ap_age_stream *s);
 int ap_age_stream_update(struct ap_age_stream *s, const void *data, size_t n, struct ap_error *err);
 int ap_age_stream_final(struct ap_age_stream *s, struct ap_error *err);
+/* The per-chunk rules: process one chunk of len bytes (a full chunk unless at_end; at_end says no input
+ * follows it) into out (room for 65552 bytes). Returns 0 with *ret_len output bytes, or -EBADMSG with a
+ * payload-failure message in *ret_msg (or -EIO). A full decrypted chunk at the end that was not final
+ * leaves s->done false: the caller reports truncation. */
+int ap_age_stream_step(struct ap_age_stream *s, const uint8_t *in, size_t len, bool at_end, uint8_t *out,
+                       size_t *ret_len, const char **ret_msg);
 
 /* ASCII armor (age_armor.c). The writer encodes what it is given to its sink; the reader decodes
  * strictly (AP_AGE_ERR_ARMOR) and passes the binary bytes on. */

@@ -1,7 +1,8 @@
 /* age_stream.c - the STREAM payload: ChaCha20-Poly1305 over 64 KiB chunks with an 11-byte big-endian
- * counter and a last-chunk flag. Push interface: update() takes any amount, full chunks are processed
- * straight from the caller's memory, output is batched before reaching the sink. Decryption follows the
- * Go reference exactly (non-final flag first on full chunks, no empty last chunk, no trailing data). */
+ * counter and a last-chunk flag. ap_age_stream_step() holds the per-chunk rules, which follow the Go
+ * reference exactly (non-final flag first on full chunks, no empty last chunk, no trailing data); the push
+ * interface (update/final) feeds it from any split of the input, working from the caller's memory for
+ * full chunks and batching output before it reaches the sink. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -11,19 +12,10 @@
 
 #define BATCH_CHUNKS 4
 
-struct ap_age_stream {
-        EVP_CIPHER_CTX *ctx;
-        bool encrypt;
-        bool done; /* the final chunk went through */
-        uint8_t nonce[12];
-        uint64_t counter; /* chunks processed (the nonce holds it big-endian) */
-        uint8_t *pend;    /* a partial (or held-back full) chunk of input */
-        size_t pend_len;
-        size_t in_chunk; /* input bytes per chunk: 65536 (encrypt) or 65552 (decrypt) */
-        uint8_t *out;    /* batched output, flushed to the sink */
-        size_t out_len, out_cap;
-        struct ap_age_sink sink;
-};
+const char ap_age_msg_bad_chunk[] = "failed to decrypt and authenticate payload chunk, the file may be "
+                                    "corrupted or tampered with";
+const char ap_age_msg_truncated[] = "the encrypted file is truncated (no final chunk)";
+const char ap_age_msg_trailing[] = "trailing data after the end of the encrypted file";
 
 struct ap_age_stream *ap_age_stream_new(const uint8_t key[32], bool encrypt, const struct ap_age_sink *sink)
 {
@@ -55,42 +47,17 @@ struct ap_age_stream *ap_age_stream_free(struct ap_age_stream *s)
         return NULL;
 }
 
-static void set_counter(struct ap_age_stream *s, bool last)
+/* Seal or open one chunk with the current counter; -EBADMSG when the tag does not verify. */
+static int crypt_chunk(struct ap_age_stream *s, const uint8_t *in, size_t len, bool last, uint8_t *out,
+                       size_t *ret_len)
 {
+        int outl = 0, finl = 0;
+        size_t plen = s->encrypt ? len : len - AP_AGE_TAG_LEN;
+        uint8_t tag[AP_AGE_TAG_LEN];
         memset(s->nonce, 0, 3);
         for (int i = 0; i < 8; i++)
                 s->nonce[3 + i] = (uint8_t)(s->counter >> (56 - 8 * i));
         s->nonce[11] = last ? 1 : 0;
-}
-
-static int flush(struct ap_age_stream *s, struct ap_error *err)
-{
-        if (s->out_len == 0)
-                return 0;
-        int r = s->sink.write(s->sink.ctx, s->out, s->out_len, err);
-        if (!s->encrypt)
-                OPENSSL_cleanse(s->out, s->out_len); /* plaintext */
-        s->out_len = 0;
-        return r;
-}
-
-/* Make room for one more output chunk. */
-static int reserve(struct ap_age_stream *s, struct ap_error *err)
-{
-        if (s->out_cap - s->out_len >= AP_AGE_CT_CHUNK_LEN)
-                return 0;
-        return flush(s, err);
-}
-
-/* Seal or open one chunk into the output batch. For open, -EBADMSG when the tag does not verify (the
- * output length is not advanced, so nothing unauthenticated is ever released). */
-static int crypt_chunk(struct ap_age_stream *s, const uint8_t *in, size_t len, bool last)
-{
-        uint8_t *o = s->out + s->out_len;
-        int outl = 0, finl = 0;
-        size_t plen = s->encrypt ? len : len - AP_AGE_TAG_LEN;
-        uint8_t tag[AP_AGE_TAG_LEN];
-        set_counter(s, last);
         if (EVP_CipherInit_ex(s->ctx, NULL, NULL, NULL, s->nonce, -1) != 1)
                 return -EIO;
         if (!s->encrypt) {
@@ -98,52 +65,87 @@ static int crypt_chunk(struct ap_age_stream *s, const uint8_t *in, size_t len, b
                 if (EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_AEAD_SET_TAG, AP_AGE_TAG_LEN, tag) != 1)
                         return -EIO;
         }
-        if (plen && EVP_CipherUpdate(s->ctx, o, &outl, in, (int)plen) != 1)
+        if (plen && EVP_CipherUpdate(s->ctx, out, &outl, in, (int)plen) != 1)
                 return -EIO;
-        if (EVP_CipherFinal_ex(s->ctx, o + outl, &finl) != 1)
+        if (EVP_CipherFinal_ex(s->ctx, out + outl, &finl) != 1)
                 return s->encrypt ? -EIO : -EBADMSG;
-        if (s->encrypt) {
-                if (EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_AEAD_GET_TAG, AP_AGE_TAG_LEN, o + plen) != 1)
-                        return -EIO;
-                s->out_len += plen + AP_AGE_TAG_LEN;
-        } else {
-                s->out_len += plen;
-        }
+        if (s->encrypt && EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_AEAD_GET_TAG, AP_AGE_TAG_LEN, out + plen) != 1)
+                return -EIO;
+        *ret_len = s->encrypt ? plen + AP_AGE_TAG_LEN : plen;
         return 0;
 }
 
-static int payload_error(struct ap_age_stream *s, struct ap_error *err, const char *msg)
+int ap_age_stream_step(struct ap_age_stream *s, const uint8_t *in, size_t len, bool at_end, uint8_t *out,
+                       size_t *ret_len, const char **ret_msg)
 {
-        /* release what authenticated before the failure, then report it */
-        struct ap_error ignored = AP_ERROR_INIT;
-        flush(s, &ignored);
-        return ap_error_set(err, AP_AGE_ERR_PAYLOAD, "%s", msg);
+        *ret_len = 0;
+        if (s->done) {
+                *ret_msg = ap_age_msg_trailing;
+                return -EBADMSG;
+        }
+        int r;
+        if (s->encrypt) {
+                r = crypt_chunk(s, in, len, at_end, out, ret_len);
+                s->done = at_end;
+        } else if (len == AP_AGE_CT_CHUNK_LEN) {
+                r = crypt_chunk(s, in, len, false, out, ret_len);
+                if (r == -EBADMSG) {
+                        r = crypt_chunk(s, in, len, true, out, ret_len);
+                        s->done = r == 0;
+                }
+        } else if (len == 0) {
+                *ret_msg = ap_age_msg_truncated;
+                return -EBADMSG;
+        } else if (s->counter != 0 && len == AP_AGE_TAG_LEN) {
+                *ret_msg = "the last chunk is empty, which age never writes";
+                return -EBADMSG;
+        } else {
+                r = len < AP_AGE_TAG_LEN ? -EBADMSG : crypt_chunk(s, in, len, true, out, ret_len);
+                s->done = r == 0;
+        }
+        if (r == -EBADMSG)
+                *ret_msg = ap_age_msg_bad_chunk;
+        if (r < 0) {
+                *ret_len = 0;
+                if (r != -EBADMSG)
+                        *ret_msg = "chacha20-poly1305 failed";
+                return r;
+        }
+        s->counter++;
+        return 0;
 }
 
-static const char msg_bad_chunk[] = "failed to decrypt and authenticate payload chunk, the file may be "
-                                    "corrupted or tampered with";
-
-/* A full-length chunk that may or may not be the last one. */
-static int process_full(struct ap_age_stream *s, const uint8_t *in, struct ap_error *err)
+static int flush(struct ap_age_stream *s, struct ap_error *err)
 {
-        int r = reserve(s, err);
-        if (r < 0)
-                return r;
-        if (s->encrypt) {
-                r = crypt_chunk(s, in, AP_AGE_CHUNK_LEN, false);
-        } else {
-                r = crypt_chunk(s, in, AP_AGE_CT_CHUNK_LEN, false);
-                if (r == -EBADMSG) {
-                        r = crypt_chunk(s, in, AP_AGE_CT_CHUNK_LEN, true);
-                        if (r == 0)
-                                s->done = true;
-                }
-                if (r == -EBADMSG)
-                        return payload_error(s, err, msg_bad_chunk);
+        if (s->out_len == 0)
+                return 0;
+        /* the batch is reused for the next chunks and wiped once, when the stream is freed */
+        int r = s->sink.write(s->sink.ctx, s->out, s->out_len, err);
+        s->out_len = 0;
+        return r;
+}
+
+/* One chunk into the output batch; on a payload failure what authenticated before is released first. */
+static int step(struct ap_age_stream *s, const uint8_t *in, size_t len, bool at_end, struct ap_error *err)
+{
+        if (s->out_cap - s->out_len < AP_AGE_CT_CHUNK_LEN) {
+                int r = flush(s, err);
+                if (r < 0)
+                        return r;
         }
-        if (r < 0)
-                return ap_error_set(err, r, "chacha20-poly1305 failed");
-        s->counter++;
+        const char *msg = NULL;
+        size_t outl = 0;
+        int r = ap_age_stream_step(s, in, len, at_end, s->out + s->out_len, &outl, &msg);
+        s->out_len += outl;
+        if (r == 0 && at_end && !s->done) {
+                r = -EBADMSG;
+                msg = ap_age_msg_truncated;
+        }
+        if (r < 0) {
+                struct ap_error ignored = AP_ERROR_INIT;
+                flush(s, &ignored);
+                return ap_error_set(err, r == -EBADMSG ? AP_AGE_ERR_PAYLOAD : r, "%s", msg);
+        }
         return 0;
 }
 
@@ -152,10 +154,10 @@ int ap_age_stream_update(struct ap_age_stream *s, const void *data, size_t n, st
         const uint8_t *p = data;
         while (n > 0) {
                 if (s->done)
-                        return payload_error(s, err, "trailing data after the end of the encrypted file");
+                        return step(s, p, n, false, err); /* trailing data */
                 if (s->pend_len == 0 && n > s->in_chunk) {
                         /* more follows this chunk: work straight from the caller's memory */
-                        int r = process_full(s, p, err);
+                        int r = step(s, p, s->in_chunk, false, err);
                         if (r < 0)
                                 return r;
                         p += s->in_chunk;
@@ -163,7 +165,7 @@ int ap_age_stream_update(struct ap_age_stream *s, const void *data, size_t n, st
                         continue;
                 }
                 if (s->pend_len == s->in_chunk) {
-                        int r = process_full(s, s->pend, err);
+                        int r = step(s, s->pend, s->pend_len, false, err);
                         if (r < 0)
                                 return r;
                         s->pend_len = 0;
@@ -180,42 +182,11 @@ int ap_age_stream_update(struct ap_age_stream *s, const void *data, size_t n, st
 
 int ap_age_stream_final(struct ap_age_stream *s, struct ap_error *err)
 {
-        int r;
-        if (s->done)
-                return flush(s, err);
-        if (s->encrypt) {
-                r = reserve(s, err);
-                if (r < 0)
-                        return r;
-                r = crypt_chunk(s, s->pend, s->pend_len, true);
-                if (r < 0)
-                        return ap_error_set(err, r, "chacha20-poly1305 failed");
+        if (!s->done) {
+                int r = step(s, s->pend, s->pend_len, true, err);
                 s->pend_len = 0;
-                s->done = true;
-                return flush(s, err);
-        }
-        if (s->pend_len == 0)
-                return payload_error(s, err, "the encrypted file is truncated (no final chunk)");
-        if (s->pend_len == s->in_chunk) {
-                r = process_full(s, s->pend, err);
                 if (r < 0)
                         return r;
-                if (!s->done)
-                        return payload_error(s, err, "the encrypted file is truncated (no final chunk)");
-                return flush(s, err);
         }
-        if (s->counter != 0 && s->pend_len == AP_AGE_TAG_LEN)
-                return payload_error(s, err, "the last chunk is empty, which age never writes");
-        if (s->pend_len < AP_AGE_TAG_LEN)
-                return payload_error(s, err, msg_bad_chunk);
-        r = reserve(s, err);
-        if (r < 0)
-                return r;
-        r = crypt_chunk(s, s->pend, s->pend_len, true);
-        if (r == -EBADMSG)
-                return payload_error(s, err, msg_bad_chunk);
-        if (r < 0)
-                return ap_error_set(err, r, "chacha20-poly1305 failed");
-        s->done = true;
         return flush(s, err);
 }

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "base/fileio.h"
@@ -70,19 +72,35 @@ static int inflate_all(const unsigned char *in, size_t n, struct ap_buf *out)
 struct outcome {
         const char *got;
         char detail[1100];
-        char sha[65];
+        char sha[65], sha_fd[65];
+        bool fd_agrees; /* ap_age_decrypt_fd gave the same class and released the same plaintext */
 };
+
+static int to_buf(void *ctx, const void *p, size_t n, struct ap_error *err)
+{
+        return ap_buf_add(ctx, p, n);
+}
+
+static void sha_hex(const struct ap_buf *b, char hex[65])
+{
+        unsigned char md[32];
+        unsigned int mdlen = 0;
+        EVP_Digest(b->data, b->len, md, &mdlen, EVP_sha256(), NULL);
+        for (int i = 0; i < 32; i++)
+                snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
 
 static void run_vector(const char *text, size_t len, struct outcome *o, char *expect, size_t expect_len,
                        char *payload, size_t payload_len)
 {
         struct ap_age_identities ids = AP_AGE_IDENTITIES_INIT;
-        struct ap_buf file = AP_BUF_INIT, out = AP_BUF_INIT;
+        struct ap_buf file = AP_BUF_INIT, out = AP_BUF_INIT, out_fd = AP_BUF_INIT;
         struct ap_error err = AP_ERROR_INIT;
         bool armored = false, zlib = false;
         int r = 0;
         ap_buf_init(&file, (size_t)256 << 20);
         ap_buf_init(&out, (size_t)256 << 20);
+        ap_buf_init(&out_fd, (size_t)256 << 20);
         o->got = "bad vector";
         const char *p = text, *end = text + len;
         for (;;) {
@@ -130,22 +148,31 @@ static void run_vector(const char *text, size_t len, struct outcome *o, char *ex
         } else if (ap_buf_add(&file, p, (size_t)(end - p)) < 0) {
                 goto done;
         }
+        int r_fd = r;
         if (r == 0) {
                 struct ap_age_decrypt_opts opts = {armored ? AP_AGE_INPUT_ARMORED : AP_AGE_INPUT_BINARY, NULL,
                                                    NULL};
                 r = ap_age_decrypt_opts(ids.items, ids.n, &opts, file.data, file.len, &out, &err);
+                /* the file-descriptor path (threaded pump for binary payloads) must agree exactly */
+                int fd = memfd_create("vector", MFD_CLOEXEC);
+                struct ap_age_sink sink = {to_buf, &out_fd};
+                struct ap_error err_fd = AP_ERROR_INIT;
+                if (fd < 0 || write(fd, file.data, file.len) != (ssize_t)file.len ||
+                    lseek(fd, 0, SEEK_SET) != 0)
+                        goto done;
+                r_fd = ap_age_decrypt_fd(ids.items, ids.n, &opts, fd, "vector", &sink, &err_fd);
+                close(fd);
         }
         o->got = classify(r);
         snprintf(o->detail, sizeof(o->detail), "%s", r ? ap_error_message(&err) : "");
-        unsigned char md[32];
-        unsigned int mdlen = 0;
-        EVP_Digest(out.data, out.len, md, &mdlen, EVP_sha256(), NULL);
-        for (int i = 0; i < 32; i++)
-                snprintf(o->sha + 2 * i, 3, "%02x", md[i]);
+        sha_hex(&out, o->sha);
+        sha_hex(&out_fd, o->sha_fd);
+        o->fd_agrees = r_fd == r && strcmp(o->sha, o->sha_fd) == 0;
 done:
         ap_age_identities_release(&ids);
         ap_buf_release(&file);
         ap_buf_release(&out);
+        ap_buf_release(&out_fd);
 }
 
 int main(void)
@@ -196,15 +223,17 @@ int main(void)
                                 continue;
                         }
                 } else {
-                        ok = strcmp(o.got, expect) == 0 && (!payload[0] || strcmp(o.sha, payload) == 0);
+                        ok = strcmp(o.got, expect) == 0 && (!payload[0] || strcmp(o.sha, payload) == 0) &&
+                             o.fd_agrees;
                 }
                 if (ok) {
                         passed++;
                         printf("ok %zu - %s: %s\n", i + 1, names[i], expect);
                 } else {
                         failed++;
-                        printf("not ok %zu - %s: expected '%s' payload %s, got '%s' payload %s (%s)\n", i + 1,
-                               names[i], expect, payload[0] ? payload : "-", o.got, o.sha, o.detail);
+                        printf("not ok %zu - %s: expected '%s' payload %s, got '%s' payload %s (%s)%s\n",
+                               i + 1, names[i], expect, payload[0] ? payload : "-", o.got, o.sha, o.detail,
+                               o.fd_agrees ? "" : "; the fd path disagrees");
                 }
         }
         printf("# %zu passed, %zu unsupported (post-quantum), %zu failed, of %zu vectors\n", passed,
