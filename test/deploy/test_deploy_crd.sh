@@ -44,7 +44,8 @@ reject() {
     fi
   done
   ok "rejected: $desc"
-  echo "# $(head -n1 <<<"$out")"
+  printf '%s\n' "$out" | grep -v '^$' | sed 's/^/#   /'
+
 }
 
 good_spec="  namespaces: [$app-dev, $app-prod]
@@ -91,9 +92,9 @@ out=$(kubectl patch apr "$app" --subresource=status --type=merge -p "$bad_status
 
 # --- names ------------------------------------------------------------------------------------------
 long="$(printf 'b%.0s' {1..37})$(printf '%04d' $((RANDOM % 10000)))"
-reject "name longer than 40 characters" "$long" "  {}" "at most 40 characters"
-reject "uppercase name" "Tcrd-$sfx" "  {}" "metadata.name" "lowercase"
-reject "name with a dot (not a DNS-1123 label)" "tcrd.$sfx" "  {}" "DNS-1123 label"
+reject "name longer than 40 characters" "$long" "  {}" "metadata.name: Too long: may not be more than 40 bytes"
+reject "uppercase name" "Tcrd-$sfx" "  {}" "metadata.name: Invalid value: \"Tcrd-$sfx\"" "lowercase RFC 1123"
+reject "name with a dot (not a DNS-1123 label)" "tcrd.$sfx" "  {}" "metadata.name in body should match"
 
 # --- access -----------------------------------------------------------------------------------------
 reject "bad role" "$app-r" "  access: [{group: devs, role: owner}]" \

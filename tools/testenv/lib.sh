@@ -9,9 +9,11 @@ testenv_die() {
 
 # testenv_abs DIR: print DIR as an absolute path (DIR need not exist yet).
 testenv_abs() {
-  case "$1" in
-    /*) printf '%s\n' "$1" ;;
-    *) printf '%s/%s\n' "$(pwd)" "$1" ;;
+  local d=$1
+  while [ "${#d}" -gt 1 ] && [ "${d%/}" != "$d" ]; do d=${d%/}; done
+  case "$d" in
+    /*) printf '%s\n' "$d" ;;
+    *) printf '%s/%s\n' "$(pwd)" "$d" ;;
   esac
 }
 
@@ -135,6 +137,7 @@ testenv_apiserver_args() {
     "--allow-privileged=true" \
     "--endpoint-reconciler-type=none" \
     "--profiling=false" \
+    "--shutdown-watch-termination-grace-period=2s" \
     "${extra[@]}"
 }
 
