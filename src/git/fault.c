@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "git/repo_internal.h"
 
@@ -16,8 +17,8 @@ static bool has(const char *msg, const char *needle)
 static bool missing_repo(const char *m)
 {
         return has(m, "does not appear to be a git repository") || has(m, "repository not found") ||
-               has(m, "not found") || has(m, "404") || has(m, "does not exist") ||
-               has(m, "no such file or directory");
+               has(m, "could not find repository") || has(m, "not found") || has(m, "404") ||
+               has(m, "does not exist") || has(m, "no such file or directory");
 }
 
 static bool auth_failure(const char *m)
@@ -68,6 +69,13 @@ enum ap_git_fault ap_git_fault(struct ap_git_repo *r, struct ap_git_op *op, int 
                     err, -ENOSPC,
                     "cannot %s '%s': the disk holding the cache '%s' is full (%s); free space and retry",
                     what, r->name, r->cache_dir, m);
+                return AP_GIT_FAULT_PERMANENT;
+        }
+        if (r->u.scheme == AP_GIT_LOCAL && access(r->u.path, F_OK) < 0) {
+                /* libgit2 only picks its local transport for an existing folder */
+                ap_error_set(err, -ENOENT,
+                             "cannot %s '%s': the repository '%s' does not exist; create it or fix the url",
+                             what, r->name, r->u.path);
                 return AP_GIT_FAULT_PERMANENT;
         }
         bool transport = klass == GIT_ERROR_NET || klass == GIT_ERROR_SSH || klass == GIT_ERROR_HTTP ||

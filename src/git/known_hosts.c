@@ -190,6 +190,39 @@ static bool entry_matches(const struct entry *e, const char *name)
         return hit;
 }
 
+static void host_name(const char *host, unsigned port, char *name, size_t n)
+{
+        if (port == 22 || port == 0)
+                snprintf(name, n, "%s", host);
+        else
+                snprintf(name, n, "[%s]:%u", host, port);
+}
+
+void ap_known_hosts_types(const struct ap_known_hosts *kh, const char *host, unsigned port, char *out,
+                          size_t outlen)
+{
+        char name[300];
+        size_t used = 0;
+        host_name(host, port, name, sizeof(name));
+        if (outlen)
+                out[0] = '\0';
+        for (size_t i = 0; kh && i < kh->n; i++) {
+                const struct entry *e = &kh->v[i];
+                if (e->marker == MARK_REVOKED || !entry_matches(e, name))
+                        continue;
+                size_t tl = strlen(e->key.type);
+                bool seen = false;
+                for (const char *p = out; p && *p;) {
+                        size_t l = strcspn(p, ",");
+                        seen = seen || (l == tl && memcmp(p, e->key.type, tl) == 0);
+                        p += l + (p[l] == ',');
+                }
+                if (seen || used + tl + 2 > outlen)
+                        continue;
+                used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? "," : "", e->key.type);
+        }
+}
+
 static void fingerprint(const void *blob, size_t len, char *out, size_t outlen)
 {
         uint8_t md[32];
@@ -207,10 +240,7 @@ int ap_known_hosts_check(const struct ap_known_hosts *kh, const char *host, unsi
                          size_t len, struct ap_error *err)
 {
         char name[300], fp[80];
-        if (port == 22 || port == 0)
-                snprintf(name, sizeof(name), "%s", host);
-        else
-                snprintf(name, sizeof(name), "[%s]:%u", host, port);
+        host_name(host, port, name, sizeof(name));
         fingerprint(blob, len, fp, sizeof(fp));
         bool named = false, trusted = false;
         for (size_t i = 0; kh && i < kh->n; i++) {

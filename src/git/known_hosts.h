@@ -21,6 +21,12 @@ AP_DEFINE_CLEANUP(struct ap_known_hosts *, ap_known_hosts_free)
 /* Number of usable host-key lines parsed. */
 size_t ap_known_hosts_count(const struct ap_known_hosts *kh);
 
+/* Write into out (NUL-terminated, comma-separated, first-seen order, no duplicates) the key types of the
+ * non-revoked lines naming host:port, e.g. "ssh-ed25519,ecdsa-sha2-nistp256"; "" when none. Lets an SSH
+ * client ask the server for a host key type it can check. */
+void ap_known_hosts_types(const struct ap_known_hosts *kh, const char *host, unsigned port, char *out,
+                          size_t outlen);
+
 /* Check the host key blob (SSH wire format, as the server sent it) of host:port.
  *   0            a line for this host carries exactly this key
  *   -EKEYREVOKED the key is marked @revoked for this host

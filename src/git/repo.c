@@ -42,6 +42,7 @@ struct ap_git_repo *ap_git_repo_free(struct ap_git_repo *r)
 {
         if (!r)
                 return NULL;
+        ap_git_ssh_close(r);
         git_repository_free(r->git);
         free(r->name);
         free(r->url);
@@ -97,6 +98,7 @@ int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **r
                 return ap_error_set(err, -ENOMEM, "out of memory");
         }
         pthread_mutex_init(&r->lock, NULL);
+        r->ssh_fd = -1;
         char shown[512];
         r->u = u;
         r->url = strdup(cfg->url);

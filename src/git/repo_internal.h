@@ -4,6 +4,7 @@
 #pragma once
 
 #include <git2.h>
+#include <libssh2.h>
 #include <pthread.h>
 #include <stdint.h>
 
@@ -23,6 +24,10 @@ struct ap_git_repo {
         unsigned retry_timeout_ms, backoff_initial_ms, backoff_max_ms;
         void (*before_push)(void *userdata, unsigned attempt);
         void *hook_userdata;
+
+        LIBSSH2_SESSION *ssh_session; /* kept open between operations (ssh_transport.c); NULL when none */
+        int ssh_fd;                   /* its socket, -1 when none */
+        uint64_t ssh_last_used;       /* monotonic ms */
 
         git_repository *git;    /* the open cache; NULL until first use or after it was found unusable */
         bool need_fetch;        /* the tracking ref may be behind the remote */
@@ -50,6 +55,11 @@ struct ap_git_op {
 
 /* Fill callbacks (credentials, certificate check, push status) bound to op. */
 void ap_git_op_callbacks(struct ap_git_op *op, git_remote_callbacks *cb);
+
+/* ssh_transport.c: a libgit2 transport (git_transport_cb; payload = struct ap_git_op *) speaking the
+ * smart protocol over the repo's kept libssh2 session; and closing that session. */
+int ap_git_ssh_transport(git_transport **out, git_remote *owner, void *payload);
+void ap_git_ssh_close(struct ap_git_repo *r);
 
 /* Turn a libgit2 failure (rc, git_error_last) of `what` into an ap_error naming the repository, and say
  * whether to retry. */

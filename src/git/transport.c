@@ -83,4 +83,6 @@ void ap_git_op_callbacks(struct ap_git_op *op, git_remote_callbacks *cb)
         cb->certificate_check = on_certificate;
         cb->push_update_reference = on_push_ref;
         cb->payload = op;
+        if (op->r->u.scheme == AP_GIT_SSH)
+                cb->transport = ap_git_ssh_transport; /* kept sessions, pinned host keys (ssh_transport.c) */
 }
