@@ -1,0 +1,189 @@
+/* local.c - the local provider: platform repositories are bare Git repositories DIR/<repo>.git (for the
+ * demo and tests; Flux can clone them by path or through an SSH server on the same folder). Created
+ * atomically (init in a temporary folder, then rename). Deploy keys are recorded in
+ * DIR/<repo>.git/deploy-keys ("title key" lines) so a local SSH server can be pointed at them. */
+#include <ftw.h>
+#include <git2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/fileio.h"
+#include "crypto/ssh_key.h"
+#include "forge/forge_internal.h"
+
+#define KEYS_FILE "deploy-keys"
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+        (void)st;
+        (void)ftw;
+        if (type == FTW_DP)
+                rmdir(path);
+        else
+                unlink(path);
+        return 0;
+}
+
+static int lib_fail(const char *what, const char *path, struct ap_error *err)
+{
+        const git_error *e = git_error_last();
+        return ap_error_set(err, -EIO, "cannot %s '%s': %s", what, path,
+                            e && e->message ? e->message : "unknown error");
+}
+
+static void repo_path(struct ap_forge *f, const char *name, char *out, size_t n)
+{
+        snprintf(out, n, "%s/%s.git", f->local_dir, name);
+}
+
+static int local_ensure_repo(struct ap_forge *f, const char *name, const char *description,
+                             struct ap_forge_repo *ret, struct ap_error *err)
+{
+        char path[4200], head[4300];
+        repo_path(f, name, path, sizeof(path));
+        snprintf(head, sizeof(head), "%s/HEAD", path);
+        struct ap_forge_repo repo = {.is_private = true};
+        if (access(head, F_OK) != 0) {
+                if (mkdir(f->local_dir, 0755) < 0 && errno != EEXIST)
+                        return ap_error_set(err, -errno, "cannot create the repository folder '%s': %s",
+                                            f->local_dir, strerror(errno));
+                char tmp[4300];
+                snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path);
+                if (!mkdtemp(tmp))
+                        return ap_error_set(err, -errno, "cannot create '%s': %s", tmp, strerror(errno));
+                git_repository_init_options o;
+                git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+                o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+                o.initial_head = "main";
+                o.description = description;
+                git_repository *g = NULL;
+                int rc = git_repository_init_ext(&g, tmp, &o);
+                git_repository_free(g);
+                if (rc < 0) {
+                        int e = lib_fail("create repository", path, err);
+                        nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+                        return e;
+                }
+                if (rename(tmp, path) < 0) {
+                        int e = errno;
+                        nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+                        if (e != ENOTEMPTY && e != EEXIST) /* else: made by someone else meanwhile */
+                                return ap_error_set(err, -e, "cannot create repository '%s': %s", path,
+                                                    strerror(e));
+                } else {
+                        repo.created = true;
+                }
+        }
+        git_repository *g = NULL;
+        git_reference *h = NULL;
+        if (git_repository_open_bare(&g, path) < 0)
+                return lib_fail("open repository", path, err);
+        if (git_reference_lookup(&h, g, "HEAD") == 0 && git_reference_type(h) == GIT_REFERENCE_SYMBOLIC) {
+                const char *t = git_reference_symbolic_target(h);
+                if (strncmp(t, "refs/heads/", 11) == 0)
+                        snprintf(repo.default_branch, sizeof(repo.default_branch), "%s", t + 11);
+        }
+        git_reference_free(h);
+        git_repository_free(g);
+        snprintf(repo.ssh_url, sizeof(repo.ssh_url), "%s", "");
+        snprintf(repo.https_url, sizeof(repo.https_url), "%s", "");
+        _cleanup_buf_ struct ap_buf url = AP_BUF_INIT;
+        int r = ap_forge_clone_url(f, name, &url, err);
+        if (r < 0)
+                return r;
+        snprintf(repo.clone_url, sizeof(repo.clone_url), "%s", url.data);
+        *ret = repo;
+        return 0;
+}
+
+static int local_ensure_deploy_key(struct ap_forge *f, const char *repo, const char *title,
+                                   const char *public_key, bool rotate, enum ap_forge_key_result *ret,
+                                   struct ap_error *err)
+{
+        struct ap_ssh_pubkey want;
+        ap_ssh_pubkey_init(&want);
+        int r = ap_ssh_pubkey_parse(public_key, strlen(public_key), &want, err);
+        if (r < 0)
+                return ap_error_prefix(err, "deploy key '%s' for '%s'", title, repo);
+        if (strcspn(title, " \t\r\n") != strlen(title) || !title[0]) {
+                ap_ssh_pubkey_release(&want);
+                return ap_error_set(err, -EINVAL, "deploy key title '%s' must be one word", title);
+        }
+        char path[4300], file[4400];
+        repo_path(f, repo, path, sizeof(path));
+        snprintf(file, sizeof(file), "%s/" KEYS_FILE, path);
+        _cleanup_buf_ struct ap_buf old = AP_BUF_INIT, out = AP_BUF_INIT, mine = AP_BUF_INIT;
+        if (access(path, F_OK) != 0) {
+                ap_ssh_pubkey_release(&want);
+                return ap_error_set(err, -ENOENT, "repository '%s' does not exist", path);
+        }
+        if (access(file, F_OK) == 0 && (r = ap_read_file(file, &old, err)) < 0) {
+                ap_ssh_pubkey_release(&want);
+                return r;
+        }
+        enum ap_forge_key_result result = AP_FORGE_KEY_ADDED;
+        bool present = false;
+        for (char *line = old.data; *line;) {
+                char *nl = strchr(line, '\n');
+                size_t n = nl ? (size_t)(nl - line) : strlen(line);
+                char *sp = memchr(line, ' ', n);
+                struct ap_ssh_pubkey k;
+                ap_ssh_pubkey_init(&k);
+                bool same = sp && ap_ssh_pubkey_parse(sp + 1, n - (size_t)(sp + 1 - line), &k, NULL) == 0 &&
+                            ap_ssh_pubkey_equal(&k, &want);
+                ap_ssh_pubkey_release(&k);
+                bool same_title =
+                    sp && (size_t)(sp - line) == strlen(title) && memcmp(line, title, strlen(title)) == 0;
+                if (same)
+                        present = true;
+                if (rotate && same_title && !same)
+                        result = AP_FORGE_KEY_ROTATED; /* dropped */
+                else
+                        ap_buf_add(&out, line, n), ap_buf_addch(&out, '\n');
+                line += n + (nl ? 1 : 0);
+        }
+        if (!present) {
+                ap_ssh_pubkey_write(&want, &mine);
+                ap_buf_printf(&out, "%s %s\n", title, mine.data);
+        } else if (result != AP_FORGE_KEY_ROTATED) {
+                result = AP_FORGE_KEY_PRESENT;
+        }
+        ap_ssh_pubkey_release(&want);
+        if (result != AP_FORGE_KEY_PRESENT &&
+            (r = ap_write_file_atomic(file, out.data, out.len, 0644, err)) < 0)
+                return r;
+        *ret = result;
+        return 0;
+}
+
+static int local_set_default_branch(struct ap_forge *f, const char *repo, const char *branch,
+                                    struct ap_error *err)
+{
+        char path[4300], ref[300];
+        repo_path(f, repo, path, sizeof(path));
+        snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
+        int valid = 0;
+        if (git_reference_name_is_valid(&valid, ref) < 0 || !valid || strlen(branch) > 200)
+                return ap_error_set(err, -EINVAL, "'%s' is not a valid branch name", branch);
+        git_repository *g = NULL;
+        if (git_repository_open_bare(&g, path) < 0)
+                return ap_error_set(err, -ENOENT, "repository '%s' does not exist", path);
+        int rc = git_repository_set_head(g, ref); /* an unborn branch is fine: HEAD names it */
+        git_repository_free(g);
+        return rc < 0 ? lib_fail("set the default branch of", path, err) : 0;
+}
+
+static int local_git_token(struct ap_forge *f, struct ap_buf *out, struct ap_error *err)
+{
+        return ap_error_set(err, -ENOTSUP, "local repositories need no token");
+}
+
+const struct ap_forge_ops ap_forge_local_ops = {
+    .ensure_repo = local_ensure_repo,
+    .ensure_deploy_key = local_ensure_deploy_key,
+    .set_default_branch = local_set_default_branch,
+    .git_token = local_git_token,
+};
