@@ -1,11 +1,13 @@
 /* fuzz_kube_watch.c - libFuzzer target for the watch stream: the input, cut into chunks at positions
  * taken from its first bytes, goes through the bounded line splitter; every line is parsed as a watch
  * event, ERROR objects as a Status, and the whole input is also parsed as an error response body. Nothing
- * may crash or leak, and a line handed out is never longer than the cap or empty. */
+ * may crash or leak, and a line handed out is never longer than the cap or empty. The same chunks also go
+ * through the streaming List parser, whose items must be objects. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/list_stream.h"
 #include "kube/status.h"
 #include "kube/watch_stream.h"
 
@@ -41,6 +43,13 @@ static int on_line(void *userdata, const char *line, size_t len)
         return 0;
 }
 
+static int on_item(void *userdata, json_t *item)
+{
+        if (!json_is_object(item))
+                abort();
+        return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -56,6 +65,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ap_kube_lines_pending(&l) > LINE_CAP)
                 abort();
         ap_kube_lines_release(&l);
+
+        struct ap_kube_list_stream ls;
+        ap_kube_list_stream_init(&ls, on_item, NULL, LINE_CAP);
+        if (ap_kube_list_stream_feed(&ls, p, c1, &err) == 0 &&
+            ap_kube_list_stream_feed(&ls, p + c1, size - c1, &err) == 0) {
+                char *rv = NULL, *cont = NULL;
+                if (ap_kube_list_stream_finish(&ls, &rv, &cont, &err) == 0) {
+                        free(rv);
+                        free(cont);
+                }
+        }
+        ap_kube_list_stream_release(&ls);
 
         struct ap_kube_status st = AP_KUBE_STATUS_INIT;
         long code = size ? 400 + data[0] % 200 : 500;

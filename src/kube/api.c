@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "list_stream.h"
 #include "watch_stream.h"
 
 #define LIST_PAGE_DEFAULT 500
@@ -77,6 +78,51 @@ int ap_kube_list(struct ap_kube_client *c, const struct ap_kube_resource *r, con
         return ap_kube_request_json(c, "GET", url.data, NULL, NULL, o, ret, st, err);
 }
 
+struct stream_ctx {
+        struct ap_kube_list_stream ls;
+        struct ap_error err;
+};
+
+static int stream_data(void *userdata, const char *data, size_t n)
+{
+        struct stream_ctx *ctx = userdata;
+        return ap_kube_list_stream_feed(&ctx->ls, data, n, &ctx->err);
+}
+
+/* One page, streamed: items go to fn as they arrive. */
+static int list_page(struct ap_kube_client *c, const struct ap_kube_resource *r, const char *ns,
+                     const struct ap_kube_opts *o, ap_kube_item_fn fn, void *userdata, char **ret_rv,
+                     char **ret_continue, struct ap_kube_status *st, struct ap_error *err)
+{
+        _cleanup_buf_ struct ap_buf url = AP_BUF_INIT;
+        int rc = ap_kube_url_build(&url, ap_kube_client_server(c), r, ns, NULL, o, err);
+        if (rc < 0)
+                return rc;
+        struct stream_ctx ctx = {.err = AP_ERROR_INIT};
+        ap_kube_list_stream_init(&ctx.ls, fn, userdata, 0);
+        struct ap_kube_http h = {
+            .method = "GET",
+            .url = url.data,
+            .opts = o,
+            .on_data = stream_data,
+            .userdata = &ctx,
+        };
+        long code = 0;
+        rc = ap_kube_client_do(c, &h, &code, NULL, st, err);
+        if (rc < 0 && ctx.err.code < 0) {
+                /* the stream's own complaint is the better message */
+                if (err)
+                        *err = ctx.err;
+                rc = ctx.err.code;
+        }
+        if (rc >= 0)
+                rc = ap_kube_list_stream_finish(&ctx.ls, ret_rv, ret_continue, err);
+        ap_kube_list_stream_release(&ctx.ls);
+        if (rc < 0 && err && err->code == 0)
+                ap_error_set(err, rc, "listing '%s' failed", r->resource);
+        return rc;
+}
+
 int ap_kube_list_each(struct ap_kube_client *c, const struct ap_kube_resource *r, const char *ns,
                       const struct ap_kube_opts *o, ap_kube_item_fn fn, void *userdata, char **ret_rv,
                       struct ap_kube_status *st, struct ap_error *err)
@@ -88,37 +134,17 @@ int ap_kube_list_each(struct ap_kube_client *c, const struct ap_kube_resource *r
         _cleanup_free_ char *cont = NULL;
         _cleanup_free_ char *rv = NULL;
         for (;;) {
-                json_t *list = NULL;
-                int rc = ap_kube_list(c, r, ns, &page, &list, st, err);
+                char *page_rv = NULL, *next = NULL;
+                int rc = list_page(c, r, ns, &page, fn, userdata, &page_rv, &next, st, err);
                 if (rc < 0)
                         return rc;
-                const json_t *items = json_object_get(list, "items");
-                const json_t *meta = json_object_get(list, "metadata");
-                const char *lrv = json_string_value(json_object_get(meta, "resourceVersion"));
-                const char *next = json_string_value(json_object_get(meta, "continue"));
-                if (!json_is_array(items) && !json_is_null(items) && items) {
-                        json_decref(list);
-                        return ap_error_set(err, -EBADMSG, "listing '%s': 'items' is not an array",
-                                            r->resource);
-                }
-                size_t i;
-                json_t *item;
-                json_array_foreach(items, i, item)
-                {
-                        rc = fn(userdata, item);
-                        if (rc < 0) {
-                                json_decref(list);
-                                return rc;
-                        }
-                }
                 /* the first page's resourceVersion is the snapshot every later page belongs to */
-                if (!rv && lrv && !(rv = strdup(lrv))) {
-                        json_decref(list);
-                        return ap_error_set(err, -ENOMEM, "out of memory");
-                }
+                if (!rv)
+                        rv = page_rv;
+                else
+                        free(page_rv);
                 free(cont);
-                cont = next && next[0] ? strdup(next) : NULL;
-                json_decref(list);
+                cont = next;
                 if (!cont)
                         break;
                 page.continue_token = cont;
@@ -126,8 +152,11 @@ int ap_kube_list_each(struct ap_kube_client *c, const struct ap_kube_resource *r
                 page.resource_version = NULL;
                 page.resource_version_match = NULL;
         }
-        if (ret_rv)
+        if (ret_rv) {
                 *ret_rv = rv ? TAKE_PTR(rv) : strdup("");
+                if (!*ret_rv)
+                        return ap_error_set(err, -ENOMEM, "out of memory");
+        }
         return 0;
 }
 

@@ -26,7 +26,8 @@ int ap_kube_list(struct ap_kube_client *c, const struct ap_kube_resource *r, con
                  const struct ap_kube_opts *o, json_t **ret, struct ap_kube_status *st, struct ap_error *err);
 
 /* Walk every item of a paged list (page size o->limit, default 500), handing each item (borrowed; incref to
- * keep) to fn, so memory stays bounded by one page. A negative return from fn stops the walk and is
+ * keep) to fn as it streams in, so memory holds one item at a time (not even a page: the watch cache may
+ * ignore the limit). A negative return from fn stops the walk and is
  * returned. *ret_rv (may be NULL) receives the list's resourceVersion (malloc'd) on success. An expired
  * continue token fails with AP_KUBE_E_GONE: the caller starts over. */
 typedef int (*ap_kube_item_fn)(void *userdata, json_t *item);

@@ -9,26 +9,19 @@
 #include <time.h>
 
 #include "api.h"
-#include "keymap.h"
+#include "store.h"
 #include "watch_stream.h"
 
-#define MAX_HANDLERS     8
-#define MAX_INDEXES      8
-#define MAX_INDEX_VALUES 8
-
-struct index {
-        char *name;
-        ap_kube_index_fn fn;
-        void *userdata;
-        struct ap_keymap values; /* index value -> struct ap_keymap * (a set of cache keys) */
-};
+#define MAX_HANDLERS 8
 
 enum event_type { EV_ADD, EV_UPDATE, EV_DELETE };
 
+/* A change to hand to the handlers once the cache shows it. Objects are parsed only at dispatch. */
 struct event {
         enum event_type type;
-        json_t *old_obj; /* updates: the replaced object */
-        json_t *obj;
+        struct ap_kube_store_entry *old; /* owned: the replaced (update) or removed (delete) entry */
+        struct ap_kube_store_entry *cur; /* borrowed from the cache (add, update); only the informer's
+                                          * thread changes the cache, and it dispatches first */
 };
 
 struct events {
@@ -44,10 +37,9 @@ struct ap_kube_informer {
         long page_size, watch_timeout, backoff_initial, backoff_max;
         bool keep_managed_fields;
 
-        pthread_rwlock_t lock;  /* guards items, indexes and rv */
-        struct ap_keymap items; /* cache key -> json_t * (one reference) */
-        struct index indexes[MAX_INDEXES];
-        size_t n_indexes;
+        pthread_rwlock_t lock; /* guards store and rv */
+        struct ap_kube_store store;
+        char *index_names[AP_KUBE_STORE_MAX_INDEXES];
         char *rv;
 
         struct ap_kube_informer_handlers handlers[MAX_HANDLERS];
@@ -99,6 +91,7 @@ int ap_kube_informer_new(struct ap_kube_client *client, const struct ap_kube_inf
         inf->backoff_initial = opts->backoff_initial_ms > 0 ? opts->backoff_initial_ms : 800;
         inf->backoff_max = opts->backoff_max_ms > 0 ? opts->backoff_max_ms : 30000;
         inf->keep_managed_fields = opts->keep_managed_fields;
+        ap_kube_store_init(&inf->store);
         pthread_rwlock_init(&inf->lock, NULL);
         pthread_mutex_init(&inf->state_lock, NULL);
         pthread_condattr_t ca;
@@ -123,28 +116,14 @@ int ap_kube_informer_new(struct ap_kube_client *client, const struct ap_kube_inf
         return 0;
 }
 
-static void decref_value(void *v)
-{
-        json_decref(v);
-}
-
-static void free_keyset(void *v)
-{
-        struct ap_keymap *set = v;
-        ap_keymap_release(set, NULL);
-        free(set);
-}
-
 struct ap_kube_informer *ap_kube_informer_free(struct ap_kube_informer *inf)
 {
         if (!inf)
                 return NULL;
         ap_kube_informer_stop(inf);
-        ap_keymap_release(&inf->items, decref_value);
-        for (size_t i = 0; i < inf->n_indexes; i++) {
-                ap_keymap_release(&inf->indexes[i].values, free_keyset);
-                free(inf->indexes[i].name);
-        }
+        ap_kube_store_release(&inf->store);
+        for (size_t i = 0; i < inf->store.n_indexes; i++)
+                free(inf->index_names[i]);
         free(inf->rv);
         free(inf->api_version);
         free(inf->ns);
@@ -178,12 +157,18 @@ size_t ap_kube_index_label(void *userdata, const json_t *obj, const char **value
 int ap_kube_informer_add_index(struct ap_kube_informer *inf, const char *name, ap_kube_index_fn fn,
                                void *userdata)
 {
-        if (inf->running || inf->n_indexes >= MAX_INDEXES)
+        if (inf->running || inf->store.n_indexes >= AP_KUBE_STORE_MAX_INDEXES)
                 return -EBUSY;
         char *n = strdup(name);
         if (!n)
                 return -ENOMEM;
-        inf->indexes[inf->n_indexes++] = (struct index){n, fn, userdata, AP_KEYMAP_INIT};
+        size_t i = inf->store.n_indexes;
+        int r = ap_kube_store_add_index(&inf->store, n, fn, userdata);
+        if (r < 0) {
+                free(n);
+                return r;
+        }
+        inf->index_names[i] = n;
         return 0;
 }
 
@@ -193,36 +178,6 @@ int ap_kube_informer_add_handlers(struct ap_kube_informer *inf, const struct ap_
                 return -EBUSY;
         inf->handlers[inf->n_handlers++] = *h;
         return 0;
-}
-
-/* ---- the cache (write lock held) ---- */
-
-static void index_update(struct ap_kube_informer *inf, const char *key, const json_t *obj, bool add)
-{
-        for (size_t i = 0; obj && i < inf->n_indexes; i++) {
-                struct index *ix = &inf->indexes[i];
-                const char *vals[MAX_INDEX_VALUES];
-                size_t n = ix->fn(ix->userdata, obj, vals, MAX_INDEX_VALUES);
-                for (size_t j = 0; j < n && j < MAX_INDEX_VALUES; j++) {
-                        struct ap_keymap *set = ap_keymap_get(&ix->values, vals[j]);
-                        if (add) {
-                                if (!set) {
-                                        set = calloc(1, sizeof(*set));
-                                        if (!set || ap_keymap_put(&ix->values, vals[j], set, NULL) < 0) {
-                                                free(set);
-                                                continue;
-                                        }
-                                }
-                                ap_keymap_put(set, key, NULL, NULL);
-                        } else if (set) {
-                                ap_keymap_remove(set, key, NULL);
-                                if (ap_keymap_size(set) == 0) {
-                                        ap_keymap_remove(&ix->values, vals[j], NULL);
-                                        free_keyset(set);
-                                }
-                        }
-                }
-        }
 }
 
 static void set_rv_locked(struct ap_kube_informer *inf, const char *rv)
@@ -238,7 +193,8 @@ static void set_rv_locked(struct ap_kube_informer *inf, const char *rv)
 
 /* ---- events ---- */
 
-static int events_push(struct events *ev, enum event_type type, json_t *old_obj, json_t *obj)
+static int events_push(struct events *ev, enum event_type type, struct ap_kube_store_entry *old,
+                       struct ap_kube_store_entry *cur)
 {
         if (ev->n == ev->cap) {
                 size_t cap = ev->cap ? ev->cap * 2 : 64;
@@ -248,29 +204,50 @@ static int events_push(struct events *ev, enum event_type type, json_t *old_obj,
                 ev->v = v;
                 ev->cap = cap;
         }
-        ev->v[ev->n++] = (struct event){type, json_incref(old_obj), json_incref(obj)};
+        ev->v[ev->n++] = (struct event){type, old, cur};
         return 0;
 }
 
-static void dispatch(struct ap_kube_informer *inf, const struct event *e)
+static bool wants(const struct ap_kube_informer *inf, enum event_type type)
 {
         for (size_t i = 0; i < inf->n_handlers; i++) {
                 const struct ap_kube_informer_handlers *h = &inf->handlers[i];
-                if (e->type == EV_ADD && h->on_add)
-                        h->on_add(h->userdata, e->obj);
-                else if (e->type == EV_UPDATE && h->on_update)
-                        h->on_update(h->userdata, e->old_obj, e->obj);
-                else if (e->type == EV_DELETE && h->on_delete)
-                        h->on_delete(h->userdata, e->obj);
+                if ((type == EV_ADD && h->on_add) || (type == EV_UPDATE && h->on_update) ||
+                    (type == EV_DELETE && h->on_delete))
+                        return true;
+        }
+        return false;
+}
+
+/* Call the handlers with parsed objects (old_obj for updates, obj the new or last state). */
+static void dispatch(struct ap_kube_informer *inf, enum event_type type, json_t *old_obj, json_t *obj)
+{
+        for (size_t i = 0; i < inf->n_handlers; i++) {
+                const struct ap_kube_informer_handlers *h = &inf->handlers[i];
+                if (type == EV_ADD && h->on_add)
+                        h->on_add(h->userdata, obj);
+                else if (type == EV_UPDATE && h->on_update)
+                        h->on_update(h->userdata, old_obj, obj);
+                else if (type == EV_DELETE && h->on_delete)
+                        h->on_delete(h->userdata, obj);
         }
 }
 
 static void events_dispatch_release(struct ap_kube_informer *inf, struct events *ev)
 {
         for (size_t i = 0; i < ev->n; i++) {
-                dispatch(inf, &ev->v[i]);
-                json_decref(ev->v[i].old_obj);
-                json_decref(ev->v[i].obj);
+                struct event *e = &ev->v[i];
+                if (wants(inf, e->type)) {
+                        /* one event's objects at a time: memory stays at the cache's size */
+                        json_t *old_obj =
+                            e->old && e->type == EV_UPDATE ? ap_kube_store_entry_parse(e->old) : NULL;
+                        json_t *obj = ap_kube_store_entry_parse(e->type == EV_DELETE ? e->old : e->cur);
+                        if (obj && (old_obj || e->type != EV_UPDATE))
+                                dispatch(inf, e->type, old_obj, obj);
+                        json_decref(old_obj);
+                        json_decref(obj);
+                }
+                ap_kube_store_entry_free(e->old);
         }
         free(ev->v);
         *ev = (struct events){0};
@@ -287,17 +264,11 @@ static void prepare(struct ap_kube_informer *inf, json_t *obj)
                 json_object_set_new(obj, "kind", json_string(inf->res->kind));
 }
 
-static bool same_rv(const json_t *a, const json_t *b)
-{
-        const char *ra = ap_kube_obj_resource_version(a), *rb = ap_kube_obj_resource_version(b);
-        return ra && rb && strcmp(ra, rb) == 0;
-}
-
 /* ---- list ---- */
 
 struct relist_ctx {
         struct ap_kube_informer *inf;
-        struct ap_keymap fresh;
+        struct ap_kube_store fresh;
         struct ap_buf key;
 };
 
@@ -308,12 +279,10 @@ static int relist_item(void *userdata, json_t *item)
         if (ap_kube_obj_key(item, &ctx->key) < 0)
                 return 0; /* nameless: nothing a controller could address */
         prepare(ctx->inf, item);
-        void *old = NULL;
-        int r = ap_keymap_put(&ctx->fresh, ctx->key.data, json_incref(item), &old);
-        if (r < 0)
-                json_decref(item);
-        json_decref(old);
-        return r;
+        struct ap_kube_store_entry *e = ap_kube_store_entry_new(&ctx->fresh, item);
+        if (!e)
+                return ap_kube_obj_resource_version(item) ? -ENOMEM : 0;
+        return ap_kube_store_put(&ctx->fresh, ctx->key.data, e, NULL);
 }
 
 static void set_error(struct ap_kube_informer *inf, const struct ap_error *err)
@@ -326,7 +295,7 @@ static void set_error(struct ap_kube_informer *inf, const struct ap_error *err)
 
 static int relist(struct ap_kube_informer *inf, struct ap_error *err)
 {
-        struct relist_ctx ctx = {.inf = inf, .fresh = AP_KEYMAP_INIT, .key = AP_BUF_INIT};
+        struct relist_ctx ctx = {.inf = inf, .key = AP_BUF_INIT};
         pthread_rwlock_rdlock(&inf->lock);
         /* after 410 a consistent read (""), else what we had ("0" the first time: the watch cache may
          * answer) */
@@ -334,6 +303,8 @@ static int relist(struct ap_kube_informer *inf, struct ap_error *err)
         pthread_rwlock_unlock(&inf->lock);
         if (!rv)
                 return ap_error_set(err, -ENOMEM, "out of memory");
+        /* only this thread changes the store, so its index definitions can be read without the lock */
+        ap_kube_store_init_like(&ctx.fresh, &inf->store);
         struct ap_kube_opts o = {
             .label_selector = inf->label_selector,
             .field_selector = inf->field_selector,
@@ -348,40 +319,34 @@ static int relist(struct ap_kube_informer *inf, struct ap_error *err)
         if (r < 0) {
                 if (r == -ENOMEM && err && !err->code)
                         ap_error_set(err, r, "out of memory while listing '%s'", inf->res->resource);
-                ap_keymap_release(&ctx.fresh, decref_value);
+                ap_kube_store_release(&ctx.fresh);
                 free(list_rv);
                 return r;
         }
 
+        /* diff against the cache: what the new list adds, changes and no longer has */
         struct events ev = {0};
         pthread_rwlock_wrlock(&inf->lock);
         size_t it = 0;
         const char *k;
-        void *v;
-        while (ap_keymap_next(&ctx.fresh, &it, &k, &v)) {
-                json_t *old = ap_keymap_get(&inf->items, k);
-                if (!old) {
-                        events_push(&ev, EV_ADD, NULL, v);
-                } else if (same_rv(old, v)) {
-                        /* unchanged: keep the cached object so holders of it see the same pointer */
-                        void *dropped = NULL;
-                        ap_keymap_put(&ctx.fresh, k, json_incref(old), &dropped);
-                        json_decref(dropped);
-                } else {
-                        events_push(&ev, EV_UPDATE, old, v);
-                }
+        struct ap_kube_store_entry *e;
+        while (ap_kube_store_next(&ctx.fresh, &it, &k, &e)) {
+                struct ap_kube_store_entry *old = NULL;
+                /* move each old entry out of the cache as it is matched: what remains was deleted */
+                if (!ap_kube_store_remove(&inf->store, k, &old))
+                        events_push(&ev, EV_ADD, NULL, e);
+                else if (strcmp(ap_kube_store_entry_rv(old), ap_kube_store_entry_rv(e)) != 0)
+                        events_push(&ev, EV_UPDATE, old, e);
+                else
+                        ap_kube_store_entry_free(old);
         }
         it = 0;
-        while (ap_keymap_next(&inf->items, &it, &k, &v))
-                if (!ap_keymap_contains(&ctx.fresh, k))
-                        events_push(&ev, EV_DELETE, NULL, v);
-        ap_keymap_release(&inf->items, decref_value);
-        inf->items = ctx.fresh;
-        for (size_t i = 0; i < inf->n_indexes; i++)
-                ap_keymap_release(&inf->indexes[i].values, free_keyset);
-        it = 0;
-        while (ap_keymap_next(&inf->items, &it, &k, &v))
-                index_update(inf, k, v, true);
+        while (ap_kube_store_next(&inf->store, &it, &k, &e))
+                events_push(&ev, EV_DELETE, e, NULL);
+        /* the deleted entries now belong to their events: empty the old store without freeing them */
+        ap_keymap_release(&inf->store.items, NULL);
+        ap_kube_store_release(&inf->store);
+        inf->store = ctx.fresh;
         if (list_rv && list_rv[0])
                 set_rv_locked(inf, list_rv);
         pthread_rwlock_unlock(&inf->lock);
@@ -420,30 +385,24 @@ static int apply_event(struct ap_kube_informer *inf, enum ap_kube_watch_type typ
         _cleanup_buf_ struct ap_buf key = AP_BUF_INIT;
         if (ap_kube_obj_key(obj, &key) < 0)
                 return 0;
-        struct event e = {.obj = obj};
+        enum event_type et = EV_ADD;
         bool emit = false;
+        struct ap_kube_store_entry *old = NULL;
         pthread_rwlock_wrlock(&inf->lock);
         if (type == AP_KUBE_WATCH_DELETED) {
-                json_t *old = NULL;
-                if (ap_keymap_remove(&inf->items, key.data, (void **)&old)) {
-                        index_update(inf, key.data, old, false);
-                        e.type = EV_DELETE;
-                        emit = true;
-                        json_decref(old);
-                }
+                emit = ap_kube_store_remove(&inf->store, key.data, &old);
+                et = EV_DELETE;
         } else {
-                json_t *old = ap_keymap_get(&inf->items, key.data);
-                if (!old || !same_rv(old, obj)) {
-                        if (ap_keymap_put(&inf->items, key.data, json_incref(obj), NULL) < 0) {
-                                json_decref(obj);
+                struct ap_kube_store_entry *cur = ap_kube_store_get(&inf->store, key.data);
+                /* the same resourceVersion again (a watch resumed at an older point): not an event */
+                if (!cur || strcmp(ap_kube_store_entry_rv(cur), rv) != 0) {
+                        struct ap_kube_store_entry *e = ap_kube_store_entry_new(&inf->store, obj);
+                        if (!e || ap_kube_store_put(&inf->store, key.data, e, &old) < 0) {
                                 pthread_rwlock_unlock(&inf->lock);
                                 return ap_error_set(&inf->stream_err, -ENOMEM, "out of memory caching '%s'",
                                                     key.data);
                         }
-                        index_update(inf, key.data, old, false);
-                        index_update(inf, key.data, obj, true);
-                        e.type = old ? EV_UPDATE : EV_ADD;
-                        e.old_obj = old; /* the cache's reference moves to the event */
+                        et = old ? EV_UPDATE : EV_ADD;
                         emit = true;
                 }
         }
@@ -453,10 +412,13 @@ static int apply_event(struct ap_kube_informer *inf, enum ap_kube_watch_type typ
         pthread_mutex_lock(&inf->state_lock);
         inf->stats.events++;
         pthread_mutex_unlock(&inf->state_lock);
-        if (emit) {
-                dispatch(inf, &e);
-                json_decref(e.old_obj);
+        if (emit && wants(inf, et)) {
+                json_t *old_obj = et == EV_UPDATE ? ap_kube_store_entry_parse(old) : NULL;
+                if (et != EV_UPDATE || old_obj)
+                        dispatch(inf, et, old_obj, obj);
+                json_decref(old_obj);
         }
+        ap_kube_store_entry_free(old);
         return 0;
 }
 
@@ -673,7 +635,8 @@ int ap_kube_informer_wait_synced(struct ap_kube_informer *inf, long timeout_ms)
 json_t *ap_kube_informer_get(struct ap_kube_informer *inf, const char *key)
 {
         pthread_rwlock_rdlock(&inf->lock);
-        json_t *obj = json_incref(ap_keymap_get(&inf->items, key));
+        struct ap_kube_store_entry *e = ap_kube_store_get(&inf->store, key);
+        json_t *obj = e ? ap_kube_store_entry_parse(e) : NULL;
         pthread_rwlock_unlock(&inf->lock);
         return obj;
 }
@@ -685,9 +648,9 @@ json_t *ap_kube_informer_list(struct ap_kube_informer *inf)
                 return NULL;
         pthread_rwlock_rdlock(&inf->lock);
         size_t it = 0;
-        void *v;
-        while (ap_keymap_next(&inf->items, &it, NULL, &v))
-                json_array_append(arr, v);
+        struct ap_kube_store_entry *e;
+        while (ap_kube_store_next(&inf->store, &it, NULL, &e))
+                json_array_append_new(arr, ap_kube_store_entry_parse(e));
         pthread_rwlock_unlock(&inf->lock);
         return arr;
 }
@@ -698,16 +661,14 @@ json_t *ap_kube_informer_by_index(struct ap_kube_informer *inf, const char *inde
         if (!arr)
                 return NULL;
         pthread_rwlock_rdlock(&inf->lock);
-        for (size_t i = 0; i < inf->n_indexes; i++) {
-                if (strcmp(inf->indexes[i].name, index) != 0)
-                        continue;
-                const struct ap_keymap *set = ap_keymap_get(&inf->indexes[i].values, value);
+        const struct ap_keymap *set = NULL;
+        if (ap_kube_store_index_keys(&inf->store, index, value, &set) == 0 && set) {
                 size_t it = 0;
                 const char *k;
-                while (set && ap_keymap_next(set, &it, &k, NULL)) {
-                        json_t *obj = ap_keymap_get(&inf->items, k);
-                        if (obj)
-                                json_array_append(arr, obj);
+                while (ap_keymap_next(set, &it, &k, NULL)) {
+                        struct ap_kube_store_entry *e = ap_kube_store_get(&inf->store, k);
+                        if (e)
+                                json_array_append_new(arr, ap_kube_store_entry_parse(e));
                 }
         }
         pthread_rwlock_unlock(&inf->lock);
@@ -717,7 +678,7 @@ json_t *ap_kube_informer_by_index(struct ap_kube_informer *inf, const char *inde
 size_t ap_kube_informer_len(struct ap_kube_informer *inf)
 {
         pthread_rwlock_rdlock(&inf->lock);
-        size_t n = ap_keymap_size(&inf->items);
+        size_t n = ap_kube_store_len(&inf->store);
         pthread_rwlock_unlock(&inf->lock);
         return n;
 }

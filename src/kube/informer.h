@@ -3,13 +3,15 @@
  * the cache so the deletes and updates it missed are delivered as events. Label and field selectors are
  * applied by the apiserver, so only matching objects are ever held. Indexes (by namespace, by a label
  * value, or custom) and event handlers; one thread per informer; has_synced after the first list.
- * Cached objects are shared and immutable: never modify an object you got from here. */
+ * The cache keeps each object as compact JSON (see store.h) and parses it back on every read, so what a
+ * read returns is the caller's own copy. */
 #pragma once
 
 #include <jansson.h>
 #include <stdbool.h>
 
 #include "client.h"
+#include "store.h"
 #include "url.h"
 
 struct ap_kube_informer;
@@ -51,9 +53,6 @@ int ap_kube_informer_new(struct ap_kube_client *client, const struct ap_kube_inf
 struct ap_kube_informer *ap_kube_informer_free(struct ap_kube_informer *inf);
 AP_DEFINE_CLEANUP(struct ap_kube_informer *, ap_kube_informer_free);
 
-/* Index functions put up to max values of obj (borrowed from obj, or static) into values and return how
- * many. */
-typedef size_t (*ap_kube_index_fn)(void *userdata, const json_t *obj, const char **values, size_t max);
 size_t ap_kube_index_namespace(void *userdata, const json_t *obj, const char **values, size_t max);
 /* userdata: the label key (a string that outlives the informer). */
 size_t ap_kube_index_label(void *userdata, const json_t *obj, const char **values, size_t max);
@@ -70,7 +69,7 @@ bool ap_kube_informer_has_synced(struct ap_kube_informer *inf);
 /* Wait until synced: 0, or -ETIMEDOUT after timeout_ms (<0 = forever), -ECANCELED if stopped. */
 int ap_kube_informer_wait_synced(struct ap_kube_informer *inf, long timeout_ms);
 
-/* Cache reads; all return new references (NULL / empty array when nothing matches). */
+/* Cache reads: newly parsed objects the caller owns (NULL / an empty array when nothing matches). */
 json_t *ap_kube_informer_get(struct ap_kube_informer *inf, const char *key);
 json_t *ap_kube_informer_list(struct ap_kube_informer *inf);
 json_t *ap_kube_informer_by_index(struct ap_kube_informer *inf, const char *index, const char *value);

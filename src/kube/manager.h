@@ -25,10 +25,9 @@ struct ap_kube_manager_options {
         const char *lease_name;                                     /* "app-platform-operator" */
         const char *identity;                                       /* unique per process */
         long lease_duration_ms, renew_deadline_ms, retry_period_ms; /* 0 = 15 s / 10 s / 2 s */
-        long cache_sync_timeout_ms;
-            /* 0 = 2 min */ /* Told when this process starts leading (controllers started) and stops leading
-                             * (controllers drained and joined); with leader election off, once each around
-                             * the run. May be NULL. */
+        long cache_sync_timeout_ms;                                 /* 0 = 2 min */
+        /* Told when this process starts leading (controllers started) and stops leading (controllers
+         * drained and joined); with leader election off, once each around the run. May be NULL. */
         void (*on_leading)(void *userdata, bool leading);
         void *userdata;
 };

@@ -6,6 +6,8 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +16,15 @@
 
 #include "keymap.h"
 
+/* Values are updated lock-free (as client_golang does): a double kept as its bits in an atomic 64-bit
+ * word, counts as atomic integers. A render may see a histogram mid-update (count ahead of a bucket by
+ * one), which Prometheus tolerates. */
 struct ap_kube_metric {
         struct family *fam;
-        char *labels; /* rendered: key="value",key="value" (may be empty) */
-        double value; /* counter/gauge; histogram sum */
-        unsigned long long count;
-        unsigned long long *bucket_counts; /* histograms: per upper bound, non-cumulative */
+        char *labels;                 /* rendered: key="value",key="value" (may be empty) */
+        _Atomic uint64_t value_bits;  /* counter/gauge value; histogram sum */
+        atomic_ullong count;          /* histograms */
+        atomic_ullong *bucket_counts; /* histograms: per upper bound, non-cumulative */
 };
 
 struct family {
@@ -47,7 +52,6 @@ struct ap_kube_metrics {
         struct collector *collectors;
         size_t n_collectors;
         pthread_mutex_t render_lock; /* one render at a time; collectors may update series */
-        pthread_mutex_t value_lock;  /* guards every series' value, count and bucket counts */
 };
 
 /* controller-runtime pkg/internal/controller/metrics: ReconcileTime buckets */
@@ -65,7 +69,6 @@ struct ap_kube_metrics *ap_kube_metrics_new(void)
                 return NULL;
         pthread_mutex_init(&m->lock, NULL);
         pthread_mutex_init(&m->render_lock, NULL);
-        pthread_mutex_init(&m->value_lock, NULL);
         /* workqueue buckets: prometheus.ExponentialBuckets(10e-9, 10, 12) */
         double wq[12];
         for (size_t i = 0; i < 12; i++)
@@ -157,7 +160,6 @@ struct ap_kube_metrics *ap_kube_metrics_free(struct ap_kube_metrics *m)
         free(m->collectors);
         pthread_mutex_destroy(&m->lock);
         pthread_mutex_destroy(&m->render_lock);
-        pthread_mutex_destroy(&m->value_lock);
         free(m);
         return NULL;
 }
@@ -266,13 +268,32 @@ out:
         return s;
 }
 
+static double bits_to_double(uint64_t b)
+{
+        double d;
+        memcpy(&d, &b, sizeof(d));
+        return d;
+}
+
+static uint64_t double_to_bits(double d)
+{
+        uint64_t b;
+        memcpy(&b, &d, sizeof(b));
+        return b;
+}
+
+static void atomic_add_double(_Atomic uint64_t *p, double v)
+{
+        uint64_t old = atomic_load_explicit(p, memory_order_relaxed);
+        while (!atomic_compare_exchange_weak_explicit(p, &old, double_to_bits(bits_to_double(old) + v),
+                                                      memory_order_relaxed, memory_order_relaxed))
+                ;
+}
+
 void ap_kube_metric_add(struct ap_kube_metric *s, double v)
 {
-        if (!s)
-                return;
-        pthread_mutex_lock(&s->fam->reg->value_lock);
-        s->value += v;
-        pthread_mutex_unlock(&s->fam->reg->value_lock);
+        if (s)
+                atomic_add_double(&s->value_bits, v);
 }
 
 void ap_kube_metric_inc(struct ap_kube_metric *s)
@@ -282,36 +303,30 @@ void ap_kube_metric_inc(struct ap_kube_metric *s)
 
 void ap_kube_metric_set(struct ap_kube_metric *s, double v)
 {
-        if (!s)
-                return;
-        pthread_mutex_lock(&s->fam->reg->value_lock);
-        s->value = v;
-        pthread_mutex_unlock(&s->fam->reg->value_lock);
+        if (s)
+                atomic_store_explicit(&s->value_bits, double_to_bits(v), memory_order_relaxed);
 }
 
 void ap_kube_metric_observe(struct ap_kube_metric *s, double v)
 {
         if (!s)
                 return;
-        pthread_mutex_lock(&s->fam->reg->value_lock);
-        s->value += v;
-        s->count++;
         for (size_t i = 0; i < s->fam->n_buckets; i++)
                 if (v <= s->fam->buckets[i]) {
-                        s->bucket_counts[i]++;
+                        atomic_fetch_add_explicit(&s->bucket_counts[i], 1, memory_order_relaxed);
                         break;
                 }
-        pthread_mutex_unlock(&s->fam->reg->value_lock);
+        atomic_add_double(&s->value_bits, v);
+        atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
 }
 
 double ap_kube_metric_value(struct ap_kube_metric *s)
 {
         if (!s)
                 return 0;
-        pthread_mutex_lock(&s->fam->reg->value_lock);
-        double v = s->fam->type == AP_KUBE_HISTOGRAM ? (double)s->count : s->value;
-        pthread_mutex_unlock(&s->fam->reg->value_lock);
-        return v;
+        if (s->fam->type == AP_KUBE_HISTOGRAM)
+                return (double)atomic_load(&s->count);
+        return bits_to_double(atomic_load(&s->value_bits));
 }
 
 int ap_kube_metrics_add_collector(struct ap_kube_metrics *m, ap_kube_collect_fn fn, void *userdata)
@@ -377,12 +392,16 @@ static int render_series(struct ap_buf *out, const struct family *f, const struc
                 r = ap_buf_printf(out, "%s%s%s%s ", f->name, s->labels[0] ? "{" : "", s->labels,
                                   s->labels[0] ? "}" : "");
                 if (r >= 0)
-                        r = fmt_value(out, s->value);
+                        r = fmt_value(out, bits_to_double(atomic_load(&s->value_bits)));
                 return r >= 0 ? ap_buf_addch(out, '\n') : r;
         }
+        /* read the count first: buckets then never add up to more than it */
+        unsigned long long count = atomic_load(&s->count);
         unsigned long long cum = 0;
         for (size_t i = 0; i < f->n_buckets && r >= 0; i++) {
-                cum += s->bucket_counts[i];
+                cum += atomic_load(&s->bucket_counts[i]);
+                if (cum > count)
+                        cum = count;
                 r = ap_buf_printf(out, "%s_bucket{%s%sle=\"", f->name, s->labels, sep);
                 if (r >= 0)
                         r = fmt_value(out, f->buckets[i]);
@@ -396,10 +415,10 @@ static int render_series(struct ap_buf *out, const struct family *f, const struc
                 r = ap_buf_printf(out, "%s_sum%s%s%s ", f->name, s->labels[0] ? "{" : "", s->labels,
                                   s->labels[0] ? "}" : "");
         if (r >= 0)
-                r = fmt_value(out, s->value);
+                r = fmt_value(out, bits_to_double(atomic_load(&s->value_bits)));
         if (r >= 0)
                 r = ap_buf_printf(out, "\n%s_count%s%s%s %llu\n", f->name, s->labels[0] ? "{" : "", s->labels,
-                                  s->labels[0] ? "}" : "", s->count);
+                                  s->labels[0] ? "}" : "", count);
         return r;
 }
 
@@ -419,7 +438,6 @@ int ap_kube_metrics_render(struct ap_kube_metrics *m, struct ap_buf *out)
 
         int r = 0;
         pthread_mutex_lock(&m->lock);
-        pthread_mutex_lock(&m->value_lock);
         for (size_t i = 0; i < m->n_fams && r >= 0; i++) {
                 struct family *f = m->fams[i];
                 if (f->n_series == 0)
@@ -430,7 +448,6 @@ int ap_kube_metrics_render(struct ap_kube_metrics *m, struct ap_buf *out)
                 for (size_t j = 0; j < f->n_series && r >= 0; j++)
                         r = render_series(out, f, f->series[j]);
         }
-        pthread_mutex_unlock(&m->value_lock);
         pthread_mutex_unlock(&m->lock);
         pthread_mutex_unlock(&m->render_lock);
         return r;

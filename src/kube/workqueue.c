@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct ap_kube_workqueue {
         size_t n_heap, cap_heap;
         bool shutting_down;
         long base_ms, max_ms;
+        atomic_size_t n_failures; /* size of failures, readable without the lock */
 
         struct ap_kube_metrics *metrics;
         struct ap_kube_metric *m_depth, *m_adds, *m_queue_dur, *m_work_dur, *m_retries, *m_unfinished,
@@ -267,6 +269,7 @@ int ap_kube_workqueue_add_rate_limited(struct ap_kube_workqueue *q, const char *
         pthread_mutex_lock(&q->lock);
         uintptr_t n = (uintptr_t)ap_keymap_get(&q->failures, key);
         int r = ap_keymap_put(&q->failures, key, (void *)(n + 1), NULL);
+        atomic_store(&q->n_failures, ap_keymap_size(&q->failures));
         long delay = ap_kube_workqueue_backoff_ms(q->base_ms, q->max_ms, (int)AP_MIN(n, 1000));
         pthread_mutex_unlock(&q->lock);
         if (r < 0)
@@ -277,8 +280,12 @@ int ap_kube_workqueue_add_rate_limited(struct ap_kube_workqueue *q, const char *
 
 void ap_kube_workqueue_forget(struct ap_kube_workqueue *q, const char *key)
 {
+        /* the common case, nothing ever failed: no lock */
+        if (atomic_load(&q->n_failures) == 0)
+                return;
         pthread_mutex_lock(&q->lock);
         ap_keymap_remove(&q->failures, key, NULL);
+        atomic_store(&q->n_failures, ap_keymap_size(&q->failures));
         pthread_mutex_unlock(&q->lock);
 }
 
@@ -364,9 +371,11 @@ void ap_kube_workqueue_done(struct ap_kube_workqueue *q, char *key)
         if (ap_keymap_contains(&q->dirty, key)) {
                 if (fifo_push(q, key) < 0)
                         ap_keymap_remove(&q->dirty, key, NULL);
+                else
+                        pthread_cond_signal(&q->cond); /* a worker for the re-queued key */
         }
-        /* wake a worker for the re-queued key, and shutdown_drain waiting for processing to empty */
-        pthread_cond_broadcast(&q->cond);
+        if (q->shutting_down)
+                pthread_cond_broadcast(&q->cond); /* shutdown_drain and workers waiting out a re-queue */
         pthread_mutex_unlock(&q->lock);
         free(key);
 }

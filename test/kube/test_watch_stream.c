@@ -6,8 +6,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "kube/list_stream.h"
 #include "kube/status.h"
 #include "kube/watch_stream.h"
 
@@ -170,12 +172,107 @@ static void test_bad_events(void **state)
                          -EBADMSG);
 }
 
+/* ---- list responses streamed item by item ---- */
+
+struct items {
+        char names[8][32];
+        size_t n;
+        int stop_at;
+};
+
+static int take_item(void *userdata, json_t *item)
+{
+        struct items *it = userdata;
+        assert_true(json_is_object(item));
+        assert_true(it->n < 8);
+        snprintf(it->names[it->n], sizeof(it->names[0]), "%s", ap_kube_obj_name(item));
+        it->n++;
+        return it->stop_at && (int)it->n == it->stop_at ? -ECANCELED : 0;
+}
+
+static const char list[] =
+    "{\"kind\":\"SecretList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"123\","
+    "\"continue\":\"tok\\\"en\"},\"items\":[{\"metadata\":{\"name\":\"a\",\"annotations\":{\"x\":\"}]{["
+    "\\\\\"}},"
+    "\"data\":{\"k\":\"v\"}},\n {\"metadata\":{\"name\":\"b\"},\"items\":[1,2]}, "
+    "{\"metadata\":{\"name\":\"c\"}}]}\n";
+
+static void test_list_stream_every_split(void **state)
+{
+        size_t n = strlen(list);
+        for (size_t cut = 0; cut <= n; cut++) {
+                struct items it = {0};
+                struct ap_kube_list_stream ls;
+                ap_kube_list_stream_init(&ls, take_item, &it, 0);
+                struct ap_error err = AP_ERROR_INIT;
+                assert_int_equal(ap_kube_list_stream_feed(&ls, list, cut, &err), 0);
+                assert_int_equal(ap_kube_list_stream_feed(&ls, list + cut, n - cut, &err), 0);
+                char *rv = NULL, *cont = NULL;
+                assert_int_equal(ap_kube_list_stream_finish(&ls, &rv, &cont, &err), 0);
+                assert_int_equal(it.n, 3);
+                assert_string_equal(it.names[0], "a");
+                assert_string_equal(it.names[1], "b");
+                assert_string_equal(it.names[2], "c");
+                assert_string_equal(rv, "123");
+                assert_string_equal(cont, "tok\"en");
+                free(rv);
+                free(cont);
+                ap_kube_list_stream_release(&ls);
+        }
+}
+
+static int feed_all(const char *text, struct items *it, size_t max, struct ap_error *err)
+{
+        struct ap_kube_list_stream ls;
+        ap_kube_list_stream_init(&ls, take_item, it, max);
+        int r = ap_kube_list_stream_feed(&ls, text, strlen(text), err);
+        if (r == 0)
+                r = ap_kube_list_stream_finish(&ls, NULL, NULL, err);
+        ap_kube_list_stream_release(&ls);
+        return r;
+}
+
+static void test_list_stream_shapes(void **state)
+{
+        struct ap_error err = AP_ERROR_INIT;
+        struct items it = {0};
+        /* metadata after the items, empty lists, null items */
+        assert_int_equal(
+            feed_all("{\"items\":[{\"metadata\":{\"name\":\"z\"}}],\"metadata\":{}}", &it, 0, &err), 0);
+        assert_int_equal(it.n, 1);
+        it = (struct items){0};
+        assert_int_equal(feed_all("{\"items\":[],\"metadata\":{\"resourceVersion\":\"1\"}}", &it, 0, &err),
+                         0);
+        assert_int_equal(feed_all("{\"items\":null}", &it, 0, &err), 0);
+        assert_int_equal(it.n, 0);
+        /* broken and hostile inputs */
+        assert_int_equal(feed_all("[1,2]", &it, 0, &err), -EBADMSG);
+        assert_int_equal(feed_all("{\"items\":[1]}", &it, 0, &err), -EBADMSG);
+        assert_int_equal(feed_all("{\"items\":[\"s\"]}", &it, 0, &err), -EBADMSG);
+        assert_int_equal(feed_all("{\"items\":[{\"a\":}]}", &it, 0, &err), -EBADMSG);
+        assert_int_equal(feed_all("{\"items\":[{}]", &it, 0, &err), -EBADMSG); /* ends early */
+        assert_non_null(strstr(err.msg, "ended early"));
+        assert_int_equal(feed_all("{} x", &it, 0, &err), -EBADMSG);
+        assert_int_equal(feed_all("}", &it, 0, &err), -EBADMSG);
+        assert_int_equal(feed_all("{\"items\":[{\"metadata\":{\"name\":\"0123456789\"}}]}", &it, 16, &err),
+                         -E2BIG);
+        /* the callback can stop the stream */
+        it = (struct items){.stop_at = 2};
+        assert_int_equal(feed_all(list, &it, 0, &err), -ECANCELED);
+        assert_int_equal(it.n, 2);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_every_split), cmocka_unit_test(test_byte_by_byte),
-            cmocka_unit_test(test_line_cap),    cmocka_unit_test(test_callback_stops),
-            cmocka_unit_test(test_events),      cmocka_unit_test(test_bad_events),
+            cmocka_unit_test(test_every_split),
+            cmocka_unit_test(test_byte_by_byte),
+            cmocka_unit_test(test_line_cap),
+            cmocka_unit_test(test_callback_stops),
+            cmocka_unit_test(test_events),
+            cmocka_unit_test(test_bad_events),
+            cmocka_unit_test(test_list_stream_every_split),
+            cmocka_unit_test(test_list_stream_shapes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,109 @@
+// informer-peer: the client-go side of bench/kube/run, doing what kube_bench does.
+//
+//	informer-peer informer SELECTOR   a SharedInformerFactory Secrets informer over all namespaces with the
+//	                                  label selector (managedFields stripped, as ours does); prints
+//	                                  "synced <seconds since start> objects <n>", watches 2 s more, exits
+//	informer-peer workqueue KEYS WORKERS
+//	                                  KEYS keys through client-go's rate-limiting workqueue and WORKERS
+//	                                  goroutines with an empty reconcile; prints "keys <n> seconds <s> keys_per_s <r>"
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/workqueue"
+)
+
+func informer(selector string, start time.Time) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	f := informers.NewSharedInformerFactoryWithOptions(cs, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = selector }))
+	inf := f.Core().V1().Secrets().Informer()
+	// drop managedFields as our informer does, so both hold the same data
+	if err := inf.SetTransform(func(obj interface{}) (interface{}, error) {
+		if a, err := meta.Accessor(obj); err == nil {
+			a.SetManagedFields(nil)
+		}
+		return obj, nil
+	}); err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	f.Start(stop)
+	if !cache.WaitForCacheSync(stop, inf.HasSynced) {
+		return fmt.Errorf("the informer did not sync")
+	}
+	fmt.Printf("synced %.3f objects %d\n", time.Since(start).Seconds(), len(inf.GetStore().ListKeys()))
+	time.Sleep(2 * time.Second)
+	close(stop)
+	return nil
+}
+
+func queue(keys, workers int) {
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]())
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k, shutdown := q.Get()
+				if shutdown {
+					return
+				}
+				q.Forget(k)
+				q.Done(k)
+				done.Add(1)
+			}
+		}()
+	}
+	t0 := time.Now()
+	for i := 0; i < keys; i++ {
+		q.Add(fmt.Sprintf("app-%d-platform/secret-%d", i%100, i))
+	}
+	for done.Load() < int64(keys) {
+		time.Sleep(100 * time.Microsecond)
+	}
+	took := time.Since(t0).Seconds()
+	q.ShutDown()
+	wg.Wait()
+	fmt.Printf("keys %d seconds %.4f keys_per_s %.0f\n", keys, took, float64(keys)/took)
+}
+
+func main() {
+	start := time.Now()
+	if len(os.Args) == 3 && os.Args[1] == "informer" {
+		if err := informer(os.Args[2], start); err != nil {
+			fmt.Fprintln(os.Stderr, "informer-peer:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) == 4 && os.Args[1] == "workqueue" {
+		keys, _ := strconv.Atoi(os.Args[2])
+		workers, _ := strconv.Atoi(os.Args[3])
+		queue(keys, workers)
+		return
+	}
+	fmt.Fprintln(os.Stderr, "usage: informer-peer informer SELECTOR | informer-peer workqueue KEYS WORKERS")
+	os.Exit(2)
+}

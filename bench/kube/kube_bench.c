@@ -1,0 +1,194 @@
+/* kube_bench.c - the C side of bench/kube/run, against the control plane behind $KUBECONFIG:
+ *   kube_bench populate PREFIX NAMESPACES LABELLED OTHERS BYTES THREADS
+ *       create NAMESPACES namespaces PREFIX-0..; LABELLED Secrets labelled labrats.work/managed-secret=true
+ *       and OTHERS unlabelled ones spread over them, each with BYTES of data
+ *   kube_bench informer SELECTOR
+ *       run an informer over Secrets in all namespaces with the label selector; print
+ *       "synced <seconds since start> objects <n>" once synced, keep watching 2 s, exit
+ *   kube_bench workqueue KEYS WORKERS
+ *       KEYS distinct keys through a controller (workqueue + WORKERS threads, metrics on) with an empty
+ *       reconcile; print "keys <n> seconds <s> keys_per_s <r>"
+ * Peak RSS is measured from outside (/usr/bin/time). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kube/api.h"
+#include "kube/config.h"
+#include "kube/controller.h"
+#include "kube/informer.h"
+
+static double now_s(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct ap_kube_client *client(void)
+{
+        const char *kc = getenv("KUBECONFIG");
+        struct ap_error err = AP_ERROR_INIT;
+        struct ap_kube_config *cfg = NULL;
+        struct ap_kube_client *c = NULL;
+        if (!kc || ap_kube_config_load_kubeconfig(kc, NULL, &cfg, &err) < 0 ||
+            ap_kube_client_new(cfg, NULL, &c, &err) < 0) {
+                fprintf(stderr, "kube_bench: %s\n", kc ? err.msg : "KUBECONFIG is not set");
+                exit(2);
+        }
+        ap_kube_config_free(cfg);
+        return c;
+}
+
+struct populate {
+        struct ap_kube_client *c;
+        const char *prefix;
+        long namespaces, labelled, others, bytes;
+        atomic_long next;
+        atomic_long failures;
+};
+
+static void *populate_worker(void *arg)
+{
+        struct populate *p = arg;
+        char *data = malloc((size_t)p->bytes + 1);
+        memset(data, 'x', (size_t)p->bytes);
+        data[p->bytes] = '\0';
+        for (;;) {
+                long i = atomic_fetch_add(&p->next, 1);
+                if (i >= p->labelled + p->others)
+                        break;
+                bool managed = i < p->labelled;
+                char ns[64], name[64];
+                snprintf(ns, sizeof(ns), "%s-%ld", p->prefix, i % p->namespaces);
+                snprintf(name, sizeof(name), "%s-%ld", managed ? "managed" : "other", i);
+                json_t *s = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s}}", "apiVersion", "v1", "kind",
+                                      "Secret", "metadata", "name", name, "namespace", ns, "labels",
+                                      managed ? "labrats.work/managed-secret" : "bench/kind", managed ? "true" : "other",
+                                      "stringData", "value", data);
+                struct ap_error err = AP_ERROR_INIT;
+                int r = ap_kube_create(p->c, &ap_kube_res_secrets, NULL, s, NULL, NULL, NULL, &err);
+                if (r < 0 && r != AP_KUBE_E_ALREADY_EXISTS) {
+                        if (atomic_fetch_add(&p->failures, 1) < 3)
+                                fprintf(stderr, "kube_bench: %s\n", err.msg);
+                }
+                json_decref(s);
+        }
+        free(data);
+        return NULL;
+}
+
+static int populate(char **argv)
+{
+        struct populate p = {.c = client(), .prefix = argv[0]};
+        p.namespaces = strtol(argv[1], NULL, 10);
+        p.labelled = strtol(argv[2], NULL, 10);
+        p.others = strtol(argv[3], NULL, 10);
+        p.bytes = strtol(argv[4], NULL, 10);
+        long threads = strtol(argv[5], NULL, 10);
+        for (long i = 0; i < p.namespaces; i++) {
+                char ns[64];
+                snprintf(ns, sizeof(ns), "%s-%ld", p.prefix, i);
+                json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata",
+                                        "name", ns);
+                struct ap_error err = AP_ERROR_INIT;
+                int r = ap_kube_create(p.c, &ap_kube_res_namespaces, NULL, obj, NULL, NULL, NULL, &err);
+                json_decref(obj);
+                if (r < 0 && r != AP_KUBE_E_ALREADY_EXISTS) {
+                        fprintf(stderr, "kube_bench: %s\n", err.msg);
+                        return 1;
+                }
+        }
+        double t0 = now_s();
+        pthread_t t[64];
+        if (threads < 1 || threads > 64)
+                threads = 8;
+        for (long i = 0; i < threads; i++)
+                pthread_create(&t[i], NULL, populate_worker, &p);
+        for (long i = 0; i < threads; i++)
+                pthread_join(t[i], NULL);
+        printf("created %ld secrets in %.1f s\n", p.labelled + p.others, now_s() - t0);
+        ap_kube_client_free(p.c);
+        return atomic_load(&p.failures) ? 1 : 0;
+}
+
+static int informer(const char *selector, double start)
+{
+        struct ap_kube_client *c = client();
+        struct ap_kube_informer_options o = {.resource = &ap_kube_res_secrets, .label_selector = selector};
+        struct ap_kube_informer *inf = NULL;
+        struct ap_error err = AP_ERROR_INIT;
+        if (ap_kube_informer_new(c, &o, &inf, &err) < 0 || ap_kube_informer_start(inf, &err) < 0) {
+                fprintf(stderr, "kube_bench: %s\n", err.msg);
+                return 1;
+        }
+        if (ap_kube_informer_wait_synced(inf, 120000) < 0) {
+                char why[AP_ERROR_MSG_MAX] = "";
+                ap_kube_informer_last_error(inf, why, sizeof(why));
+                fprintf(stderr, "kube_bench: the informer did not sync: %s\n", why);
+                return 1;
+        }
+        double synced = now_s() - start;
+        printf("synced %.3f objects %zu\n", synced, ap_kube_informer_len(inf));
+        fflush(stdout);
+        struct timespec two = {2, 0};
+        nanosleep(&two, NULL);
+        ap_kube_informer_free(inf);
+        ap_kube_client_free(c);
+        return 0;
+}
+
+static atomic_long reconciled;
+
+static int empty_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res)
+{
+        atomic_fetch_add(&reconciled, 1);
+        return 0;
+}
+
+static int workqueue(long keys, int workers)
+{
+        struct ap_kube_metrics *m = ap_kube_metrics_new();
+        struct ap_kube_controller_options o = {
+                .name = "bench", .workers = workers, .reconcile = empty_reconcile, .metrics = m};
+        struct ap_kube_controller *c = NULL;
+        struct ap_error err = AP_ERROR_INIT;
+        if (ap_kube_controller_new(&o, &c, &err) < 0 || ap_kube_controller_start(c, &err) < 0) {
+                fprintf(stderr, "kube_bench: %s\n", err.msg);
+                return 1;
+        }
+        struct ap_kube_workqueue *q = ap_kube_controller_queue(c);
+        char key[64];
+        double t0 = now_s();
+        for (long i = 0; i < keys; i++) {
+                snprintf(key, sizeof(key), "app-%ld-platform/secret-%ld", i % 100, i);
+                ap_kube_workqueue_add(q, key);
+        }
+        while (atomic_load(&reconciled) < keys) {
+                struct timespec ts = {0, 100000};
+                nanosleep(&ts, NULL);
+        }
+        double took = now_s() - t0;
+        printf("keys %ld seconds %.4f keys_per_s %.0f\n", keys, took, (double)keys / took);
+        ap_kube_controller_free(c);
+        ap_kube_metrics_free(m);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        double start = now_s();
+        if (argc == 8 && strcmp(argv[1], "populate") == 0)
+                return populate(argv + 2);
+        if (argc == 3 && strcmp(argv[1], "informer") == 0)
+                return informer(argv[2], start);
+        if (argc == 4 && strcmp(argv[1], "workqueue") == 0)
+                return workqueue(strtol(argv[2], NULL, 10), (int)strtol(argv[3], NULL, 10));
+        fprintf(stderr, "usage: kube_bench populate PREFIX NAMESPACES LABELLED OTHERS BYTES THREADS\n"
+                        "       kube_bench informer SELECTOR\n"
+                        "       kube_bench workqueue KEYS WORKERS\n");
+        return 2;
+}
