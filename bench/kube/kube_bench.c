@@ -65,10 +65,10 @@ static void *populate_worker(void *arg)
                 char ns[64], name[64];
                 snprintf(ns, sizeof(ns), "%s-%ld", p->prefix, i % p->namespaces);
                 snprintf(name, sizeof(name), "%s-%ld", managed ? "managed" : "other", i);
-                json_t *s = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s}}", "apiVersion", "v1", "kind",
-                                      "Secret", "metadata", "name", name, "namespace", ns, "labels",
-                                      managed ? "labrats.work/managed-secret" : "bench/kind", managed ? "true" : "other",
-                                      "stringData", "value", data);
+                json_t *s = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s}}", "apiVersion", "v1",
+                                      "kind", "Secret", "metadata", "name", name, "namespace", ns, "labels",
+                                      managed ? "labrats.work/managed-secret" : "bench/kind",
+                                      managed ? "true" : "other", "stringData", "value", data);
                 struct ap_error err = AP_ERROR_INIT;
                 int r = ap_kube_create(p->c, &ap_kube_res_secrets, NULL, s, NULL, NULL, NULL, &err);
                 if (r < 0 && r != AP_KUBE_E_ALREADY_EXISTS) {
@@ -92,8 +92,8 @@ static int populate(char **argv)
         for (long i = 0; i < p.namespaces; i++) {
                 char ns[64];
                 snprintf(ns, sizeof(ns), "%s-%ld", p.prefix, i);
-                json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata",
-                                        "name", ns);
+                json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
+                                        "metadata", "name", ns);
                 struct ap_error err = AP_ERROR_INIT;
                 int r = ap_kube_create(p.c, &ap_kube_res_namespaces, NULL, obj, NULL, NULL, NULL, &err);
                 json_decref(obj);
@@ -153,7 +153,7 @@ static int workqueue(long keys, int workers)
 {
         struct ap_kube_metrics *m = ap_kube_metrics_new();
         struct ap_kube_controller_options o = {
-                .name = "bench", .workers = workers, .reconcile = empty_reconcile, .metrics = m};
+            .name = "bench", .workers = workers, .reconcile = empty_reconcile, .metrics = m};
         struct ap_kube_controller *c = NULL;
         struct ap_error err = AP_ERROR_INIT;
         if (ap_kube_controller_new(&o, &c, &err) < 0 || ap_kube_controller_start(c, &err) < 0) {
