@@ -445,16 +445,23 @@ int ap_age_decrypt(struct ap_age_identity *const *identities, size_t n_identitie
 
 #define READ_SIZE ((size_t)128 << 10)
 
-/* Read in_fd to the end, handing every piece to update(). */
-static int pump(int in_fd, const char *in_name,
-                int (*update)(void *obj, const void *p, size_t n, struct ap_error *err), void *obj,
-                bool secret, struct ap_error *err)
+/* Read in_fd in large pieces into update() and call final() at the end. Before every read, handoff()
+ * may take over the rest of the input (a binary payload through the stream's pump): it returns 1 while
+ * it is not ready, else the result. Buffers may hold plaintext and are wiped. */
+static int feed_fd(int in_fd, const char *in_name, void *obj,
+                   int (*update)(void *obj, const void *p, size_t n, struct ap_error *err),
+                   int (*final)(void *obj, struct ap_error *err),
+                   int (*handoff)(void *obj, int fd, const char *name, struct ap_error *err),
+                   struct ap_error *err)
 {
         uint8_t *buf = malloc(READ_SIZE);
         if (!buf)
                 return ap_error_set(err, -ENOMEM, "out of memory");
-        int r = 0;
+        int r;
         for (;;) {
+                r = handoff(obj, in_fd, in_name, err);
+                if (r != 1)
+                        break;
                 ssize_t k = read(in_fd, buf, READ_SIZE);
                 if (k < 0 && errno == EINTR)
                         continue;
@@ -462,22 +469,31 @@ static int pump(int in_fd, const char *in_name,
                         r = ap_error_set(err, -errno, "cannot read '%s': %s", in_name, strerror(errno));
                         break;
                 }
-                if (k == 0)
-                        break;
-                r = update(obj, buf, (size_t)k, err);
-                if (r < 0)
+                r = k == 0 ? final(obj, err) : update(obj, buf, (size_t)k, err);
+                if (r < 0 || k == 0)
                         break;
         }
-        if (secret)
-                ap_secure_free(buf, READ_SIZE);
-        else
-                free(buf);
+        ap_secure_free(buf, READ_SIZE);
         return r;
 }
 
-static int enc_update_cb(void *obj, const void *p, size_t n, struct ap_error *err)
+static int enc_update(void *obj, const void *p, size_t n, struct ap_error *err)
 {
         return ap_age_encryptor_update(obj, p, n, err);
+}
+
+static int enc_final(void *obj, struct ap_error *err)
+{
+        return ap_age_encryptor_final(obj, err);
+}
+
+static int enc_handoff(void *obj, int fd, const char *name, struct ap_error *err)
+{
+        struct ap_age_encryptor *e = obj;
+        if (e->armor)
+                return 1;
+        e->finished = true;
+        return ap_age_stream_pump_fd(e->stream, fd, name, err);
 }
 
 int ap_age_encrypt_fd(struct ap_age_recipient *const *recipients, size_t n_recipients, bool armor, int in_fd,
@@ -486,15 +502,31 @@ int ap_age_encrypt_fd(struct ap_age_recipient *const *recipients, size_t n_recip
         _cleanup_(ap_age_encryptor_freep) struct ap_age_encryptor *e = NULL;
         int r = ap_age_encryptor_new(recipients, n_recipients, armor, sink, &e, err);
         if (r == 0)
-                r = pump(in_fd, in_name, enc_update_cb, e, true, err);
-        if (r == 0)
-                r = ap_age_encryptor_final(e, err);
+                r = feed_fd(in_fd, in_name, e, enc_update, enc_final, enc_handoff, err);
         return r;
 }
 
-static int dec_update_cb(void *obj, const void *p, size_t n, struct ap_error *err)
+static int dec_update(void *obj, const void *p, size_t n, struct ap_error *err)
 {
         return ap_age_decryptor_update(obj, p, n, err);
+}
+
+static int dec_final(void *obj, struct ap_error *err)
+{
+        return ap_age_decryptor_final(obj, err);
+}
+
+static int dec_handoff(void *obj, int fd, const char *name, struct ap_error *err)
+{
+        struct ap_age_decryptor *d = obj;
+        if (d->stage != ST_PAYLOAD || d->armor)
+                return 1;
+        int r = ap_age_stream_pump_fd(d->stream, fd, name, err);
+        if (r < 0)
+                d->failed = r;
+        else
+                d->stage = ST_DONE;
+        return r;
 }
 
 int ap_age_decrypt_fd(struct ap_age_identity *const *identities, size_t n_identities,
@@ -504,8 +536,6 @@ int ap_age_decrypt_fd(struct ap_age_identity *const *identities, size_t n_identi
         _cleanup_(ap_age_decryptor_freep) struct ap_age_decryptor *d = NULL;
         int r = ap_age_decryptor_new(identities, n_identities, opts, sink, &d, err);
         if (r == 0)
-                r = pump(in_fd, in_name, dec_update_cb, d, false, err);
-        if (r == 0)
-                r = ap_age_decryptor_final(d, err);
+                r = feed_fd(in_fd, in_name, d, dec_update, dec_final, dec_handoff, err);
         return r;
 }

@@ -103,8 +103,9 @@ struct ap_age_sink {
         void *ctx;
 };
 
-/* Encrypt: new (writes nothing yet), update with plaintext pieces, final once. Memory stays constant
- * (a few chunks) whatever the input size. */
+/* Encrypt: new (wraps the file key for every recipient and writes the header to the sink), update with
+ * plaintext pieces, final once. Memory stays constant (a few chunks) whatever the input size. An scrypt
+ * recipient must be the only one. */
 struct ap_age_encryptor;
 int ap_age_encryptor_new(struct ap_age_recipient *const *recipients, size_t n_recipients, bool armor,
                          const struct ap_age_sink *sink, struct ap_age_encryptor **ret, struct ap_error *err);

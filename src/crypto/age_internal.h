@@ -142,6 +142,9 @@ int ap_age_stream_final(struct ap_age_stream *s, struct ap_error *err);
  * leaves s->done false: the caller reports truncation. */
 int ap_age_stream_step(struct ap_age_stream *s, const uint8_t *in, size_t len, bool at_end, uint8_t *out,
                        size_t *ret_len, const char **ret_msg);
+/* Read fd to its end and finish the stream (what update + final would do), reading whole chunks one
+ * buffer ahead so that no chunk is copied on its way to the cipher. */
+int ap_age_stream_pump_fd(struct ap_age_stream *s, int fd, const char *name, struct ap_error *err);
 
 /* ASCII armor (age_armor.c). The writer encodes what it is given to its sink; the reader decodes
  * strictly (AP_AGE_ERR_ARMOR) and passes the binary bytes on. */

@@ -7,10 +7,12 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/age_internal.h"
 
-#define BATCH_CHUNKS 4
+#define BATCH_CHUNKS 4 /* output chunks per write */
+#define PUMP_CHUNKS  2 /* input chunks per read */
 
 const char ap_age_msg_bad_chunk[] = "failed to decrypt and authenticate payload chunk, the file may be "
                                     "corrupted or tampered with";
@@ -149,13 +151,13 @@ static int step(struct ap_age_stream *s, const uint8_t *in, size_t len, bool at_
         return 0;
 }
 
-int ap_age_stream_update(struct ap_age_stream *s, const void *data, size_t n, struct ap_error *err)
+/* more: the caller knows input follows this piece, so a full chunk at its end need not be held back. */
+static int update(struct ap_age_stream *s, const uint8_t *p, size_t n, bool more, struct ap_error *err)
 {
-        const uint8_t *p = data;
         while (n > 0) {
                 if (s->done)
                         return step(s, p, n, false, err); /* trailing data */
-                if (s->pend_len == 0 && n > s->in_chunk) {
+                if (s->pend_len == 0 && (n > s->in_chunk || (more && n == s->in_chunk))) {
                         /* more follows this chunk: work straight from the caller's memory */
                         int r = step(s, p, s->in_chunk, false, err);
                         if (r < 0)
@@ -178,6 +180,67 @@ int ap_age_stream_update(struct ap_age_stream *s, const void *data, size_t n, st
                 n -= take;
         }
         return 0;
+}
+
+int ap_age_stream_update(struct ap_age_stream *s, const void *data, size_t n, struct ap_error *err)
+{
+        return update(s, data, n, false, err);
+}
+
+/* Read until cap bytes or the end of input. */
+static int read_full(int fd, const char *name, uint8_t *buf, size_t cap, size_t *ret_len,
+                     struct ap_error *err)
+{
+        size_t got = 0;
+        while (got < cap) {
+                ssize_t k = read(fd, buf + got, cap - got);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return ap_error_set(err, -errno, "cannot read '%s': %s", name, strerror(errno));
+                if (k == 0)
+                        break;
+                got += (size_t)k;
+        }
+        *ret_len = got;
+        return 0;
+}
+
+int ap_age_stream_pump_fd(struct ap_age_stream *s, int fd, const char *name, struct ap_error *err)
+{
+        /* Each read tops the buffer up to PUMP_CHUNKS whole chunks plus one byte: when it fills, those
+         * chunks are known not to be the last and go from the read buffer straight to the cipher, while the
+         * lookahead byte is carried to the front of the next read. Reading one byte ahead (rather than a
+         * buffer ahead) keeps the data in cache between read() and the cipher. */
+        size_t whole = PUMP_CHUNKS * s->in_chunk, cap = 64 + whole + 1;
+        uint8_t *buf = malloc(cap);
+        if (!buf)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        uint8_t *data = buf + 64;           /* reads land 64-byte aligned after a one-byte carry */
+        memcpy(data, s->pend, s->pend_len); /* what update() held back comes first */
+        size_t have = s->pend_len, got = 0;
+        s->pend_len = 0;
+        int r;
+        for (;;) {
+                r = read_full(fd, name, data + have, whole + 1 - have, &got, err);
+                if (r < 0)
+                        break;
+                have += got;
+                if (have < whole + 1) {
+                        r = update(s, data, have, false, err);
+                        if (r == 0)
+                                r = ap_age_stream_final(s, err);
+                        break;
+                }
+                r = update(s, data, whole, true, err);
+                if (r < 0)
+                        break;
+                buf[63] = data[whole];
+                data = buf + 63;
+                have = 1;
+        }
+        ap_secure_free(buf, cap);
+        return r;
 }
 
 int ap_age_stream_final(struct ap_age_stream *s, struct ap_error *err)

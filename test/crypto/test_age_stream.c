@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "crypto/age.h"
@@ -307,12 +308,45 @@ static void test_passphrase_callback_and_fd(void **state)
         ap_age_recipient_free(r);
 }
 
+/* The fd paths (whole-chunk double-buffered pump) at chunk-boundary sizes, both directions. */
+static void test_fd_round_trip(void **state)
+{
+        static const size_t sizes[] = {
+            0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 2 * CHUNK + 1, 4 * CHUNK, 5 * CHUNK + 9};
+        struct keys k;
+        keys_new(&k);
+        for (size_t i = 0; i < AP_ARRAY_SIZE(sizes); i++) {
+                size_t n = sizes[i];
+                uint8_t *pt = pattern(n);
+                _cleanup_buf_ struct ap_buf ct = AP_BUF_INIT, back = AP_BUF_INIT;
+                struct ap_error err = AP_ERROR_INIT;
+                int in = memfd_create("pt", MFD_CLOEXEC);
+                assert_true(in >= 0 && write(in, pt, n) == (ssize_t)n && lseek(in, 0, SEEK_SET) == 0);
+                struct ap_age_sink sink = {to_buf, &ct};
+                assert_int_equal(ap_age_encrypt_fd(k.rc, 2, false, in, "pt", &sink, &err), 0);
+                close(in);
+                assert_int_equal(ct.len - (size_t)(strstr(ct.data, "\n--- ") - ct.data) - 5 - 43 - 1,
+                                 payload_size(n));
+                int cin = memfd_create("ct", MFD_CLOEXEC);
+                assert_true(cin >= 0 && write(cin, ct.data, ct.len) == (ssize_t)ct.len &&
+                            lseek(cin, 0, SEEK_SET) == 0);
+                struct ap_age_sink out = {to_buf, &back};
+                assert_int_equal(ap_age_decrypt_fd(&k.id[1], 1, NULL, cin, "ct", &out, &err), 0);
+                close(cin);
+                assert_int_equal(back.len, n);
+                assert_memory_equal(back.data, pt, n);
+                free(pt);
+        }
+        keys_free(&k);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_edge_sizes),       cmocka_unit_test(test_recipients_and_identities),
             cmocka_unit_test(test_payload_failures), cmocka_unit_test(test_header_mac),
             cmocka_unit_test(test_scrypt),           cmocka_unit_test(test_passphrase_callback_and_fd),
+            cmocka_unit_test(test_fd_round_trip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
