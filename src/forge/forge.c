@@ -8,15 +8,6 @@
 
 #include "forge/forge_internal.h"
 
-static void free_secret(char **s)
-{
-        if (*s) {
-                OPENSSL_cleanse(*s, strlen(*s));
-                free(*s);
-                *s = NULL;
-        }
-}
-
 int ap_forge_parse_kind(const char *s, enum ap_forge_kind *ret)
 {
         if (!s)
@@ -57,8 +48,8 @@ struct ap_forge *ap_forge_free(struct ap_forge *f)
         free(f->user_agent);
         free(f->app_id);
         free(f->installation_id);
-        free_secret(&f->token);
-        free_secret(&f->app_key_pem);
+        ap_secure_free_str(f->token);
+        ap_secure_free_str(f->app_key_pem);
         ap_buf_release(&f->app_token);
         ap_forge_http_free(f->http);
         if (f->kind == AP_FORGE_LOCAL)

@@ -37,7 +37,7 @@ int ap_forge_app_jwt(const char *app_id, const char *pem, time_t now, struct ap_
                     "the github app private key is not an rsa key in pem form; use the .pem file "
                     "github generated for the app");
         /* iat 60 s in the past against clock drift; exp at most 10 min ahead (GitHub's limit) */
-        _cleanup_buf_ struct ap_buf header = AP_BUF_INIT, claims = AP_BUF_INIT, input = AP_BUF_INIT;
+        _cleanup_buf_ struct ap_buf input = AP_BUF_INIT;
         char payload[256];
         snprintf(payload, sizeof(payload), "{\"iat\":%lld,\"exp\":%lld,\"iss\":\"%s\"}", (long long)now - 60,
                  (long long)now + 540, app_id);

@@ -146,7 +146,11 @@ void ap_forge_json_message(const char *json, size_t len, char *out, size_t outle
 {
         json_t *j = json_loadb(json, len, 0, NULL);
         const char *m = json_string_value(json_object_get(j, "message"));
-        snprintf(out, outlen, "%s", m ? m : "");
+        /* GitHub puts the detail of a 422 in errors[].message ("key is already in use") */
+        json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
+        const char *detail =
+            json_is_string(e0) ? json_string_value(e0) : json_string_value(json_object_get(e0, "message"));
+        snprintf(out, outlen, "%s%s%s", m ? m : "", m && detail ? ": " : "", detail ? detail : "");
         /* one line, printable: it ends up in an error message */
         for (char *p = out; *p; p++)
                 if ((unsigned char)*p < 0x20)

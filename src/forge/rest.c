@@ -231,12 +231,15 @@ static int add_key(struct ap_forge *f, const char *repo, const char *title, cons
         char what[300];
         snprintf(what, sizeof(what), "cannot add deploy key '%s' to '%s/%s'", title, f->owner, repo);
         r = http_fail(f, status, &resp, what, err);
-        if (r == -EEXIST)
+        if (r == -EEXIST) {
+                char msg[300];
+                ap_forge_json_message(resp.data, resp.len, msg, sizeof(msg));
                 ap_error_set(
                     err, -EEXIST,
-                    "%s: the key is already in use (a forge accepts a deploy key once); generate one key per "
-                    "repository",
-                    what);
+                    "%s: %s; a key can be a deploy key once (generate one key per repository) and Gitea "
+                    "takes a title once (rotate to replace the key)",
+                    what, msg[0] ? msg : "already in use");
+        }
         return r;
 }
 
@@ -248,6 +251,22 @@ static bool same_key(const char *line, const struct ap_ssh_pubkey *want)
         bool same = ap_ssh_pubkey_parse(line, strlen(line), &k, NULL) == 0 && ap_ssh_pubkey_equal(&k, want);
         ap_ssh_pubkey_release(&k);
         return same;
+}
+
+/* Remove the keys titled title that are not want; removed entries get id -1. */
+static int delete_same_title(struct ap_forge *f, const char *repo, const char *title,
+                             const struct ap_ssh_pubkey *want, struct ap_forge_key *keys, size_t n,
+                             struct ap_error *err)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (keys[i].id < 0 || strcmp(keys[i].title, title) != 0 || same_key(keys[i].key, want))
+                        continue;
+                int r = delete_key(f, repo, keys[i].id, err);
+                if (r < 0)
+                        return r;
+                keys[i].id = -1;
+        }
+        return 0;
 }
 
 static int rest_ensure_deploy_key(struct ap_forge *f, const char *repo, const char *title,
@@ -276,19 +295,22 @@ static int rest_ensure_deploy_key(struct ap_forge *f, const char *repo, const ch
                 mine = NULL;
         }
         if (!mine) {
-                if ((r = add_key(f, repo, title, line.data, err)) < 0)
+                r = add_key(f, repo, title, line.data, err);
+                if (r == -EEXIST && rotate) {
+                        /* titles are unique per repository on Gitea: make room first, then add */
+                        if ((r = delete_same_title(f, repo, title, &want, keys, n, err)) < 0)
+                                goto out;
+                        r = add_key(f, repo, title, line.data, err);
+                }
+                if (r < 0)
                         goto out;
                 result = AP_FORGE_KEY_ADDED;
         }
-        if (rotate) {
-                for (size_t i = 0; i < n; i++) {
-                        if (strcmp(keys[i].title, title) != 0 || same_key(keys[i].key, &want))
-                                continue;
-                        if ((r = delete_key(f, repo, keys[i].id, err)) < 0)
-                                goto out;
+        if (rotate && (r = delete_same_title(f, repo, title, &want, keys, n, err)) < 0)
+                goto out;
+        for (size_t i = 0; rotate && i < n; i++)
+                if (keys[i].id < 0)
                         result = AP_FORGE_KEY_ROTATED;
-                }
-        }
         *ret = result;
         r = 0;
 out:

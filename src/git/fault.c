@@ -24,7 +24,9 @@ static bool missing_repo(const char *m)
 static bool auth_failure(const char *m)
 {
         return has(m, "authentication") || has(m, "401") || has(m, "403") || has(m, "permission denied") ||
-               has(m, "unauthorized") || has(m, "publickey");
+               has(m, "unauthorized") || has(m, "publickey") || has(m, "not authorized") ||
+               has(m, "forbidden") || has(m, "not allowed") || has(m, "read-only") || has(m, "read only") ||
+               has(m, "access denied");
 }
 
 static bool disk_full(int sys_errno, const char *m)

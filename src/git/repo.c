@@ -29,15 +29,6 @@ static char *dup_or(const char *s, const char *fallback)
         return strdup(s && *s ? s : fallback);
 }
 
-static void free_secret(char **s)
-{
-        if (*s) {
-                OPENSSL_cleanse(*s, strlen(*s));
-                free(*s);
-                *s = NULL;
-        }
-}
-
 struct ap_git_repo *ap_git_repo_free(struct ap_git_repo *r)
 {
         if (!r)
@@ -53,8 +44,8 @@ struct ap_git_repo *ap_git_repo_free(struct ap_git_repo *r)
         free(r->token_user);
         free(r->author_name);
         free(r->author_email);
-        free_secret(&r->identity);
-        free_secret(&r->token);
+        ap_secure_free_str(r->identity);
+        ap_secure_free_str(r->token);
         ap_known_hosts_free(r->known_hosts);
         ap_ssh_key_free(r->signing_key);
         pthread_mutex_destroy(&r->lock);

@@ -232,6 +232,9 @@ static int stream_read(git_smart_subtransport_stream *stream, char *buffer, size
                         while (m > 0 && (msg[m - 1] == '\n' || msg[m - 1] == '\r'))
                                 m--;
                         msg[m] = '\0';
+                        for (char *c = msg; *c; c++) /* one line for the error message */
+                                if (*c == '\n' || *c == '\r' || (unsigned char)*c < 0x20)
+                                        *c = ' ';
                         git_error_set(GIT_ERROR_SSH, "%s", msg);
                         return GIT_EEOF;
                 }
