@@ -8,8 +8,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -394,6 +396,74 @@ static void test_crash_midway_and_broken_cache(void **state)
         assert_int_equal(fx_count_commits("crash"), 2);
 }
 
+/* Full disk under the cache: a clear error, nothing pushed, and once there is room again the same cache
+ * works. The cache sits on a small tmpfs in a private mount namespace of a child process (so the host
+ * never sees the mount); the child reports by exit code. */
+static int full_disk_child(const char *cache)
+{
+        if (unshare(CLONE_NEWNS) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+                return 10;
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mkdir(cache, 0700) < 0 ||
+            mount("tmpfs", cache, "tmpfs", 0, "size=96k") < 0)
+                return 11;
+        char dirpath[720];
+        snprintf(dirpath, sizeof(dirpath), "%s/c", cache);
+        struct ap_git_repo_config cfg = fx_config("disk");
+        cfg.cache_dir = dirpath;
+        cfg.retry_timeout_ms = 2000;
+        struct ap_git_repo *r = NULL;
+        struct ap_error err = AP_ERROR_INIT;
+        if (ap_git_repo_new(&cfg, &r, &err) < 0)
+                return 12;
+        /* 1 MiB that zlib cannot shrink */
+        size_t n = 1 << 20;
+        unsigned char *big = malloc(n);
+        FILE *ur = fopen("/dev/urandom", "r");
+        if (!big || !ur || fread(big, 1, n, ur) != n)
+                return 13;
+        fclose(ur);
+        struct ap_git_change c = {.path = "big.bin", .data = big, .len = n};
+        struct ap_git_push_result res;
+        int rc = push_files(r, "too big for the disk", &c, 1, &res, &err);
+        if (rc != -ENOSPC || !strstr(err.msg, "'disk'") || !strstr(err.msg, "full")) {
+                fprintf(stderr, "# full disk gave %d: %s\n", rc, err.msg);
+                return 14;
+        }
+        if (fx_count_commits("disk") != 1)
+                return 15;
+        /* room again: the same object and cache push the change */
+        if (mount(NULL, cache, NULL, MS_REMOUNT, "size=16m") < 0)
+                return 16;
+        rc = push_files(r, "fits now", &c, 1, &res, &err);
+        if (rc < 0) {
+                fprintf(stderr, "# after remount: %s\n", err.msg);
+                return 17;
+        }
+        ap_git_repo_free(r);
+        free(big);
+        return fx_count_commits("disk") == 2 ? 0 : 18;
+}
+
+static void test_full_disk(void **state)
+{
+        assert_non_null(fx_bare("disk"));
+        assert_int_equal(t_sh(NULL,
+                              "set -e; d=$(mktemp -d); git clone -q '%s/disk.git' $d; cd $d; echo 1 > one;"
+                              "git add one; git -c user.name=a -c user.email=a@x commit -qm one; git push -q "
+                              "origin HEAD:main",
+                              fx.dir),
+                         0);
+        char cache[700];
+        snprintf(cache, sizeof(cache), "%s/small-disk", fx.dir);
+        pid_t pid = fork();
+        if (pid == 0)
+                _exit(full_disk_child(cache));
+        int st = 0;
+        waitpid(pid, &st, 0);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void test_signed_commits_verify(void **state)
 {
         assert_non_null(fx_bare("signed"));
@@ -433,6 +503,7 @@ int main(void)
             cmocka_unit_test(test_remote_down_then_back),
             cmocka_unit_test(test_faults),
             cmocka_unit_test(test_crash_midway_and_broken_cache),
+            cmocka_unit_test(test_full_disk),
             cmocka_unit_test(test_signed_commits_verify),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
