@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "it_common.h"
+#include "base/fileio.h"
 #include "kube/events.h"
 #include "kube/watch_stream.h"
 
@@ -479,6 +481,133 @@ static void test_events(void **state)
         json_decref(obj);
 }
 
+static char *request_token(struct ap_kube_client *c, const char *ns, const char *sa)
+{
+        struct ap_error err = AP_ERROR_INIT;
+        _cleanup_buf_ struct ap_buf url = AP_BUF_INIT;
+        struct ap_kube_opts o = {.subresource = "token"};
+        assert_int_equal(
+            ap_kube_url_build(&url, ap_kube_client_server(c), &ap_kube_res_serviceaccounts, ns, sa, &o, &err),
+            0);
+        json_t *req = json_pack("{s:s, s:s, s:{s:i}}", "apiVersion", "authentication.k8s.io/v1", "kind",
+                                "TokenRequest", "spec", "expirationSeconds", 600);
+        json_t *res = NULL;
+        if (ap_kube_request_json(c, "POST", url.data, NULL, req, NULL, &res, NULL, &err) < 0)
+                fail_msg("TokenRequest failed: %s", err.msg);
+        char *tok = strdup(json_string_value(json_object_get(json_object_get(res, "status"), "token")));
+        json_decref(req);
+        json_decref(res);
+        return tok;
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+        char p[512];
+        snprintf(p, sizeof(p), "%s/%s", dir, name);
+        struct ap_error err = AP_ERROR_INIT;
+        assert_int_equal(ap_write_file_atomic(p, text, strlen(text), 0600, &err), 0);
+}
+
+/* A service account's bearer token from a file (the in-cluster way), re-read when the file changes. */
+static void test_bearer_token_rotation(void **state)
+{
+        struct fixture *f = *state;
+        struct ap_error err = AP_ERROR_INIT;
+        static const struct ap_kube_resource rolebindings = {"rbac.authorization.k8s.io", "v1",
+                                                             "rolebindings", "RoleBinding", true};
+        json_t *sa = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "ServiceAccount",
+                               "metadata", "name", "kit-reader");
+        assert_int_equal(
+            ap_kube_create(f->c, &ap_kube_res_serviceaccounts, f->ns, sa, NULL, NULL, NULL, &err), 0);
+        /* a Role of its own: the aggregated "view" ClusterRole stays empty without the controller that
+         * fills it */
+        static const struct ap_kube_resource roles = {"rbac.authorization.k8s.io", "v1", "roles", "Role",
+                                                      true};
+        json_t *role =
+            json_pack("{s:s, s:s, s:{s:s}, s:[{s:[s], s:[s], s:[s, s]}]}", "apiVersion",
+                      "rbac.authorization.k8s.io/v1", "kind", "Role", "metadata", "name", "kit-reader",
+                      "rules", "apiGroups", "", "resources", "configmaps", "verbs", "get", "list");
+        assert_int_equal(ap_kube_create(f->c, &roles, f->ns, role, NULL, NULL, NULL, &err), 0);
+        json_decref(role);
+        json_t *rb = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}", "apiVersion",
+                               "rbac.authorization.k8s.io/v1", "kind", "RoleBinding", "metadata", "name",
+                               "kit-reader", "roleRef", "apiGroup", "rbac.authorization.k8s.io", "kind",
+                               "Role", "name", "kit-reader", "subjects", "kind", "ServiceAccount", "name",
+                               "kit-reader", "namespace", f->ns);
+        assert_int_equal(ap_kube_create(f->c, &rolebindings, f->ns, rb, NULL, NULL, NULL, &err), 0);
+        json_decref(sa);
+        json_decref(rb);
+
+        /* a fake service-account mount: token, ca.crt, namespace */
+        char dir[] = "/tmp/kit-sa-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char *tok = request_token(f->c, f->ns, "kit-reader");
+        write_text(dir, "token", tok);
+        write_text(dir, "namespace", f->ns);
+        struct ap_kube_config *admin = NULL;
+        assert_int_equal(ap_kube_config_load_kubeconfig(getenv("KUBECONFIG"), NULL, &admin, &err), 0);
+        write_text(dir, "ca.crt", admin->ca_pem.data);
+        const char *hostport = strstr(admin->server, "://") + 3;
+        char host[128];
+        snprintf(host, sizeof(host), "%.*s", (int)(strrchr(hostport, ':') - hostport), hostport);
+        struct ap_kube_config *cfg = NULL;
+        assert_int_equal(ap_kube_config_in_cluster(host, strrchr(hostport, ':') + 1, dir, &cfg, &err), 0);
+        assert_string_equal(cfg->namespace, f->ns);
+        struct ap_kube_client *c = NULL;
+        assert_int_equal(ap_kube_client_new(cfg, NULL, &c, &err), 0);
+
+        /* the role reads configmaps (in the mount's namespace by default) but not secrets */
+        json_t *cm = it_configmap(f->ns, "seen", "k", "v");
+        assert_int_equal(ap_kube_create(f->c, &ap_kube_res_configmaps, NULL, cm, NULL, NULL, NULL, &err), 0);
+        json_decref(cm);
+        assert_int_equal(ap_kube_get(c, &ap_kube_res_configmaps, NULL, "seen", NULL, NULL, NULL, &err), 0);
+        struct ap_kube_status st = AP_KUBE_STATUS_INIT;
+        assert_int_equal(ap_kube_list(c, &ap_kube_res_secrets, f->ns, NULL, NULL, &st, &err),
+                         AP_KUBE_E_FORBIDDEN);
+        assert_non_null(strstr(err.msg, "system:serviceaccount:"));
+
+        /* the kubelet rotates the file: a broken token is noticed at once... */
+        it_sleep_ms(20); /* a distinct mtime */
+        write_text(dir, "token", "not-a-token");
+        assert_int_equal(ap_kube_get(c, &ap_kube_res_configmaps, NULL, "seen", NULL, NULL, &st, &err),
+                         AP_KUBE_E_UNAUTHORIZED);
+        assert_int_equal(st.code, 401);
+        /* ...and so is a fresh one */
+        char *tok2 = request_token(f->c, f->ns, "kit-reader");
+        it_sleep_ms(20);
+        write_text(dir, "token", tok2);
+        assert_int_equal(ap_kube_get(c, &ap_kube_res_configmaps, NULL, "seen", NULL, NULL, NULL, &err), 0);
+
+        /* a static token from a kubeconfig works the same way */
+        struct ap_kube_config *kc = NULL;
+        char yaml[4096];
+        snprintf(yaml, sizeof(yaml),
+                 "current-context: t\ncontexts: [{name: t, context: {cluster: c, user: u, namespace: %s}}]\n"
+                 "clusters: [{name: c, cluster: {server: '%s', certificate-authority: %s/ca.crt}}]\n"
+                 "users: [{name: u, user: {token: '%s'}}]\n",
+                 f->ns, admin->server, dir, tok2);
+        assert_int_equal(ap_kube_config_parse_kubeconfig(yaml, strlen(yaml), NULL, NULL, &kc, &err), 0);
+        struct ap_kube_client *c2 = NULL;
+        assert_int_equal(ap_kube_client_new(kc, NULL, &c2, &err), 0);
+        assert_int_equal(ap_kube_get(c2, &ap_kube_res_configmaps, NULL, "seen", NULL, NULL, NULL, &err), 0);
+
+        ap_kube_client_free(c2);
+        ap_kube_config_free(kc);
+        ap_kube_client_free(c);
+        ap_kube_config_free(cfg);
+        ap_kube_config_free(admin);
+        ap_kube_status_release(&st);
+        free(tok);
+        free(tok2);
+        const char *files[] = {"token", "namespace", "ca.crt"};
+        for (size_t i = 0; i < 3; i++) {
+                char p[512];
+                snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+                unlink(p);
+        }
+        rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -490,6 +619,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_status_subresource, setup, teardown),
             cmocka_unit_test_setup_teardown(test_conflict_retry, setup, teardown),
             cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_bearer_token_rotation, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
