@@ -31,6 +31,8 @@ struct ap_kube_client {
         char *token;          /* current bearer token (secret): cfg->token or the token file's text */
         time_t token_read_at; /* when token_file was last read */
         struct timespec token_mtime;
+
+        atomic_ulong n_requests, n_http2, n_connects;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -126,6 +128,13 @@ struct ap_kube_client *ap_kube_client_free(struct ap_kube_client *c)
 const char *ap_kube_client_server(const struct ap_kube_client *c)
 {
         return c->cfg->server;
+}
+
+void ap_kube_client_get_stats(struct ap_kube_client *c, struct ap_kube_client_stats *ret)
+{
+        ret->requests = atomic_load(&c->n_requests);
+        ret->http2 = atomic_load(&c->n_http2);
+        ret->new_connections = atomic_load(&c->n_connects);
 }
 
 const char *ap_kube_client_namespace(const struct ap_kube_client *c)
@@ -414,8 +423,16 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
                 curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, token);
         }
         CURLcode cc = curl_easy_perform(h);
-        long code = 0;
+        long code = 0, version = 0, connects = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
+        curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+        if (code > 0) {
+                atomic_fetch_add(&c->n_requests, 1);
+                if (version == CURL_HTTP_VERSION_2_0)
+                        atomic_fetch_add(&c->n_http2, 1);
+        }
+        atomic_fetch_add(&c->n_connects, (unsigned long)connects);
         /* the pool must not keep pointers to this request's data */
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);

@@ -34,6 +34,13 @@ const char *ap_kube_client_server(const struct ap_kube_client *c);
 /* The configured default namespace, or NULL. */
 const char *ap_kube_client_namespace(const struct ap_kube_client *c);
 
+struct ap_kube_client_stats {
+        unsigned long requests;        /* transfers that got an HTTP answer */
+        unsigned long http2;           /* of which over HTTP/2 */
+        unsigned long new_connections; /* connections opened (the rest reused a live one) */
+};
+void ap_kube_client_get_stats(struct ap_kube_client *c, struct ap_kube_client_stats *ret);
+
 /* Streaming receiver for 2xx bodies (watch). A negative return aborts the transfer with that code. */
 typedef int (*ap_kube_data_fn)(void *userdata, const char *data, size_t n);
 

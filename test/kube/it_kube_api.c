@@ -113,6 +113,14 @@ static void test_crud(void **state)
         assert_int_equal(st.code, 404);
         assert_int_equal(ap_kube_delete(f->c, &ap_kube_res_configmaps, f->ns, "one", NULL, NULL, NULL, &err),
                          AP_KUBE_E_NOT_FOUND);
+        /* all of it over HTTP/2, on one or two reused connections */
+        struct ap_kube_client_stats cs;
+        ap_kube_client_get_stats(f->c, &cs);
+        print_message("# %lu requests, %lu over HTTP/2, %lu connections opened\n", cs.requests, cs.http2,
+                      cs.new_connections);
+        assert_true(cs.requests >= 12);
+        assert_int_equal(cs.http2, cs.requests);
+        assert_true(cs.new_connections <= 2);
         json_decref(cm);
         json_decref(created);
         json_decref(got);
