@@ -20,6 +20,7 @@ demo:
 
 bench:
 	bench/crypto/run
+	bench/git/run
 
 fuzz:
 	tools/ci/fuzz-smoke
