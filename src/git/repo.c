@@ -243,6 +243,73 @@ int ap_git_repo_read(struct ap_git_repo *r, const char *path, struct ap_buf *out
         return rc;
 }
 
+struct list_ctx {
+        size_t prefix_len; /* dir plus its '/' */
+        const char *dir;
+        int (*fn)(const char *path, void *userdata);
+        void *userdata;
+        int ret;
+};
+
+static int list_entry(const char *root, const git_tree_entry *e, void *payload)
+{
+        struct list_ctx *c = payload;
+        if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+                return 0;
+        char path[4200];
+        snprintf(path, sizeof(path), "%s%s%s", c->dir, c->prefix_len ? "/" : "", root);
+        size_t n = strlen(path);
+        snprintf(path + n, sizeof(path) - n, "%s", git_tree_entry_name(e));
+        c->ret = c->fn(path, c->userdata);
+        return c->ret ? -1 : 0;
+}
+
+static int list_locked(struct ap_git_repo *r, const char *dir, struct list_ctx *c, struct ap_error *err)
+{
+        int rc = dir[0] ? ap_git_check_path(dir, err) : 0;
+        if (rc < 0 || (rc = ap_git_cache_open(r, err)) < 0)
+                return rc;
+        git_oid tip;
+        bool found = false;
+        if ((rc = ap_git_cache_tip(r, &tip, &found, err)) < 0 || !found)
+                return rc;
+        git_commit *commit = NULL;
+        git_tree *root = NULL, *sub = NULL;
+        git_tree_entry *e = NULL;
+        rc = 0;
+        if (git_commit_lookup(&commit, r->git, &tip) < 0 || git_commit_tree(&root, commit) < 0) {
+                rc = ap_error_set(err, -EIO, "cannot read the tip of '%s': %s", r->name,
+                                  git_error_last()->message);
+        } else if (!dir[0]) {
+                if (git_tree_walk(root, GIT_TREEWALK_PRE, list_entry, c) < 0 && !c->ret)
+                        rc = ap_error_set(err, -EIO, "cannot list '%s': %s", r->name,
+                                          git_error_last()->message);
+        } else if (git_tree_entry_bypath(&e, root, dir) == 0 && git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+                if (git_tree_lookup(&sub, r->git, git_tree_entry_id(e)) < 0 ||
+                    (git_tree_walk(sub, GIT_TREEWALK_PRE, list_entry, c) < 0 && !c->ret))
+                        rc = ap_error_set(err, -EIO, "cannot list '%s' in '%s': %s", dir, r->name,
+                                          git_error_last()->message);
+        }
+        git_tree_entry_free(e);
+        git_tree_free(sub);
+        git_tree_free(root);
+        git_commit_free(commit);
+        return rc < 0 ? rc : c->ret;
+}
+
+int ap_git_repo_list(struct ap_git_repo *r, const char *dir, int (*fn)(const char *path, void *userdata),
+                     void *userdata, struct ap_error *err)
+{
+        dir = dir ? dir : "";
+        struct list_ctx c = {.prefix_len = strlen(dir), .dir = dir, .fn = fn, .userdata = userdata};
+        int fd, rc = lock_repo(r, &fd, err);
+        if (rc < 0)
+                return rc;
+        rc = list_locked(r, dir, &c, err);
+        unlock_repo(r, fd);
+        return rc;
+}
+
 /* Push commit id to the branch. 0 when the server accepted the ref. */
 static int push_once(struct ap_git_repo *r, const git_oid *id, enum ap_git_fault *ret_fault,
                      struct ap_error *err)

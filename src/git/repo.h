@@ -4,7 +4,8 @@
  * change. SSH with in-memory keys and pinned host keys, HTTPS with a token, or a local path.
  *
  * Threads: an ap_git_repo may be shared; every call takes the repo's lock (and an advisory file lock on
- * the cache folder, so two processes never use one cache at once). */
+ * the cache folder, so two processes never use one cache at once). The process should ignore SIGPIPE
+ * (a server closing a connection mid-write must be an error, not a signal). */
 #pragma once
 
 #include <stdbool.h>
@@ -66,6 +67,12 @@ int ap_git_repo_sync(struct ap_git_repo *r, struct ap_error *err);
  * empty branch) sets *ret_found = false and leaves out alone. */
 int ap_git_repo_read(struct ap_git_repo *r, const char *path, struct ap_buf *out, bool *ret_found,
                      struct ap_error *err);
+
+/* Call fn for every file under dir ("" = the whole tree) at the cached branch tip, in tree order, with
+ * its full path. fn returning non-zero stops the walk and is returned. An empty branch or a missing dir
+ * lists nothing. */
+int ap_git_repo_list(struct ap_git_repo *r, const char *dir, int (*fn)(const char *path, void *userdata),
+                     void *userdata, struct ap_error *err);
 
 /* One file to write or delete. path is relative ("secrets/ns/x.sops.yaml"), '/'-separated, without "."
  * or ".." components and outside ".git". Deleting a path that is not there is a no-op. */

@@ -119,6 +119,12 @@ static void test_first_push_then_unchanged(void **state)
         assert_true(res.unchanged);
 }
 
+static int collect(const char *path, void *userdata)
+{
+        struct ap_buf *b = userdata;
+        return ap_buf_printf(b, "%s;", path) < 0 ? -1 : 0;
+}
+
 static void test_update_and_delete_in_one_commit(void **state)
 {
         assert_non_null(fx_bare("upd"));
@@ -144,6 +150,17 @@ static void test_update_and_delete_in_one_commit(void **state)
         assert_string_equal(got.data, "2\n");
         assert_int_equal(ap_git_repo_read(r, "b/three", &got, &found, &err), 0);
         assert_false(found);
+
+        /* listing: a folder, the whole tree, a missing folder */
+        _cleanup_buf_ struct ap_buf seen = AP_BUF_INIT;
+        assert_int_equal(ap_git_repo_list(r, "a", collect, &seen, &err), 0);
+        assert_string_equal(seen.data, "a/one;a/two;");
+        ap_buf_reset(&seen);
+        assert_int_equal(ap_git_repo_list(r, NULL, collect, &seen, &err), 0);
+        assert_string_equal(seen.data, "a/one;a/two;");
+        ap_buf_reset(&seen);
+        assert_int_equal(ap_git_repo_list(r, "b", collect, &seen, &err), 0);
+        assert_string_equal(seen.data, "");
 
         /* bad paths are refused before anything is written */
         struct ap_git_change bad[] = {FILE_("../escape", "x"), FILE_(".git/config", "x"), FILE_("/abs", "x")};
