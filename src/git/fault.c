@@ -66,7 +66,7 @@ enum ap_git_fault ap_git_fault(struct ap_git_repo *r, struct ap_git_op *op, int 
                              what, r->name, m);
                 return AP_GIT_FAULT_PERMANENT;
         }
-        if (disk_full(sys_errno, m)) {
+        if (disk_full(klass == GIT_ERROR_OS ? sys_errno : 0, m)) {
                 ap_error_set(
                     err, -ENOSPC,
                     "cannot %s '%s': the disk holding the cache '%s' is full (%s); free space and retry",
