@@ -78,8 +78,9 @@ static double now_s(void)
 static void *worker(void *arg)
 {
         struct ap_kube_controller *c = arg;
-        char *key;
-        while (ap_kube_workqueue_get(c->queue, &key) == 0) {
+        char *key = NULL;
+        /* finish the previous key and take the next in one step */
+        while (ap_kube_workqueue_next(c->queue, key, &key) == 0) {
                 ap_kube_metric_add(c->m_active, 1);
                 struct ap_kube_reconcile_result res = {0};
                 double t0 = now_s();
@@ -100,7 +101,6 @@ static void *worker(void *arg)
                         ap_kube_workqueue_forget(c->queue, key);
                         ap_kube_metric_inc(c->m_success);
                 }
-                ap_kube_workqueue_done(c->queue, key);
                 ap_kube_metric_add(c->m_active, -1);
         }
         return NULL;

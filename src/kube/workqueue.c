@@ -328,17 +328,35 @@ static bool requeue_pending(const struct ap_kube_workqueue *q)
         return false;
 }
 
-int ap_kube_workqueue_get(struct ap_kube_workqueue *q, char **ret_key)
+/* Finish key (lock held): stop tracking it, re-queue it when it was added meanwhile. Returns how long it
+ * was processed (ns), or -1 when it was not known. */
+static int64_t done_locked(struct ap_kube_workqueue *q, const char *key, int64_t now)
 {
-        pthread_mutex_lock(&q->lock);
+        void *start = NULL;
+        int64_t took = -1;
+        if (ap_keymap_remove(&q->processing, key, &start))
+                took = now - (int64_t)(intptr_t)start;
+        if (ap_keymap_contains(&q->dirty, key)) {
+                if (fifo_push(q, key) < 0)
+                        ap_keymap_remove(&q->dirty, key, NULL);
+                else
+                        pthread_cond_signal(&q->cond); /* a worker for the re-queued key */
+        }
+        if (q->shutting_down)
+                pthread_cond_broadcast(&q->cond); /* shutdown_drain and workers waiting out a re-queue */
+        return took;
+}
+
+/* Wait for the next key (lock held). 0 with *ret_key and how long it waited (ns, -1 unknown), or
+ * -ESHUTDOWN. */
+static int get_locked(struct ap_kube_workqueue *q, char **ret_key, int64_t *ret_waited)
+{
         for (;;) {
                 int64_t next = q->shutting_down ? 0 : promote_due(q);
                 if (q->count > 0)
                         break;
-                if (q->shutting_down && !requeue_pending(q)) {
-                        pthread_mutex_unlock(&q->lock);
+                if (q->shutting_down && !requeue_pending(q))
                         return -ESHUTDOWN;
-                }
                 if (next && !q->shutting_down) {
                         struct timespec ts = {(time_t)(next / 1000000000LL), (long)(next % 1000000000LL)};
                         pthread_cond_timedwait(&q->cond, &q->lock, &ts);
@@ -349,15 +367,36 @@ int ap_kube_workqueue_get(struct ap_kube_workqueue *q, char **ret_key)
         char *key = fifo_pop(q);
         int64_t now = now_ns();
         void *added = NULL;
-        ap_keymap_remove(&q->dirty, key, &added);
-        if (ap_keymap_put(&q->processing, key, (void *)(intptr_t)now, NULL) < 0) {
-                /* cannot track it: hand it out anyway; done() copes with a key it does not know */
-        }
-        pthread_mutex_unlock(&q->lock);
-        if (added)
-                ap_kube_metric_observe(q->m_queue_dur, (double)(now - (int64_t)(intptr_t)added) / 1e9);
+        *ret_waited = ap_keymap_remove(&q->dirty, key, &added) ? now - (int64_t)(intptr_t)added : -1;
+        /* if it cannot be tracked it is handed out anyway; done() copes with a key it does not know */
+        ap_keymap_put(&q->processing, key, (void *)(intptr_t)now, NULL);
         *ret_key = key;
         return 0;
+}
+
+int ap_kube_workqueue_next(struct ap_kube_workqueue *q, char *done_key, char **ret_key)
+{
+        int64_t took = -1, waited = -1;
+        char *key = NULL;
+        pthread_mutex_lock(&q->lock);
+        if (done_key)
+                took = done_locked(q, done_key, now_ns());
+        int r = get_locked(q, &key, &waited);
+        pthread_mutex_unlock(&q->lock);
+        free(done_key);
+        if (took >= 0)
+                ap_kube_metric_observe(q->m_work_dur, (double)took / 1e9);
+        if (r < 0)
+                return r;
+        if (waited >= 0)
+                ap_kube_metric_observe(q->m_queue_dur, (double)waited / 1e9);
+        *ret_key = key;
+        return 0;
+}
+
+int ap_kube_workqueue_get(struct ap_kube_workqueue *q, char **ret_key)
+{
+        return ap_kube_workqueue_next(q, NULL, ret_key);
 }
 
 void ap_kube_workqueue_done(struct ap_kube_workqueue *q, char *key)
@@ -365,19 +404,11 @@ void ap_kube_workqueue_done(struct ap_kube_workqueue *q, char *key)
         if (!key)
                 return;
         pthread_mutex_lock(&q->lock);
-        void *start = NULL;
-        if (ap_keymap_remove(&q->processing, key, &start))
-                ap_kube_metric_observe(q->m_work_dur, (double)(now_ns() - (int64_t)(intptr_t)start) / 1e9);
-        if (ap_keymap_contains(&q->dirty, key)) {
-                if (fifo_push(q, key) < 0)
-                        ap_keymap_remove(&q->dirty, key, NULL);
-                else
-                        pthread_cond_signal(&q->cond); /* a worker for the re-queued key */
-        }
-        if (q->shutting_down)
-                pthread_cond_broadcast(&q->cond); /* shutdown_drain and workers waiting out a re-queue */
+        int64_t took = done_locked(q, key, now_ns());
         pthread_mutex_unlock(&q->lock);
         free(key);
+        if (took >= 0)
+                ap_kube_metric_observe(q->m_work_dur, (double)took / 1e9);
 }
 
 void ap_kube_workqueue_shutdown(struct ap_kube_workqueue *q)

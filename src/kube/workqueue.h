@@ -40,6 +40,8 @@ long ap_kube_workqueue_backoff_ms(long base_ms, long max_ms, int failures);
 int ap_kube_workqueue_get(struct ap_kube_workqueue *q, char **ret_key);
 /* Finish processing key (frees it); re-queues it if it was added meanwhile. */
 void ap_kube_workqueue_done(struct ap_kube_workqueue *q, char *key);
+/* done(done_key) (when not NULL) and get() in one step, as a worker loop does: one lock round trip. */
+int ap_kube_workqueue_next(struct ap_kube_workqueue *q, char *done_key, char **ret_key);
 
 /* Refuse new adds, drop delayed ones, wake waiters; get() keeps handing out what is queued. */
 void ap_kube_workqueue_shutdown(struct ap_kube_workqueue *q);
