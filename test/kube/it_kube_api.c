@@ -223,6 +223,12 @@ static void test_paging(void **state)
         assert_int_equal(ap_kube_list_all(f->c, &ap_kube_res_configmaps, f->ns, &o, &all, NULL, &err), 0);
         assert_int_equal(json_array_size(json_object_get(all, "items")), 25);
         json_decref(all);
+        /* a field selector narrows the list on the server */
+        json_t *one = NULL;
+        struct ap_kube_opts fo = {.field_selector = "metadata.name=page-03", .label_selector = "paged=yes"};
+        assert_int_equal(ap_kube_list(f->c, &ap_kube_res_configmaps, f->ns, &fo, &one, NULL, &err), 0);
+        assert_int_equal(json_array_size(json_object_get(one, "items")), 1);
+        json_decref(one);
         /* a garbage continue token is a clean error */
         struct ap_kube_opts bad = {.limit = 5, .continue_token = "garbage"};
         assert_int_equal(ap_kube_list(f->c, &ap_kube_res_configmaps, f->ns, &bad, NULL, NULL, &err),
