@@ -40,7 +40,8 @@ enum ap_git_fault ap_git_fault(struct ap_git_repo *r, struct ap_git_op *op, int 
 {
         int sys_errno = errno;
         const git_error *e = git_error_last();
-        const char *m = e && e->message ? e->message : "unknown error";
+        /* some local failures (a full disk while deflating an object) leave no libgit2 error: use errno */
+        const char *m = e && e->message ? e->message : sys_errno ? strerror(sys_errno) : "unknown error";
         int klass = e ? e->klass : GIT_ERROR_NONE;
 
         if (op && op->host_err.code < 0) {
@@ -66,7 +67,7 @@ enum ap_git_fault ap_git_fault(struct ap_git_repo *r, struct ap_git_op *op, int 
                              what, r->name, m);
                 return AP_GIT_FAULT_PERMANENT;
         }
-        if (disk_full(klass == GIT_ERROR_OS ? sys_errno : 0, m)) {
+        if (disk_full(klass == GIT_ERROR_OS || !e ? sys_errno : 0, m)) {
                 ap_error_set(
                     err, -ENOSPC,
                     "cannot %s '%s': the disk holding the cache '%s' is full (%s); free space and retry",
