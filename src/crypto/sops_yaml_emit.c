@@ -325,12 +325,15 @@ static void write_line_comments(struct w *w, struct ap_sops_node *const *c, size
         }
 }
 
-static void write_literal(struct w *w, const char *s, size_t n, size_t indent, struct ap_sops_node *const *lc,
-                          size_t nlc, size_t lc_indent)
+static void write_literal(struct w *w, const char *s, size_t n, size_t indent, size_t parent,
+                          struct ap_sops_node *const *lc, size_t nlc, size_t lc_indent)
 {
         indicator(w, "|", true, false, false);
         if (n > 0 && (s[0] == ' ' || is_break(s, n, 0))) {
-                char hint[2] = {(char)('0' + w->best), 0};
+                /* go-yaml writes the indent step here, which is wrong (unreadable YAML) when the content is
+                 * not one step right of the parent, as in list items with indent 4: write the real offset */
+                size_t off = indent > parent && indent - parent <= 9 ? indent - parent : (size_t)w->best;
+                char hint[2] = {(char)('0' + off), 0};
                 indicator(w, hint, false, false, false);
         }
         /* chomping: '-' without a final break, '+' when the value is one break or ends in two */
@@ -393,7 +396,7 @@ static int binary_text(const char *s, size_t n, struct ap_buf *out)
 
 /* Write a scalar node. simple_key: as a key before ':'. indent: where continuation lines go. */
 static void write_scalar(struct w *w, const struct ap_sops_node *node, bool simple_key, size_t indent,
-                         struct ap_sops_node *const *lc, size_t nlc, size_t lc_indent)
+                         size_t parent, struct ap_sops_node *const *lc, size_t nlc, size_t lc_indent)
 {
         _cleanup_buf_ struct ap_buf text = AP_BUF_INIT_SECRET;
         enum style want = PLAIN;
@@ -445,7 +448,7 @@ static void write_scalar(struct w *w, const struct ap_sops_node *node, bool simp
                 write_double(w, text.data, text.len);
                 break;
         case LITERAL:
-                write_literal(w, text.data, text.len, indent, lc, nlc, lc_indent);
+                write_literal(w, text.data, text.len, indent, parent, lc, nlc, lc_indent);
                 return;
         }
         if (nlc)
@@ -509,11 +512,11 @@ static void write_entries(struct w *w, const struct ap_sops_node *c, size_t inde
                                 multiline |= is_break(k->key, k->key_len, j);
                         struct ap_sops_node key = {.type = AP_SOPS_STR, .str = k->key, .len = k->key_len};
                         if (!multiline && k->key_len <= 128 && valid_utf8(k->key, k->key_len)) {
-                                write_scalar(w, &key, true, step(w, indent), NULL, 0, 0);
+                                write_scalar(w, &key, true, step(w, indent), indent, NULL, 0, 0);
                                 indicator(w, ":", false, false, false);
                         } else {
                                 indicator(w, "?", true, false, true);
-                                write_scalar(w, &key, false, step(w, indent), NULL, 0, 0);
+                                write_scalar(w, &key, false, step(w, indent), indent, NULL, 0, 0);
                                 write_indent(w, indent);
                                 indicator(w, ":", true, false, true);
                         }
@@ -551,7 +554,7 @@ static void write_node(struct w *w, const struct ap_sops_node *node, size_t inde
                 write_entries(w, node, inner, skip);
                 return;
         }
-        write_scalar(w, node, false, inner, lc, nlc, lc_indent);
+        write_scalar(w, node, false, inner, indent, lc, nlc, lc_indent);
 }
 
 int ap_sops_yaml_emit(const struct ap_sops_docs *docs, int indent, struct ap_buf *out, struct ap_error *err)

@@ -1,0 +1,96 @@
+/* sops.h - SOPS v3 files, as the sops tool writes and reads them (YAML and JSON stores, AES256_GCM values,
+ * the MAC, age recipients): encrypt a document to age recipients, decrypt it with age identities, and tell
+ * whether a committed file already holds a given plaintext so it need not be re-encrypted.
+ *
+ * Keys are always arguments (nothing is read from the environment here). Outputs are appended to out only
+ * on success; decrypted output is plaintext, so pass a secret buffer (AP_BUF_INIT_SECRET). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+#include "crypto/age.h"
+#include "crypto/sops_json.h"
+#include "crypto/sops_rules.h"
+#include "crypto/sops_walk.h"
+
+enum ap_sops_format { AP_SOPS_FORMAT_YAML, AP_SOPS_FORMAT_JSON };
+
+/* One key group: every recipient gets the data key (or, with several groups, the group's Shamir share). */
+struct ap_sops_recipient_group {
+        struct ap_age_recipient *const *recipients;
+        size_t n;
+};
+
+struct ap_sops_encrypt_opts {
+        /* a single key group (the usual case) ... */
+        struct ap_age_recipient *const *recipients;
+        size_t n_recipients;
+        /* ... or several, combined with Shamir's scheme (threshold 0 = all groups) */
+        const struct ap_sops_recipient_group *groups;
+        size_t n_groups;
+        int shamir_threshold;
+        enum ap_sops_rule_kind rule; /* NONE: unencrypted_suffix "_unencrypted", written out as sops does */
+        const char *rule_value;
+        bool mac_only_encrypted;
+        enum ap_sops_format input, output;
+        int yaml_indent;          /* 0: 4 */
+        int json_indent;          /* AP_SOPS_JSON_INDENT_TAB: one TAB per level */
+        long long now;            /* lastmodified, Unix seconds; 0: the current time */
+        ap_sops_random_fn random; /* data key, IVs; NULL: OpenSSL's RAND_bytes */
+        void *random_ctx;
+        /* An earlier encryption of the same file (optional). When its recipients are the same, its data key
+         * and age entries are kept and values that did not change keep their ciphertext (sops's stash), so a
+         * re-encryption changes only what changed. identities open it. */
+        const char *previous;
+        size_t previous_len;
+        struct ap_age_identity *const *identities;
+        size_t n_identities;
+};
+#define AP_SOPS_ENCRYPT_OPTS_INIT                                                                            \
+        {                                                                                                    \
+                .json_indent = AP_SOPS_JSON_INDENT_TAB                                                       \
+        }
+
+struct ap_sops_decrypt_opts {
+        struct ap_age_identity *const *identities;
+        size_t n_identities;
+        enum ap_sops_format input, output;
+        int yaml_indent;
+        int json_indent;
+        bool ignore_mac; /* sops's --ignore-mac */
+};
+#define AP_SOPS_DECRYPT_OPTS_INIT                                                                            \
+        {                                                                                                    \
+                .json_indent = AP_SOPS_JSON_INDENT_TAB                                                       \
+        }
+
+/* Encrypt the plaintext document(s) in (n bytes) and append the SOPS file to out. err says what failed
+ * (the line and key path for bad input, the recipient for an age failure). */
+int ap_sops_encrypt(const char *in, size_t n, const struct ap_sops_encrypt_opts *o, struct ap_buf *out,
+                    struct ap_error *err);
+
+/* Decrypt a SOPS file and append the plaintext to out. Fails on a MAC mismatch unless ignore_mac. */
+int ap_sops_decrypt(const char *in, size_t n, const struct ap_sops_decrypt_opts *o, struct ap_buf *out,
+                    struct ap_error *err);
+
+/* What a committed file must hold to stay as it is. */
+struct ap_sops_match_opts {
+        struct ap_age_identity *const *identities;
+        size_t n_identities;
+        const char *const *recipients; /* "age1..." strings the file must be encrypted to, exactly */
+        size_t n_recipients;
+        enum ap_sops_rule_kind rule;
+        const char *rule_value;
+        bool mac_only_encrypted;
+        enum ap_sops_format format; /* of both the committed file and the plaintext */
+};
+
+/* *ret_match = true when the committed file decrypts (MAC verified) to the same documents as plaintext
+ * (compared after normalising both through the same emitter), to exactly the given recipients, with the
+ * given crypt rule. A file that does not decrypt is an error, not a mismatch. */
+int ap_sops_matches(const char *committed, size_t committed_len, const char *plaintext, size_t plaintext_len,
+                    const struct ap_sops_match_opts *o, bool *ret_match, struct ap_error *err);
