@@ -2,6 +2,7 @@
 #include "fileio.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,23 @@ int ap_write_file_atomic(const char *path, const void *data, size_t n, mode_t mo
                 return ap_error_set(err, r, "cannot write '%s': %s", path, strerror(-r));
         }
         return 0;
+}
+
+/* first error of the current ap_remove_tree call; nftw has no context pointer, so per thread */
+static _Thread_local int remove_tree_errno;
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+        int r = type == FTW_DP ? rmdir(path) : unlink(path);
+        if (r < 0 && errno != ENOENT && remove_tree_errno == 0)
+                remove_tree_errno = -errno;
+        return 0;
+}
+
+int ap_remove_tree(const char *path)
+{
+        remove_tree_errno = 0;
+        if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+                return -errno;
+        return remove_tree_errno;
 }

@@ -13,5 +13,8 @@ int ap_read_file(const char *path, struct ap_buf *out, struct ap_error *err);
 int ap_read_fd(int fd, const char *name, struct ap_buf *out, struct ap_error *err);
 /* Write data to path atomically with the given mode ("-" = stdout). */
 int ap_write_file_atomic(const char *path, const void *data, size_t n, mode_t mode, struct ap_error *err);
+/* Remove path and everything below it without following symlinks; a missing path is fine.
+ * Best effort: returns the first error met (negative errno) but keeps going. */
+int ap_remove_tree(const char *path);
 /* Write all of n bytes to fd, retrying on EINTR and short writes. */
 int ap_write_all(int fd, const void *data, size_t n);

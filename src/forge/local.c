@@ -2,7 +2,6 @@
  * demo and tests; Flux can clone them by path or through an SSH server on the same folder). Created
  * atomically (init in a temporary folder, then rename). Deploy keys are recorded in
  * DIR/<repo>.git/deploy-keys ("title key" lines) so a local SSH server can be pointed at them. */
-#include <ftw.h>
 #include <git2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,17 +14,6 @@
 #include "forge/forge_internal.h"
 
 #define KEYS_FILE "deploy-keys"
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-        (void)st;
-        (void)ftw;
-        if (type == FTW_DP)
-                rmdir(path);
-        else
-                unlink(path);
-        return 0;
-}
 
 static int lib_fail(const char *what, const char *path, struct ap_error *err)
 {
@@ -64,12 +52,12 @@ static int local_ensure_repo(struct ap_forge *f, const char *name, const char *d
                 git_repository_free(g);
                 if (rc < 0) {
                         int e = lib_fail("create repository", path, err);
-                        nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+                        ap_remove_tree(tmp);
                         return e;
                 }
                 if (rename(tmp, path) < 0) {
                         int e = errno;
-                        nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+                        ap_remove_tree(tmp);
                         if (e != ENOTEMPTY && e != EEXIST) /* else: made by someone else meanwhile */
                                 return ap_error_set(err, -e, "cannot create repository '%s': %s", path,
                                                     strerror(e));

@@ -2,7 +2,6 @@
  * folder, then rename), fetched into refs/remotes/origin/<branch> through an anonymous remote (the URL
  * lives in our configuration, not in the cache), thrown away and recloned when it is
  * found unusable. Only refs and immutable objects change here, so a crash never leaves it half-updated. */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,29 +11,14 @@
 
 #include <openssl/rand.h>
 
+#include "base/fileio.h"
 #include "git/repo_internal.h"
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-        (void)st;
-        (void)ftw;
-        if (type == FTW_DP)
-                rmdir(path);
-        else
-                unlink(path);
-        return 0;
-}
-
-static void remove_tree(const char *path)
-{
-        nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 void ap_git_cache_discard(struct ap_git_repo *r)
 {
         git_repository_free(r->git);
         r->git = NULL;
-        remove_tree(r->cache_dir);
+        ap_remove_tree(r->cache_dir);
 }
 
 static int git_fail(struct ap_git_repo *r, const char *what, struct ap_error *err)
@@ -56,12 +40,12 @@ static int create_cache(struct ap_git_repo *r, struct ap_error *err)
         git_repository_free(repo);
         if (rc < 0) {
                 int ret = git_fail(r, "create the git cache", err);
-                remove_tree(tmp);
+                ap_remove_tree(tmp);
                 return ret;
         }
         if (rename(tmp, r->cache_dir) < 0) {
                 int e = errno;
-                remove_tree(tmp);
+                ap_remove_tree(tmp);
                 return ap_error_set(err, -e, "cannot create the git cache '%s': %s", r->cache_dir,
                                     strerror(e));
         }
@@ -76,7 +60,7 @@ int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err)
         snprintf(head, sizeof(head), "%s/HEAD", r->cache_dir);
         struct stat st;
         if (stat(head, &st) < 0) {
-                remove_tree(r->cache_dir); /* a folder without HEAD is nothing we made completely */
+                ap_remove_tree(r->cache_dir); /* a folder without HEAD is nothing we made completely */
                 int ret = create_cache(r, err);
                 if (ret < 0)
                         return ret;
@@ -84,7 +68,7 @@ int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err)
         git_repository *repo = NULL;
         if (git_repository_open_bare(&repo, r->cache_dir) < 0) {
                 /* unusable (corrupt, from an older layout): start over */
-                remove_tree(r->cache_dir);
+                ap_remove_tree(r->cache_dir);
                 int ret = create_cache(r, err);
                 if (ret < 0)
                         return ret;
