@@ -2,7 +2,8 @@
  * controller-runtime's manager does): /metrics, /healthz and /readyz (ready once every informer synced),
  * informers, and controllers that start only while this process leads (when leader election is on).
  * ap_kube_manager_run blocks until SIGTERM/SIGINT or lost leadership, then shuts down in order: stop
- * the informers, drain the controllers' queues, release the lease, stop serving. */
+ * the informers, drain the controllers' queues, release the lease; the endpoints stop when the manager is
+ * freed. */
 #pragma once
 
 #include <signal.h>

@@ -203,7 +203,7 @@ static int parse_mapping(struct parser *ps, int depth, json_t *obj)
                 r = json_object_set_new(obj, key, v);
                 json_decref(k);
                 if (r < 0)
-                        return ap_error_set(ps->err, -ENOMEM, "yaml: cannot store mapping key");
+                        return perr(ps, -EBADMSG, "mapping key is not valid UTF-8 text", &mark);
         }
 }
 
