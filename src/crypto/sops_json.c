@@ -103,10 +103,63 @@ static int convert(json_t *v, struct ap_sops_node **ret, int depth, struct ap_er
         return 0;
 }
 
+/* Integers beyond int64 are floats in sops (json.Number -> Float64); jansson refuses them, so a copy of the
+ * text gets ".0" after each such literal (outside strings) and is parsed again. */
+static bool digits_exceed_int64(const char *p, size_t n, bool neg)
+{
+        while (n > 1 && *p == '0')
+                p++, n--;
+        const char *lim = neg ? "9223372036854775808" : "9223372036854775807";
+        return n > 19 || (n == 19 && memcmp(p, lim, 19) > 0);
+}
+
+static bool number_char(char c)
+{
+        return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-';
+}
+
+static int promote_big_ints(const char *in, size_t n, struct ap_buf *out)
+{
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < n;) {
+                if (in[i] == '"') {
+                        size_t j = i + 1;
+                        while (j < n && in[j] != '"')
+                                j += in[j] == '\\' ? 2 : 1;
+                        j = AP_MIN(j + 1, n);
+                        r = ap_buf_add(out, in + i, j - i);
+                        i = j;
+                        continue;
+                }
+                bool neg = in[i] == '-';
+                size_t d = i + neg, j = d;
+                while (j < n && in[j] >= '0' && in[j] <= '9')
+                        j++;
+                if (j == d || (i > 0 && number_char(in[i - 1]))) {
+                        r = ap_buf_addch(out, in[i]);
+                        i++;
+                        continue;
+                }
+                r = ap_buf_add(out, in + i, j - i);
+                bool integer = j >= n || (in[j] != '.' && in[j] != 'e' && in[j] != 'E');
+                if (r == 0 && integer && digits_exceed_int64(in + d, j - d, neg))
+                        r = ap_buf_addstr(out, ".0");
+                i = j;
+        }
+        return r;
+}
+
 int ap_sops_json_load(const char *data, size_t n, struct ap_sops_docs *docs, struct ap_error *err)
 {
         json_error_t jerr;
-        json_t *root = json_loadb(data, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+        const size_t flags = JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL;
+        json_t *root = json_loadb(data, n, flags, &jerr);
+        if (!root && strstr(jerr.text, "too big integer")) {
+                _cleanup_buf_ struct ap_buf copy = AP_BUF_INIT_SECRET;
+                ap_buf_init_secret(&copy, n * 2 + 16);
+                if (promote_big_ints(data, n, &copy) == 0)
+                        root = json_loadb(copy.data, copy.len, flags, &jerr);
+        }
         if (!root)
                 return ap_error_set(err, -EINVAL, "line %d, column %d: %s", jerr.line, jerr.column,
                                     jerr.text);
