@@ -76,7 +76,9 @@ int ap_age_header_write_without_mac(const struct ap_age_header *h, struct ap_buf
                 for (;;) {
                         size_t take = AP_MIN(s->body_len - off, (size_t)AP_AGE_LINE_BYTES);
                         if (r == 0)
-                                r = ap_base64_encode(out, s->body + off, take, AP_B64_STD_RAW);
+                                /* an empty body may be NULL: no pointer arithmetic on it */
+                                r = ap_base64_encode(out, take ? s->body + off : s->body, take,
+                                                     AP_B64_STD_RAW);
                         if (r == 0)
                                 r = ap_buf_addch(out, '\n');
                         off += take;
