@@ -303,8 +303,14 @@ static void set_tls(struct ap_kube_client *c, CURL *h)
 {
         const struct ap_kube_config *cfg = c->cfg;
         if (cfg->ca_pem.len) {
+                /* the cluster CA and nothing else, as client-go does: the blob replaces the default bundle
+                 * file, but libcurl would still hand OpenSSL its default CA directory (/etc/ssl/certs),
+                 * which it consults for any issuer not in the blob, so a server certificate from any
+                 * system CA would pass; it would also cost file lookups */
                 struct curl_blob ca = {cfg->ca_pem.data, cfg->ca_pem.len, CURL_BLOB_NOCOPY};
                 curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+                curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+                curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
         }
         if (cfg->cert_pem.len && cfg->key_pem.len) {
                 struct curl_blob cert = {cfg->cert_pem.data, cfg->cert_pem.len, CURL_BLOB_NOCOPY};

@@ -14,7 +14,7 @@
 struct ap_kube_config {
         char *server;          /* "https://host:port" with no trailing slash */
         char *tls_server_name; /* parsed but not used yet: verification uses the server URL's host */
-        struct ap_buf ca_pem;  /* PEM bundle to trust; empty = the system store */
+        struct ap_buf ca_pem;  /* PEM bundle to trust, alone; empty = the system store */
         struct ap_buf cert_pem;
         struct ap_buf key_pem; /* secret */
         char *token;           /* static bearer token (secret), or NULL */
