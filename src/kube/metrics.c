@@ -70,9 +70,9 @@ struct ap_kube_metrics *ap_kube_metrics_new(void)
         pthread_mutex_init(&m->lock, NULL);
         pthread_mutex_init(&m->render_lock, NULL);
         /* workqueue buckets: prometheus.ExponentialBuckets(10e-9, 10, 12) */
-        double wq[12];
-        for (size_t i = 0; i < 12; i++)
-                wq[i] = 1e-8 * pow(10, (double)i);
+        double wq[12], p10 = 1; /* exact: powers of ten up to 1e22 are doubles */
+        for (size_t i = 0; i < 12; i++, p10 *= 10)
+                wq[i] = 1e-8 * p10;
         static const struct {
                 const char *name;
                 enum ap_kube_metric_type type;
