@@ -69,11 +69,13 @@ static const char usage_text[] =
     "\n"
     "INPUT defaults to stdin ('-'). Armored input is detected when decrypting.\n";
 
-/* ---- output: stdout, or a temporary file renamed over the target on success ---- */
+/* ---- output: stdout, a device or FIFO written in place, or a temporary file renamed over the target
+ * (through a symlink, over the file it points to) on success ---- */
 
 struct output {
         const char *path; /* NULL for stdout */
-        char *tmp;        /* temporary path while writing */
+        char *target;     /* what a symlink at path points to (renamed over instead of the link), or NULL */
+        char *tmp;        /* temporary path while writing; NULL when writing straight to path */
         int fd;
 };
 
@@ -84,13 +86,27 @@ static int output_open(struct output *o, const char *path, mode_t perms, struct 
                 o->path = NULL;
                 return 0;
         }
-        char *dup = strdup(path);
+        struct stat st;
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+                /* a device or a FIFO (-o /dev/null, a named pipe) is written in place as age does: a
+                 * rename would replace it with a regular file */
+                o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+                if (o->fd < 0)
+                        return ap_error_set(err, -errno, "cannot open output '%s': %s", path,
+                                            strerror(errno));
+                return 0;
+        }
+        o->target = realpath(path, NULL); /* NULL when path does not exist yet */
+        const char *dest = o->target ? o->target : path;
+        char *dup = strdup(dest);
         struct ap_buf tmp = AP_BUF_INIT;
-        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        const char *base = strrchr(dest, '/') ? strrchr(dest, '/') + 1 : dest;
         int r = dup ? ap_buf_printf(&tmp, "%s/.%s.tmpXXXXXX", dirname(dup), base) : -ENOMEM;
         free(dup);
         if (r < 0) {
                 ap_buf_release(&tmp);
+                free(o->target);
+                o->target = NULL;
                 return ap_error_set(err, r, "out of memory");
         }
         o->tmp = ap_buf_detach(&tmp, NULL);
@@ -98,7 +114,8 @@ static int output_open(struct output *o, const char *path, mode_t perms, struct 
         if (o->fd < 0) {
                 r = -errno;
                 free(o->tmp);
-                o->tmp = NULL;
+                free(o->target);
+                o->tmp = o->target = NULL;
                 return ap_error_set(err, r, "cannot create a temporary file beside '%s': %s", path,
                                     strerror(-r));
         }
@@ -109,13 +126,15 @@ static int output_open(struct output *o, const char *path, mode_t perms, struct 
                 close(o->fd);
                 unlink(o->tmp);
                 free(o->tmp);
-                o->tmp = NULL;
+                free(o->target);
+                o->tmp = o->target = NULL;
                 return ap_error_set(err, r, "cannot set the mode of '%s': %s", path, strerror(-r));
         }
         return 0;
 }
 
-/* Finish: rename into place when ok, otherwise remove the temporary file. */
+/* Finish: rename into place when ok, otherwise remove the temporary file (a device or FIFO is just
+ * closed). */
 static int output_close(struct output *o, bool ok, struct ap_error *err)
 {
         if (!o->path)
@@ -123,13 +142,14 @@ static int output_close(struct output *o, bool ok, struct ap_error *err)
         int r = 0;
         if (close(o->fd) < 0 && ok)
                 r = ap_error_set(err, -errno, "cannot write '%s': %s", o->path, strerror(errno));
-        if (ok && r == 0 && rename(o->tmp, o->path) < 0)
+        if (o->tmp && ok && r == 0 && rename(o->tmp, o->target ? o->target : o->path) < 0)
                 r = ap_error_set(err, -errno, "cannot rename the output into '%s': %s", o->path,
                                  strerror(errno));
-        if (!ok || r < 0)
+        if (o->tmp && (!ok || r < 0))
                 unlink(o->tmp);
         free(o->tmp);
-        o->tmp = NULL;
+        free(o->target);
+        o->tmp = o->target = NULL;
         return r;
 }
 

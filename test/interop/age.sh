@@ -92,6 +92,19 @@ echo keep >existing.out
 ours decrypt -i wrong.key -o existing.out "c.age.$size" 2>/dev/null
 check "failed decrypt leaves an existing -o file untouched" test "$(cat existing.out)" = keep
 check "no temporary files left beside the output" bash -c "! ls -A | grep -q '^\.'"
+# -o naming something that is not a regular file: written in place, never replaced by a rename
+mkfifo out.fifo
+cat out.fifo >fifo.copy &
+ours encrypt -r "$THEIRS" -o out.fifo "p.$size"
+wait
+check "-o a FIFO: written through, still a FIFO" \
+  bash -c "test -p out.fifo && age -d -i theirs.key fifo.copy | cmp -s - p.$size"
+echo old >link.target
+ln -s link.target out.link
+ours encrypt -r "$THEIRS" -o out.link "p.$size"
+check "-o a symlink: the file it points to is replaced, the link stays" \
+  bash -c "test -L out.link && age -d -i theirs.key link.target | cmp -s - p.$size"
+rm -f out.fifo fifo.copy out.link link.target
 head -c $(($(stat -c %s "c.age.$size") - 10)) "c.age.$size" >truncated.age
 ours decrypt -i ours.key -o trunc.out truncated.age 2>trunc.err
 rc=$?
