@@ -36,9 +36,9 @@ struct ap_age_encryptor *ap_age_encryptor_free(struct ap_age_encryptor *e)
 
 AP_DEFINE_CLEANUP(struct ap_age_encryptor *, ap_age_encryptor_free)
 
-/* Build and write the header and payload nonce; returns the payload key. */
+/* Build and write the header and payload nonce; returns the payload key and how many bytes were written. */
 static int write_header(struct ap_age_encryptor *e, struct ap_age_recipient *const *recipients, size_t n,
-                        uint8_t payload_key[32], struct ap_error *err)
+                        uint8_t payload_key[32], size_t *ret_len, struct ap_error *err)
 {
         uint8_t file_key[AP_AGE_FILE_KEY_LEN], mac[32], nonce[AP_AGE_NONCE_LEN];
         struct ap_age_header h = {0};
@@ -76,6 +76,8 @@ static int write_header(struct ap_age_encryptor *e, struct ap_age_recipient *con
                 goto out;
         }
         r = e->binary.write(e->binary.ctx, text.data, text.len, err);
+        if (r == 0)
+                *ret_len = text.len;
 out:
         OPENSSL_cleanse(file_key, sizeof(file_key));
         ap_age_header_release(&h);
@@ -107,11 +109,14 @@ int ap_age_encryptor_new(struct ap_age_recipient *const *recipients, size_t n_re
                 e->binary = (struct ap_age_sink){armor_sink_write, e->armor};
         }
         uint8_t key[32];
-        int r = write_header(e, recipients, n_recipients, key, err);
+        size_t header_len = 0;
+        int r = write_header(e, recipients, n_recipients, key, &header_len, err);
         if (r == 0) {
                 e->stream = ap_age_stream_new(key, true, &e->binary);
                 if (!e->stream)
                         r = ap_error_set(err, -ENOMEM, "cannot set up chacha20-poly1305");
+                else
+                        e->stream->sink_pos = header_len;
         }
         OPENSSL_cleanse(key, sizeof(key));
         if (r < 0)
@@ -454,14 +459,16 @@ static int feed_fd(int in_fd, const char *in_name, void *obj,
                    int (*handoff)(void *obj, int fd, const char *name, struct ap_error *err),
                    struct ap_error *err)
 {
-        uint8_t *buf = malloc(READ_SIZE);
-        if (!buf)
-                return ap_error_set(err, -ENOMEM, "out of memory");
+        uint8_t *buf = NULL; /* allocated by the first read: a binary encryption never needs it */
         int r;
         for (;;) {
                 r = handoff(obj, in_fd, in_name, err);
                 if (r != 1)
                         break;
+                if (!buf && !(buf = malloc(READ_SIZE))) {
+                        r = ap_error_set(err, -ENOMEM, "out of memory");
+                        break;
+                }
                 ssize_t k = read(in_fd, buf, READ_SIZE);
                 if (k < 0 && errno == EINTR)
                         continue;

@@ -145,7 +145,9 @@ int ap_age_decrypt_opts(struct ap_age_identity *const *identities, size_t n_iden
                         const struct ap_age_decrypt_opts *opts, const void *ciphertext, size_t len,
                         struct ap_buf *out, struct ap_error *err);
 
-/* Stream from a file descriptor to a sink in large reads; in_name names the input in errors. */
+/* Stream from a file descriptor to a sink in large reads; in_name names the input in errors. With more than
+ * one CPU, two threads work on the payload: the sink may then be called from a helper thread (one call at a
+ * time, in order, done before these return). */
 int ap_age_encrypt_fd(struct ap_age_recipient *const *recipients, size_t n_recipients, bool armor, int in_fd,
                       const char *in_name, const struct ap_age_sink *sink, struct ap_error *err);
 int ap_age_decrypt_fd(struct ap_age_identity *const *identities, size_t n_identities,

@@ -130,21 +130,30 @@ struct ap_age_stream {
         uint8_t *out;    /* batched output, flushed to the sink */
         size_t out_len, out_cap;
         struct ap_age_sink sink;
+        uint64_t sink_pos; /* bytes the sink received so far, a header included (the pump aligns to it) */
 };
 extern const char ap_age_msg_bad_chunk[], ap_age_msg_truncated[], ap_age_msg_trailing[];
 struct ap_age_stream *ap_age_stream_new(const uint8_t key[32], bool encrypt, const struct ap_age_sink *sink);
 struct ap_age_stream *ap_age_stream_free(struct ap_age_stream *s);
 int ap_age_stream_update(struct ap_age_stream *s, const void *data, size_t n, struct ap_error *err);
 int ap_age_stream_final(struct ap_age_stream *s, struct ap_error *err);
+/* Write out what the push interface batched so far (a pump starting mid-stream calls it first). */
+int ap_age_stream_flush(struct ap_age_stream *s, struct ap_error *err);
 /* The per-chunk rules: process one chunk of len bytes (a full chunk unless at_end; at_end says no input
  * follows it) into out (room for 65552 bytes). Returns 0 with *ret_len output bytes, or -EBADMSG with a
  * payload-failure message in *ret_msg (or -EIO). A full decrypted chunk at the end that was not final
  * leaves s->done false: the caller reports truncation. */
 int ap_age_stream_step(struct ap_age_stream *s, const uint8_t *in, size_t len, bool at_end, uint8_t *out,
                        size_t *ret_len, const char **ret_msg);
-/* Read fd to its end and finish the stream (what update + final would do), reading whole chunks one
- * buffer ahead so that no chunk is copied on its way to the cipher. */
+
+/* The whole-file pump (age_pump.c): read fd to its end through the stream (after what the push interface
+ * holds) and finish it. With more than one CPU a helper thread works on every other slot of 4 chunks, and
+ * calls the sink for those: one call at a time and in order, and only with chunks that authenticated.
+ * Memory stays constant. */
 int ap_age_stream_pump_fd(struct ap_age_stream *s, int fd, const char *name, struct ap_error *err);
+/* Whether pumps use the helper thread: -1 (default) when more than one CPU is online, 0 never, 1 always.
+ * Tests set it to cover both paths. */
+extern int ap_age_pump_threads;
 
 /* ASCII armor (age_armor.c). The writer encodes what it is given to its sink; the reader decodes
  * strictly (AP_AGE_ERR_ARMOR) and passes the binary bytes on. */

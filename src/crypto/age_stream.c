@@ -2,7 +2,7 @@
  * counter and a last-chunk flag. ap_age_stream_step() holds the per-chunk rules, which follow the Go
  * reference exactly (non-final flag first on full chunks, no empty last chunk, no trailing data); the push
  * interface (update/final) feeds it from any split of the input, working from the caller's memory for
- * full chunks and batching output before it reaches the sink. */
+ * full chunks and batching output before it reaches the sink. Whole files go through age_pump.c. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -12,7 +12,6 @@
 #include "crypto/age_internal.h"
 
 #define BATCH_CHUNKS 4 /* output chunks per write */
-#define PUMP_CHUNKS  2 /* input chunks per read */
 
 const char ap_age_msg_bad_chunk[] = "failed to decrypt and authenticate payload chunk, the file may be "
                                     "corrupted or tampered with";
@@ -28,10 +27,8 @@ struct ap_age_stream *ap_age_stream_new(const uint8_t key[32], bool encrypt, con
         s->sink = *sink;
         s->in_chunk = encrypt ? AP_AGE_CHUNK_LEN : AP_AGE_CT_CHUNK_LEN;
         s->out_cap = BATCH_CHUNKS * AP_AGE_CT_CHUNK_LEN;
-        s->pend = malloc(AP_AGE_CT_CHUNK_LEN);
-        s->out = malloc(s->out_cap);
         s->ctx = EVP_CIPHER_CTX_new();
-        if (!s->pend || !s->out || !s->ctx ||
+        if (!s->ctx ||
             EVP_CipherInit_ex2(s->ctx, EVP_chacha20_poly1305(), key, s->nonce, encrypt ? 1 : 0, NULL) != 1)
                 return ap_age_stream_free(s);
         return s;
@@ -117,12 +114,23 @@ int ap_age_stream_step(struct ap_age_stream *s, const uint8_t *in, size_t len, b
         return 0;
 }
 
-static int flush(struct ap_age_stream *s, struct ap_error *err)
+/* The push path's buffers come on first use: the fd pump never needs them. */
+static int alloc_buffers(struct ap_age_stream *s, struct ap_error *err)
+{
+        if (!s->pend)
+                s->pend = malloc(AP_AGE_CT_CHUNK_LEN);
+        if (!s->out)
+                s->out = malloc(s->out_cap);
+        return s->pend && s->out ? 0 : ap_error_set(err, -ENOMEM, "out of memory");
+}
+
+int ap_age_stream_flush(struct ap_age_stream *s, struct ap_error *err)
 {
         if (s->out_len == 0)
                 return 0;
         /* the batch is reused for the next chunks and wiped once, when the stream is freed */
         int r = s->sink.write(s->sink.ctx, s->out, s->out_len, err);
+        s->sink_pos += s->out_len;
         s->out_len = 0;
         return r;
 }
@@ -130,8 +138,10 @@ static int flush(struct ap_age_stream *s, struct ap_error *err)
 /* One chunk into the output batch; on a payload failure what authenticated before is released first. */
 static int step(struct ap_age_stream *s, const uint8_t *in, size_t len, bool at_end, struct ap_error *err)
 {
+        if (alloc_buffers(s, err) < 0)
+                return -ENOMEM;
         if (s->out_cap - s->out_len < AP_AGE_CT_CHUNK_LEN) {
-                int r = flush(s, err);
+                int r = ap_age_stream_flush(s, err);
                 if (r < 0)
                         return r;
         }
@@ -145,19 +155,19 @@ static int step(struct ap_age_stream *s, const uint8_t *in, size_t len, bool at_
         }
         if (r < 0) {
                 struct ap_error ignored = AP_ERROR_INIT;
-                flush(s, &ignored);
+                ap_age_stream_flush(s, &ignored);
                 return ap_error_set(err, r == -EBADMSG ? AP_AGE_ERR_PAYLOAD : r, "%s", msg);
         }
         return 0;
 }
 
-/* more: the caller knows input follows this piece, so a full chunk at its end need not be held back. */
-static int update(struct ap_age_stream *s, const uint8_t *p, size_t n, bool more, struct ap_error *err)
+int ap_age_stream_update(struct ap_age_stream *s, const void *data, size_t n, struct ap_error *err)
 {
+        const uint8_t *p = data;
         while (n > 0) {
                 if (s->done)
                         return step(s, p, n, false, err); /* trailing data */
-                if (s->pend_len == 0 && (n > s->in_chunk || (more && n == s->in_chunk))) {
+                if (s->pend_len == 0 && n > s->in_chunk) {
                         /* more follows this chunk: work straight from the caller's memory */
                         int r = step(s, p, s->in_chunk, false, err);
                         if (r < 0)
@@ -173,6 +183,8 @@ static int update(struct ap_age_stream *s, const uint8_t *p, size_t n, bool more
                         s->pend_len = 0;
                         continue;
                 }
+                if (alloc_buffers(s, err) < 0)
+                        return -ENOMEM;
                 size_t take = AP_MIN(n, s->in_chunk - s->pend_len);
                 memcpy(s->pend + s->pend_len, p, take);
                 s->pend_len += take;
@@ -182,74 +194,15 @@ static int update(struct ap_age_stream *s, const uint8_t *p, size_t n, bool more
         return 0;
 }
 
-int ap_age_stream_update(struct ap_age_stream *s, const void *data, size_t n, struct ap_error *err)
-{
-        return update(s, data, n, false, err);
-}
-
-/* Read until cap bytes or the end of input. */
-static int read_full(int fd, const char *name, uint8_t *buf, size_t cap, size_t *ret_len,
-                     struct ap_error *err)
-{
-        size_t got = 0;
-        while (got < cap) {
-                ssize_t k = read(fd, buf + got, cap - got);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return ap_error_set(err, -errno, "cannot read '%s': %s", name, strerror(errno));
-                if (k == 0)
-                        break;
-                got += (size_t)k;
-        }
-        *ret_len = got;
-        return 0;
-}
-
-int ap_age_stream_pump_fd(struct ap_age_stream *s, int fd, const char *name, struct ap_error *err)
-{
-        /* Each read tops the buffer up to PUMP_CHUNKS whole chunks plus one byte: when it fills, those
-         * chunks are known not to be the last and go from the read buffer straight to the cipher, while the
-         * lookahead byte is carried to the front of the next read. Reading one byte ahead (rather than a
-         * buffer ahead) keeps the data in cache between read() and the cipher. */
-        size_t whole = PUMP_CHUNKS * s->in_chunk, cap = 64 + whole + 1;
-        uint8_t *buf = malloc(cap);
-        if (!buf)
-                return ap_error_set(err, -ENOMEM, "out of memory");
-        uint8_t *data = buf + 64;           /* reads land 64-byte aligned after a one-byte carry */
-        memcpy(data, s->pend, s->pend_len); /* what update() held back comes first */
-        size_t have = s->pend_len, got = 0;
-        s->pend_len = 0;
-        int r;
-        for (;;) {
-                r = read_full(fd, name, data + have, whole + 1 - have, &got, err);
-                if (r < 0)
-                        break;
-                have += got;
-                if (have < whole + 1) {
-                        r = update(s, data, have, false, err);
-                        if (r == 0)
-                                r = ap_age_stream_final(s, err);
-                        break;
-                }
-                r = update(s, data, whole, true, err);
-                if (r < 0)
-                        break;
-                buf[63] = data[whole];
-                data = buf + 63;
-                have = 1;
-        }
-        ap_secure_free(buf, cap);
-        return r;
-}
-
 int ap_age_stream_final(struct ap_age_stream *s, struct ap_error *err)
 {
         if (!s->done) {
+                if (alloc_buffers(s, err) < 0)
+                        return -ENOMEM;
                 int r = step(s, s->pend, s->pend_len, true, err);
                 s->pend_len = 0;
                 if (r < 0)
                         return r;
         }
-        return flush(s, err);
+        return ap_age_stream_flush(s, err);
 }

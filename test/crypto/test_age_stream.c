@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -340,13 +341,156 @@ static void test_fd_round_trip(void **state)
         keys_free(&k);
 }
 
+static int fd_of(const void *p, size_t n)
+{
+        int fd = memfd_create("data", MFD_CLOEXEC);
+        assert_true(fd >= 0 && write(fd, p, n) == (ssize_t)n && lseek(fd, 0, SEEK_SET) == 0);
+        return fd;
+}
+
+static int decrypt_fd_buf(struct ap_age_identity *id, const void *ct, size_t n, struct ap_buf *out,
+                          struct ap_error *err)
+{
+        int fd = fd_of(ct, n);
+        struct ap_age_sink sink = {to_buf, out};
+        int r = ap_age_decrypt_fd(&id, 1, NULL, fd, "ct", &sink, err);
+        close(fd);
+        return r;
+}
+
+/* The pump with and without its helper thread, over several slots (4 chunks each): sizes around slot
+ * boundaries both ways, and the payload failures at and across them, releasing exactly the chunks that
+ * authenticated before the failure. */
+static void test_fd_pump(void **state)
+{
+        static const size_t sizes[] = {
+            0,         1,         4 * CHUNK - 1,  4 * CHUNK,          4 * CHUNK + 1,
+            8 * CHUNK, 9 * CHUNK, 16 * CHUNK + 3, 17 * CHUNK - 16 * 5};
+        struct keys k;
+        keys_new(&k);
+        size_t big = 17 * CHUNK + 100;
+        uint8_t *pt = pattern(big);
+        for (int threads = 0; threads <= 1; threads++) {
+                ap_age_pump_threads = threads;
+                for (size_t i = 0; i < AP_ARRAY_SIZE(sizes); i++) {
+                        size_t n = sizes[i];
+                        struct ap_error err = AP_ERROR_INIT;
+                        _cleanup_buf_ struct ap_buf ct = AP_BUF_INIT, back = AP_BUF_INIT, ref = AP_BUF_INIT;
+                        int in = fd_of(pt, n);
+                        struct ap_age_sink sink = {to_buf, &ct};
+                        assert_int_equal(ap_age_encrypt_fd(k.rc, 1, false, in, "pt", &sink, &err), 0);
+                        close(in);
+                        assert_int_equal(decrypt_fd_buf(k.id[0], ct.data, ct.len, &back, &err), 0);
+                        assert_int_equal(back.len, n);
+                        assert_memory_equal(back.data, pt, n);
+                        assert_int_equal(decrypt_steps(k.id, 1, ct.data, ct.len, 1000, &ref), 0);
+                        assert_int_equal(ref.len, n);
+                }
+
+                _cleanup_buf_ struct ap_buf ct = AP_BUF_INIT, full = AP_BUF_INIT;
+                encrypt_steps(k.rc, 1, pt, big, big, false, &ct);
+                size_t start = ct.len - payload_size(big) + AP_AGE_NONCE_LEN;
+                /* cut after c whole chunks, and inside chunk c */
+                for (size_t c = 0; c <= 17; c++) {
+                        for (size_t extra = 0; extra <= 17; extra += 17) {
+                                struct ap_error err = AP_ERROR_INIT;
+                                _cleanup_buf_ struct ap_buf back = AP_BUF_INIT;
+                                size_t len = start + c * (CHUNK + 16) + extra;
+                                assert_int_equal(decrypt_fd_buf(k.id[0], ct.data, len, &back, &err),
+                                                 AP_AGE_ERR_PAYLOAD);
+                                assert_int_equal(err.code, AP_AGE_ERR_PAYLOAD);
+                                assert_int_equal(back.len, c * CHUNK);
+                                assert_memory_equal(back.data, pt, back.len);
+                        }
+                }
+                /* a flipped bit in chunk c releases the c chunks before it */
+                static const size_t flip[] = {0, 1, 3, 4, 5, 8, 15, 16, 17};
+                for (size_t i = 0; i < AP_ARRAY_SIZE(flip); i++) {
+                        struct ap_error err = AP_ERROR_INIT;
+                        _cleanup_buf_ struct ap_buf bad = AP_BUF_INIT, back = AP_BUF_INIT;
+                        ap_buf_add(&bad, ct.data, ct.len);
+                        size_t body = flip[i] == 17 ? 100 : CHUNK; /* the last chunk is short */
+                        /* in the body, or in the tag */
+                        bad.data[start + flip[i] * (CHUNK + 16) + (i % 2 ? 7 : body + 3)] ^= 1;
+                        assert_int_equal(decrypt_fd_buf(k.id[0], bad.data, bad.len, &back, &err),
+                                         AP_AGE_ERR_PAYLOAD);
+                        assert_int_equal(back.len, flip[i] * CHUNK);
+                        assert_memory_equal(back.data, pt, back.len);
+                }
+                /* full-length final chunks at and inside a slot, then one byte more: released, then refused
+                 */
+                static const size_t whole[] = {4, 6, 8};
+                for (size_t i = 0; i < AP_ARRAY_SIZE(whole); i++) {
+                        struct ap_error err = AP_ERROR_INIT;
+                        _cleanup_buf_ struct ap_buf w = AP_BUF_INIT, back = AP_BUF_INIT;
+                        encrypt_steps(k.rc, 1, pt, whole[i] * CHUNK, CHUNK, false, &w);
+                        ap_buf_addch(&w, 'x');
+                        assert_int_equal(decrypt_fd_buf(k.id[0], w.data, w.len, &back, &err),
+                                         AP_AGE_ERR_PAYLOAD);
+                        assert_non_null(strstr(err.msg, "trailing data"));
+                        assert_int_equal(back.len, whole[i] * CHUNK);
+                        assert_memory_equal(back.data, pt, back.len);
+                }
+        }
+        ap_age_pump_threads = -1;
+        free(pt);
+        keys_free(&k);
+}
+
+struct failing_sink {
+        int calls_left;
+        size_t got;
+};
+
+static int failing_write(void *ctx, const void *p, size_t n, struct ap_error *err)
+{
+        struct failing_sink *f = ctx;
+        if (f->calls_left-- <= 0)
+                return ap_error_set(err, -ENOSPC, "no space left for 'sink'");
+        f->got += n;
+        return 0;
+}
+
+/* Sink and read failures end the pump with their error (no hang, no leak), in both modes. */
+static void test_fd_pump_failures(void **state)
+{
+        struct keys k;
+        keys_new(&k);
+        size_t n = 13 * CHUNK + 5;
+        uint8_t *pt = pattern(n);
+        for (int threads = 0; threads <= 1; threads++) {
+                ap_age_pump_threads = threads;
+                for (int calls = 0; calls < 5; calls++) { /* the header, then 4 slots */
+                        struct ap_error err = AP_ERROR_INIT;
+                        struct failing_sink f = {calls, 0};
+                        struct ap_age_sink sink = {failing_write, &f};
+                        int in = fd_of(pt, n);
+                        assert_int_equal(ap_age_encrypt_fd(k.rc, 1, false, in, "pt", &sink, &err), -ENOSPC);
+                        assert_string_equal(err.msg, "no space left for 'sink'");
+                        close(in);
+                }
+                struct ap_error err = AP_ERROR_INIT;
+                _cleanup_buf_ struct ap_buf ct = AP_BUF_INIT;
+                struct ap_age_sink sink = {to_buf, &ct};
+                int dir = open(".", O_RDONLY | O_DIRECTORY);
+                assert_true(dir >= 0);
+                assert_int_equal(ap_age_encrypt_fd(k.rc, 1, false, dir, "dir", &sink, &err), -EISDIR);
+                assert_non_null(strstr(err.msg, "cannot read 'dir'"));
+                close(dir);
+        }
+        ap_age_pump_threads = -1;
+        free(pt);
+        keys_free(&k);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_edge_sizes),       cmocka_unit_test(test_recipients_and_identities),
             cmocka_unit_test(test_payload_failures), cmocka_unit_test(test_header_mac),
             cmocka_unit_test(test_scrypt),           cmocka_unit_test(test_passphrase_callback_and_fd),
-            cmocka_unit_test(test_fd_round_trip),
+            cmocka_unit_test(test_fd_round_trip),    cmocka_unit_test(test_fd_pump),
+            cmocka_unit_test(test_fd_pump_failures),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
