@@ -26,7 +26,9 @@ struct frame {
         bool have_key; /* MAP: a key was read, its value is next */
         char *key;     /* that key */
         size_t key_len;
-        size_t items; /* LIST: items so far (for paths in messages) */
+        size_t items;               /* LIST: items so far (for paths in messages) */
+        struct ap_sops_node **keys; /* MAP: open-addressing set of the entries so far (duplicate check) */
+        size_t nkeys, capkeys;
 };
 
 struct anchor {
@@ -54,7 +56,8 @@ struct loader {
         enum prev_kind prev;
         struct ap_sops_node *prev_parent; /* PREV_VALUE: container holding the value; PREV_FLOW_END: it */
         struct ap_sops_node *prev_node;
-        size_t budget; /* nodes left before alias expansion is refused */
+        size_t budget;                        /* nodes left before alias expansion is refused */
+        size_t mark_line, mark_col, mark_off; /* last mark converted, to stay linear on long lines */
         struct ap_error *err;
 };
 
@@ -106,15 +109,24 @@ static size_t utf8_width(unsigned char c)
         return c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
 }
 
-/* Byte offset of a libyaml mark (line, column in characters). */
-static size_t mark_offset(const struct loader *l, const yaml_mark_t *m)
+/* Byte offset of a libyaml mark (line, column in characters). Marks mostly move forward, so the walk
+ * resumes from the previous one on the same line. */
+static size_t mark_offset(struct loader *l, const yaml_mark_t *m)
 {
         if (m->line >= l->n_lines)
                 return l->n;
-        size_t off = l->lines[m->line];
-        for (size_t c = 0; c < m->column && off < l->n; c++)
+        size_t off = l->lines[m->line], c = 0;
+        if (m->line == l->mark_line && m->column >= l->mark_col && l->mark_off >= off) {
+                off = l->mark_off;
+                c = l->mark_col;
+        }
+        for (; c < m->column && off < l->n; c++)
                 off += utf8_width((unsigned char)l->text[off]);
-        return AP_MIN(off, l->n);
+        off = AP_MIN(off, l->n);
+        l->mark_line = m->line;
+        l->mark_col = m->column;
+        l->mark_off = off;
+        return off;
 }
 
 /* ---- messages ---- */
@@ -308,14 +320,50 @@ static void close_anchor(struct loader *l, const struct ap_sops_node *node)
                         l->anchors[i].open = false;
 }
 
-static bool duplicate_key(const struct ap_sops_node *map, const char *key, size_t len)
+static uint64_t hash_key(const char *p, size_t n)
 {
-        for (size_t i = 0; i < map->n; i++) {
-                const struct ap_sops_node *k = map->kids[i];
-                if (k->key && k->key_len == len && memcmp(k->key, key, len) == 0)
-                        return true;
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+        return h;
+}
+
+/* The slot of key in the frame's set: its entry, or the empty slot where it would go. */
+static struct ap_sops_node **key_slot(const struct frame *f, const char *key, size_t len)
+{
+        size_t mask = f->capkeys - 1;
+        for (size_t i = hash_key(key, len) & mask;; i = (i + 1) & mask) {
+                struct ap_sops_node *e = f->keys[i];
+                if (!e || (e->key_len == len && memcmp(e->key, key, len) == 0))
+                        return &f->keys[i];
         }
-        return false;
+}
+
+static bool duplicate_key(const struct frame *f, const char *key, size_t len)
+{
+        return f->capkeys && *key_slot(f, key, len) != NULL;
+}
+
+static int remember_key(struct frame *f, struct ap_sops_node *entry)
+{
+        if (2 * (f->nkeys + 1) > f->capkeys) {
+                size_t cap = f->capkeys ? f->capkeys * 2 : 16;
+                struct ap_sops_node **old = f->keys;
+                size_t oldcap = f->capkeys;
+                f->keys = calloc(cap, sizeof(*f->keys));
+                if (!f->keys) {
+                        f->keys = old;
+                        return -ENOMEM;
+                }
+                f->capkeys = cap;
+                for (size_t i = 0; i < oldcap; i++)
+                        if (old[i])
+                                *key_slot(f, old[i]->key, old[i]->key_len) = old[i];
+                free(old);
+        }
+        *key_slot(f, entry->key, entry->key_len) = entry;
+        f->nkeys++;
+        return 0;
 }
 
 /* Place a finished or starting node as the document root, a map value or a list item. Takes node. */
@@ -344,6 +392,8 @@ static int place(struct loader *l, struct ap_sops_node *node, const yaml_mark_t 
         struct frame *f = &l->stack[l->depth - 1];
         if (f->node->type == AP_SOPS_MAP) {
                 r = ap_sops_node_set_key(node, f->key, f->key_len);
+                if (r == 0)
+                        r = remember_key(f, node);
                 if (r < 0)
                         return r;
                 ap_secure_free(f->key, f->key_len);
@@ -384,7 +434,7 @@ static int set_key(struct loader *l, const struct ap_sops_node *k, const yaml_ma
                                                         : ap_sops_scalar_type_name(k));
                 return fail(l, m, -EINVAL, msg.data);
         }
-        if (duplicate_key(f->node, k->str, k->len)) {
+        if (duplicate_key(f, k->str, k->len)) {
                 _cleanup_buf_ struct ap_buf msg = AP_BUF_INIT;
                 ap_buf_printf(&msg, "mapping key '%.*s' already defined", (int)AP_MIN(k->len, 200), k->str);
                 return fail(l, m, -EINVAL, msg.data);
@@ -581,6 +631,7 @@ static int on_end(struct loader *l, yaml_event_t *ev)
                 return r;
         close_anchor(l, f->node);
         ap_secure_free(f->key, f->key_len);
+        free(f->keys);
         l->depth--;
         if (f->flow) {
                 l->prev = PREV_FLOW_END;
@@ -687,8 +738,10 @@ int ap_sops_yaml_load(const char *data, size_t n, struct ap_sops_docs *docs, str
         if (r == 0)
                 r = run(&l, &p, docs);
         yaml_parser_delete(&p);
-        for (int i = 0; i < l.depth; i++)
+        for (int i = 0; i < l.depth; i++) {
                 ap_secure_free(l.stack[i].key, l.stack[i].key_len);
+                free(l.stack[i].keys);
+        }
         if (l.root && (l.depth == 0 || r < 0))
                 ap_sops_node_free(l.root);
         for (size_t i = 0; i < l.n_anchors; i++)
