@@ -4,7 +4,10 @@
  *       and OTHERS unlabelled ones spread over them, each with BYTES of data
  *   kube_bench informer SELECTOR
  *       run an informer over Secrets in all namespaces with the label selector; print
- *       "synced <seconds since start> objects <n>" once synced, keep watching 2 s, exit
+ *       "synced <seconds since start> objects <n> rss_before <KiB> rss_synced <KiB> file <KiB> anon <KiB>"
+ *       once synced (VmRSS with the client made but the informer not started, and at synced; then the
+ *       RSS at synced split into file-backed pages - program and shared libraries - and anonymous ones),
+ *       keep watching 2 s, exit
  *   kube_bench workqueue KEYS WORKERS
  *       KEYS distinct keys through a controller (workqueue + WORKERS threads, metrics on) with an empty
  *       reconcile; print "keys <n> seconds <s> keys_per_s <r>"
@@ -26,6 +29,22 @@ static double now_s(void)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A "Name:  <n> kB" field of a /proc/self file, in KiB, or -1 */
+static long proc_kib(const char *file, const char *field)
+{
+        FILE *f = fopen(file, "r");
+        if (!f)
+                return -1;
+        char line[256];
+        size_t n = strlen(field);
+        long v = -1;
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, field, n) == 0 && line[n] == ':')
+                        v = strtol(line + n + 1, NULL, 10);
+        fclose(f);
+        return v;
 }
 
 static struct ap_kube_client *client(void)
@@ -118,6 +137,7 @@ static int populate(char **argv)
 static int informer(const char *selector, double start)
 {
         struct ap_kube_client *c = client();
+        long rss_before = proc_kib("/proc/self/status", "VmRSS");
         struct ap_kube_informer_options o = {.resource = &ap_kube_res_secrets, .label_selector = selector};
         struct ap_kube_informer *inf = NULL;
         struct ap_error err = AP_ERROR_INIT;
@@ -132,7 +152,11 @@ static int informer(const char *selector, double start)
                 return 1;
         }
         double synced = now_s() - start;
-        printf("synced %.3f objects %zu\n", synced, ap_kube_informer_len(inf));
+        long rss_synced = proc_kib("/proc/self/status", "VmRSS");
+        long anon = proc_kib("/proc/self/smaps_rollup", "Anonymous");
+        long rss = proc_kib("/proc/self/smaps_rollup", "Rss");
+        printf("synced %.3f objects %zu rss_before %ld rss_synced %ld file %ld anon %ld\n", synced,
+               ap_kube_informer_len(inf), rss_before, rss_synced, rss - anon, anon);
         fflush(stdout);
         struct timespec two = {2, 0};
         nanosleep(&two, NULL);

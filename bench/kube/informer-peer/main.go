@@ -2,16 +2,22 @@
 //
 //	informer-peer informer SELECTOR   a SharedInformerFactory Secrets informer over all namespaces with the
 //	                                  label selector (managedFields stripped, as ours does); prints
-//	                                  "synced <seconds since start> objects <n>", watches 2 s more, exits
+//	                                  "synced <seconds since start> objects <n> rss_before <KiB>
+//	                                  rss_synced <KiB> file <KiB> anon <KiB>" (VmRSS with the clientset
+//	                                  made but the informer not started, and at synced; then the RSS at
+//	                                  synced split into file-backed and anonymous pages), watches 2 s
+//	                                  more, exits
 //	informer-peer workqueue KEYS WORKERS
 //	                                  KEYS keys through client-go's rate-limiting workqueue and WORKERS
 //	                                  goroutines with an empty reconcile; prints "keys <n> seconds <s> keys_per_s <r>"
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +30,25 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/workqueue"
 )
+
+// procKiB: a "Name:  <n> kB" field of a /proc/self file, in KiB, or -1
+func procKiB(file, field string) int64 {
+	f, err := os.Open(file)
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
 
 func informer(selector string, start time.Time) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
@@ -46,12 +71,19 @@ func informer(selector string, start time.Time) error {
 	}); err != nil {
 		return err
 	}
+	rssBefore := procKiB("/proc/self/status", "VmRSS")
 	stop := make(chan struct{})
 	f.Start(stop)
 	if !cache.WaitForCacheSync(stop, inf.HasSynced) {
 		return fmt.Errorf("the informer did not sync")
 	}
-	fmt.Printf("synced %.3f objects %d\n", time.Since(start).Seconds(), len(inf.GetStore().ListKeys()))
+	synced := time.Since(start).Seconds()
+	n := len(inf.GetStore().ListKeys())
+	rssSynced := procKiB("/proc/self/status", "VmRSS")
+	anon := procKiB("/proc/self/smaps_rollup", "Anonymous")
+	rss := procKiB("/proc/self/smaps_rollup", "Rss")
+	fmt.Printf("synced %.3f objects %d rss_before %d rss_synced %d file %d anon %d\n", synced, n, rssBefore,
+		rssSynced, rss-anon, anon)
 	time.Sleep(2 * time.Second)
 	close(stop)
 	return nil
