@@ -33,8 +33,9 @@ struct frame {
 
 struct anchor {
         char *name;
-        struct ap_sops_node *node;
-        bool open; /* the anchored container is still being parsed */
+        struct ap_sops_node *node; /* containers: the node in the tree; scalars: a copy the anchor owns */
+        bool open;                 /* the anchored container is still being parsed */
+        bool owned;
 };
 
 enum prev_kind { PREV_NONE, PREV_KEY, PREV_VALUE, PREV_FLOW_END, PREV_OTHER };
@@ -290,6 +291,13 @@ static int scan_block_header(struct loader *l, size_t start, size_t end, struct 
 
 /* ---- building ---- */
 
+static void release_anchor(struct anchor *a)
+{
+        free(a->name);
+        if (a->owned)
+                ap_sops_node_free(a->node);
+}
+
 static int register_anchor(struct loader *l, const yaml_char_t *name, struct ap_sops_node *node, bool open)
 {
         if (!name)
@@ -301,7 +309,7 @@ static int register_anchor(struct loader *l, const yaml_char_t *name, struct ap_
         char *copy = strdup((const char *)name);
         if (!copy)
                 return -ENOMEM;
-        l->anchors[l->n_anchors++] = (struct anchor){copy, node, open};
+        l->anchors[l->n_anchors++] = (struct anchor){copy, node, open, false};
         return 0;
 }
 
@@ -508,7 +516,15 @@ static int on_scalar(struct loader *l, yaml_event_t *ev)
                                    (const char *)ev->data.scalar.value, ev->data.scalar.length, &e);
         if (r < 0)
                 return fail(l, m, r, e.msg[0] ? e.msg : "cannot decode scalar");
-        r = register_anchor(l, ev->data.scalar.anchor, node, false);
+        if (ev->data.scalar.anchor) {
+                /* a scalar may become a key, which is not kept as a node: the anchor keeps its own copy */
+                struct ap_sops_node *copy;
+                r = ap_sops_node_copy(node, &copy);
+                if (r == 0 && (r = register_anchor(l, ev->data.scalar.anchor, copy, false)) < 0)
+                        ap_sops_node_free(copy);
+                if (r == 0)
+                        l->anchors[l->n_anchors - 1].owned = true;
+        }
         if (r < 0)
                 return r;
         struct comment hdr;
@@ -656,7 +672,7 @@ static int end_document(struct loader *l, struct ap_sops_docs *docs)
                 return r;
         l->root = NULL;
         for (size_t i = 0; i < l->n_anchors; i++)
-                free(l->anchors[i].name);
+                release_anchor(&l->anchors[i]);
         l->n_anchors = 0;
         return 0;
 }
@@ -745,7 +761,7 @@ int ap_sops_yaml_load(const char *data, size_t n, struct ap_sops_docs *docs, str
         if (l.root && (l.depth == 0 || r < 0))
                 ap_sops_node_free(l.root);
         for (size_t i = 0; i < l.n_anchors; i++)
-                free(l.anchors[i].name);
+                release_anchor(&l.anchors[i]);
         free(l.anchors);
         free(l.pending);
         free(l.lines);
