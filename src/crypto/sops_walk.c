@@ -104,8 +104,9 @@ static int stash_put(struct ap_sops_stash *s, const struct ap_buf *k, const uint
 
 struct level {
         bool list;
-        size_t index;    /* list: current item, for messages */
-        char **comments; /* comment rules: plaintext of the comments just before the current entry */
+        size_t index; /* list: current item, for messages */
+        struct ap_sops_str
+            *comments; /* comment rules: copies of the comments just before the current entry */
         size_t nc, cap;
 };
 
@@ -125,7 +126,7 @@ struct walker {
 static void level_clear(struct level *l)
 {
         for (size_t i = 0; i < l->nc; i++)
-                ap_secure_free_str(l->comments[i]);
+                ap_secure_free((void *)l->comments[i].p, l->comments[i].n);
         l->nc = 0;
 }
 
@@ -175,25 +176,14 @@ static bool encrypts(struct walker *k, bool is_comment)
 {
         if (!k->comment_rule)
                 return ap_sops_rule_encrypts(k->w->rule, k->path, k->depth, NULL, is_comment);
-        struct ap_sops_str *store[MAX_DEPTH];
         const struct ap_sops_str *levels[MAX_DEPTH];
         size_t n[MAX_DEPTH];
-        bool ok = true;
         for (size_t i = 0; i < k->nlev; i++) {
-                store[i] = calloc(k->levels[i].nc ? k->levels[i].nc : 1, sizeof(struct ap_sops_str));
-                ok &= store[i] != NULL;
-                for (size_t j = 0; store[i] && j < k->levels[i].nc; j++)
-                        store[i][j] =
-                            (struct ap_sops_str){k->levels[i].comments[j], strlen(k->levels[i].comments[j])};
-                levels[i] = store[i];
-                n[i] = store[i] ? k->levels[i].nc : 0;
+                levels[i] = k->levels[i].comments;
+                n[i] = k->levels[i].nc;
         }
         struct ap_sops_comment_stack cs = {levels, n, k->nlev};
-        bool r = ap_sops_rule_encrypts(k->w->rule, k->path, k->depth, &cs, is_comment);
-        for (size_t i = 0; i < k->nlev; i++)
-                free(store[i]);
-        (void)ok;
-        return r;
+        return ap_sops_rule_encrypts(k->w->rule, k->path, k->depth, &cs, is_comment);
 }
 
 static int hash_leaf(struct walker *k, const struct ap_sops_node *node)
@@ -406,7 +396,7 @@ static int walk(struct walker *k, struct ap_sops_node *c)
                         if (k->comment_rule) {
                                 if (lv->nc == lv->cap) {
                                         size_t cap = lv->cap ? lv->cap * 2 : 4;
-                                        char **p = realloc(lv->comments, cap * sizeof(*p));
+                                        struct ap_sops_str *p = realloc(lv->comments, cap * sizeof(*p));
                                         if (!p) {
                                                 r = ap_error_set(k->err, -ENOMEM, "out of memory");
                                                 break;
@@ -414,8 +404,11 @@ static int walk(struct walker *k, struct ap_sops_node *c)
                                         lv->comments = p;
                                         lv->cap = cap;
                                 }
-                                lv->comments[lv->nc] = strndup(node->str, node->len);
-                                if (!lv->comments[lv->nc]) {
+                                char *copy = malloc(node->len + 1);
+                                if (copy)
+                                        memcpy(copy, node->str, node->len + 1);
+                                lv->comments[lv->nc] = (struct ap_sops_str){copy, node->len};
+                                if (!copy) {
                                         r = ap_error_set(k->err, -ENOMEM, "out of memory");
                                         break;
                                 }

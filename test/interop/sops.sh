@@ -162,6 +162,16 @@ for f in secret.yaml nested.yaml multi.yaml data.json; do
   done
 done
 
+# ---- comment rules (sops >= 3.9): encryption starts after a marker comment ----
+printf 'a: 1\n# sops:enc\nb: secret\nc: 3\nl:\n  # sops:enc\n  - x\n  - y\n' >cr.yaml
+for mode in --encrypted-comment-regex --unencrypted-comment-regex; do
+  check "$mode: both tools encrypt the same values" bash -c \
+    "'$SOPS_BIN' -e --age '$R1' $mode sops:enc cr.yaml >s.cr.yaml && '$BIN' sops encrypt --age '$R1' $mode sops:enc cr.yaml >o.cr.yaml &&
+     diff <(grep -o '^[^:]*: ENC\\|type:[a-z]*' s.cr.yaml) <(grep -o '^[^:]*: ENC\\|type:[a-z]*' o.cr.yaml)"
+  check "$mode: each decrypts the other's file" bash -c \
+    "'$SOPS_BIN' -d s.cr.yaml >a && '$BIN' sops decrypt s.cr.yaml >b && cmp a b && '$SOPS_BIN' -d o.cr.yaml >c && cmp a c"
+done
+
 # ---- what the files look like ----
 ours encrypt --age "$R1" --encrypted-regex '^(data|stringData)$' secret.yaml >flux.yaml
 check "Secret: apiVersion, kind and metadata stay readable" grep -q '^    name: db-credentials$' flux.yaml
