@@ -214,7 +214,7 @@ static int load_identities(struct ap_age_identities *ids, struct ap_error *err)
                 return r;
         const char *file = getenv("SOPS_AGE_KEY_FILE");
         if (file && *file && (r = identities_from_file(ids, file, true, err)) < 0)
-                return r;
+                return ap_error_prefix(err, "SOPS_AGE_KEY_FILE");
         char def[PATH_MAX];
         const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
         if (xdg && *xdg)
