@@ -9,9 +9,12 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crypto/age_internal.h"
@@ -48,6 +51,7 @@ struct pump {
         uint64_t counter0;  /* the chunk counter at the first slot */
         uint64_t sink_pos0; /* the sink position at the first slot */
         size_t out_chunk;   /* output bytes per full chunk */
+        int wake_fd;        /* with two workers on a pipe, an eventfd set when the pump stops, else -1 */
         /* read turn: only the worker whose slot is next_read touches these */
         int64_t in_pos; /* the input's file offset, or -1 when it has none (a pipe) */
         bool carrying;  /* the input went on past the last full slot: carry is its next byte */
@@ -84,6 +88,20 @@ static void read_slot(struct pump *p, struct worker *w, uint64_t i)
                 have += s->pend_len;
         }
         while (have < cap) {
+                if (p->wake_fd >= 0) {
+                        /* a pipe may stall for ever: give up on it once an earlier slot ended the stream */
+                        struct pollfd pf[2] = {{.fd = p->fd, .events = POLLIN},
+                                               {.fd = p->wake_fd, .events = POLLIN}};
+                        int ready = poll(pf, 2, -1);
+                        if (ready < 0 && errno == EINTR)
+                                continue;
+                        if (ready < 0) {
+                                w->read_r = -errno;
+                                break;
+                        }
+                        if (pf[1].revents)
+                                break;
+                }
                 ssize_t k = read(p->fd, w->in + have, cap - have);
                 if (k < 0 && errno == EINTR)
                         continue;
@@ -155,6 +173,8 @@ static int crypt_slot(struct pump *p, struct worker *w, uint64_t i)
 static void finish(struct pump *p, struct worker *w, int crypt_r, int write_r)
 {
         p->stopped = true;
+        if (p->wake_fd >= 0)
+                (void)!eventfd_write(p->wake_fd, 1);
         if (crypt_r < 0) { /* a payload failure wins over what happened to its partial output */
                 p->result = crypt_r;
                 p->result_err = w->err;
@@ -251,6 +271,8 @@ int ap_age_stream_pump_fd(struct ap_age_stream *s, int fd, const char *name, str
         (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* a read-ahead hint; pipes just refuse it */
         struct worker w[WORKERS];
         size_t n = worker_count(), started = 1;
+        struct stat st;
+        p.wake_fd = n > 1 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) ? eventfd(0, EFD_CLOEXEC) : -1;
         for (size_t i = 0; i < n; i++)
                 if (worker_init(&w[i], &p, i > 0) < 0)
                         r = ap_error_set(err, -ENOMEM, "out of memory");
@@ -274,5 +296,7 @@ int ap_age_stream_pump_fd(struct ap_age_stream *s, int fd, const char *name, str
         }
         for (size_t i = 0; i < n; i++)
                 worker_release(&w[i], i > 0);
+        if (p.wake_fd >= 0)
+                close(p.wake_fd);
         return r;
 }

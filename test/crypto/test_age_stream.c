@@ -9,7 +9,9 @@
 #include <cmocka.h>
 #include <string.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crypto/age.h"
@@ -483,6 +485,44 @@ static void test_fd_pump_failures(void **state)
         keys_free(&k);
 }
 
+/* A failure must not wait for a pipe that stalls: the helper may be blocked reading the next slot when the
+ * calling thread's slot fails to authenticate. */
+static void test_fd_pump_stalled_pipe(void **state)
+{
+        struct keys k;
+        keys_new(&k);
+        size_t n = 9 * CHUNK;
+        uint8_t *pt = pattern(n);
+        _cleanup_buf_ struct ap_buf ct = AP_BUF_INIT, back = AP_BUF_INIT;
+        encrypt_steps(k.rc, 1, pt, n, n, false, &ct);
+        size_t start = ct.len - payload_size(n) + AP_AGE_NONCE_LEN;
+        ct.data[start + (CHUNK + 16) + 100] ^= 1; /* chunk 1, in the first slot */
+        size_t sent = start + 6 * (CHUNK + 16);   /* the second slot is only half there */
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+                close(fds[0]);
+                if (write(fds[1], ct.data, sent) != (ssize_t)sent)
+                        _exit(1);
+                pause(); /* the pipe stays open and silent */
+                _exit(0);
+        }
+        close(fds[1]);
+        ap_age_pump_threads = 1;
+        struct ap_error err = AP_ERROR_INIT;
+        struct ap_age_sink sink = {to_buf, &back};
+        assert_int_equal(ap_age_decrypt_fd(&k.id[0], 1, NULL, fds[0], "pipe", &sink, &err),
+                         AP_AGE_ERR_PAYLOAD);
+        assert_int_equal(back.len, CHUNK);
+        ap_age_pump_threads = -1;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(fds[0]);
+        free(pt);
+        keys_free(&k);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -490,7 +530,7 @@ int main(void)
             cmocka_unit_test(test_payload_failures), cmocka_unit_test(test_header_mac),
             cmocka_unit_test(test_scrypt),           cmocka_unit_test(test_passphrase_callback_and_fd),
             cmocka_unit_test(test_fd_round_trip),    cmocka_unit_test(test_fd_pump),
-            cmocka_unit_test(test_fd_pump_failures),
+            cmocka_unit_test(test_fd_pump_failures), cmocka_unit_test(test_fd_pump_stalled_pipe),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
