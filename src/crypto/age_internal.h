@@ -151,8 +151,8 @@ int ap_age_stream_step(struct ap_age_stream *s, const uint8_t *in, size_t len, b
  * calls the sink for those: one call at a time and in order, and only with chunks that authenticated.
  * Memory stays constant. */
 int ap_age_stream_pump_fd(struct ap_age_stream *s, int fd, const char *name, struct ap_error *err);
-/* Whether pumps use the helper thread: -1 (default) when more than one CPU is online, 0 never, 1 always.
- * Tests set it to cover both paths. */
+/* Whether pumps use the helper thread: -1 (default) when the process may run on more than one CPU, 0 never,
+ * 1 always. Tests set it to cover both paths. */
 extern int ap_age_pump_threads;
 
 /* ASCII armor (age_armor.c). The writer encodes what it is given to its sink; the reader decodes

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -231,6 +232,9 @@ static size_t worker_count(void)
 {
         if (ap_age_pump_threads >= 0)
                 return ap_age_pump_threads > 0 ? WORKERS : 1;
+        cpu_set_t cpus; /* the CPUs this process may run on (taskset, cpusets), not all online ones */
+        if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0)
+                return CPU_COUNT(&cpus) > 1 ? WORKERS : 1;
         return sysconf(_SC_NPROCESSORS_ONLN) > 1 ? WORKERS : 1;
 }
 
