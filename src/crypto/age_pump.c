@@ -7,7 +7,6 @@
  * those before the failing one) and nothing after the first failing slot reaches the sink. */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -38,10 +37,10 @@ struct worker {
         uint8_t *in_mem, *in, *out_mem, *out;
         size_t in_used, out_used; /* bytes of in_mem/out_mem written so far (wiped at the end) */
         size_t in_len, out_len;
-        bool last;  /* the input ended in this slot (or reading failed) */
-        bool end;   /* the stream ends with this slot: the input ended, or a chunk failed */
-        int read_r; /* the read failure that ended the input */
-        struct ap_error err;
+        bool last;           /* the input ended in this slot (or reading failed) */
+        bool end;            /* the stream ends with this slot: the input ended, or a chunk failed */
+        int read_r;          /* the read failure that ended the input */
+        struct ap_error err; /* why a chunk of the slot failed */
         pthread_t thread;
 };
 
@@ -171,7 +170,8 @@ static int crypt_slot(struct pump *p, struct worker *w, uint64_t i)
 }
 
 /* Settle the result once slot i, the end slot or one whose turn failed, had its sink turn. Locked. */
-static void finish(struct pump *p, struct worker *w, int crypt_r, int write_r)
+static void finish(struct pump *p, struct worker *w, int crypt_r, int write_r,
+                   const struct ap_error *write_err)
 {
         p->stopped = true;
         if (p->wake_fd >= 0)
@@ -181,7 +181,7 @@ static void finish(struct pump *p, struct worker *w, int crypt_r, int write_r)
                 p->result_err = w->err;
         } else if (write_r < 0) {
                 p->result = write_r;
-                p->result_err = w->err;
+                p->result_err = *write_err;
         } else if (w->read_r < 0) {
                 p->result = ap_error_set(&p->result_err, w->read_r, "cannot read '%s': %s", p->name,
                                          strerror(-w->read_r));
@@ -217,11 +217,12 @@ static void *work(void *arg)
                 if (p->stopped) /* an earlier slot ended the stream */
                         break;
                 pthread_mutex_unlock(&p->lock);
-                int write_r = w->out_len ? s->sink.write(s->sink.ctx, w->out, w->out_len, &w->err) : 0;
+                struct ap_error write_err = AP_ERROR_INIT;
+                int write_r = w->out_len ? s->sink.write(s->sink.ctx, w->out, w->out_len, &write_err) : 0;
                 pthread_mutex_lock(&p->lock);
                 p->next_write++;
                 if (w->end || write_r < 0)
-                        finish(p, w, crypt_r, write_r);
+                        finish(p, w, crypt_r, write_r, &write_err);
                 pthread_cond_broadcast(&p->turn);
         }
         pthread_mutex_unlock(&p->lock);

@@ -442,12 +442,13 @@ static void test_fd_pump(void **state)
 struct failing_sink {
         int calls_left;
         size_t got;
+        size_t limit; /* also fail a call that would go past this many bytes (0: no limit) */
 };
 
 static int failing_write(void *ctx, const void *p, size_t n, struct ap_error *err)
 {
         struct failing_sink *f = ctx;
-        if (f->calls_left-- <= 0)
+        if (f->calls_left-- <= 0 || (f->limit && f->got + n > f->limit))
                 return ap_error_set(err, -ENOSPC, "no space left for 'sink'");
         f->got += n;
         return 0;
@@ -464,11 +465,27 @@ static void test_fd_pump_failures(void **state)
                 ap_age_pump_threads = threads;
                 for (int calls = 0; calls < 5; calls++) { /* the header, then 4 slots */
                         struct ap_error err = AP_ERROR_INIT;
-                        struct failing_sink f = {calls, 0};
+                        struct failing_sink f = {calls, 0, 0};
                         struct ap_age_sink sink = {failing_write, &f};
                         int in = fd_of(pt, n);
                         assert_int_equal(ap_age_encrypt_fd(k.rc, 1, false, in, "pt", &sink, &err), -ENOSPC);
                         assert_string_equal(err.msg, "no space left for 'sink'");
+                        close(in);
+                }
+                /* a chunk fails in the second slot and the sink refuses its partial output: the payload
+                 * failure is what is reported */
+                {
+                        struct ap_error err = AP_ERROR_INIT;
+                        _cleanup_buf_ struct ap_buf ct = AP_BUF_INIT;
+                        encrypt_steps(k.rc, 1, pt, n, n, false, &ct);
+                        ct.data[ct.len - payload_size(n) + AP_AGE_NONCE_LEN + 6 * (CHUNK + 16) + 9] ^= 1;
+                        int in = fd_of(ct.data, ct.len);
+                        struct failing_sink f = {100, 0, 5 * CHUNK};
+                        struct ap_age_sink sink = {failing_write, &f};
+                        assert_int_equal(ap_age_decrypt_fd(&k.id[0], 1, NULL, in, "ct", &sink, &err),
+                                         AP_AGE_ERR_PAYLOAD);
+                        assert_non_null(strstr(err.msg, "failed to decrypt and authenticate"));
+                        assert_true(f.got < 6 * CHUNK);
                         close(in);
                 }
                 struct ap_error err = AP_ERROR_INIT;
