@@ -6,18 +6,27 @@
 static const char std_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static int sextet(unsigned char c, enum ap_b64 v)
-{
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        if (v == AP_B64_URL_RAW)
-                return c == '-' ? 62 : c == '_' ? 63 : -1;
-        return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
+/* sextet value + 1 for each alphabet character; 0 marks a byte outside the alphabet */
+static const unsigned char std_values[256] = {
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
+    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+};
+static const unsigned char url_values[256] = {
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
+    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['-'] = 63, ['_'] = 64,
+};
 
 size_t ap_base64_encoded_len(size_t n, enum ap_b64 v)
 {
@@ -90,23 +99,35 @@ int ap_base64_decode(struct ap_buf *out, const char *in, size_t n, enum ap_b64 v
         int r = ap_buf_grow(out, need);
         if (r < 0)
                 return r;
+        const unsigned char *val = v == AP_B64_URL_RAW ? url_values : std_values;
         unsigned char *o = (unsigned char *)out->data + out->len;
-        unsigned acc = 0;
-        int bits = 0;
-        for (size_t i = 0; i < data_chars; i++) {
-                int x = sextet(s[i], v);
-                if (x < 0)
+        size_t i = 0;
+        /* whole groups of four characters: three bytes each */
+        for (; i + 4 <= data_chars; i += 4) {
+                unsigned a = val[s[i]], b = val[s[i + 1]], c = val[s[i + 2]], d = val[s[i + 3]];
+                if (!a || !b || !c || !d)
                         goto bad;
-                acc = acc << 6 | (unsigned)x;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        *o++ = (unsigned char)(acc >> bits);
-                        acc &= (1u << bits) - 1;
-                }
+                unsigned x = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6 | (d - 1);
+                *o++ = (unsigned char)(x >> 16);
+                *o++ = (unsigned char)(x >> 8);
+                *o++ = (unsigned char)x;
         }
-        if (acc != 0) /* non-canonical: leftover bits must be zero */
-                goto bad;
+        /* a tail of two or three characters; its unused low bits must be zero (canonical) */
+        size_t tail = data_chars - i;
+        if (tail) {
+                unsigned x = 0;
+                for (size_t k = 0; k < tail; k++) {
+                        unsigned e = val[s[i + k]];
+                        if (!e)
+                                goto bad;
+                        x |= (e - 1) << (18 - 6 * k);
+                }
+                *o++ = (unsigned char)(x >> 16);
+                if (tail == 3)
+                        *o++ = (unsigned char)(x >> 8);
+                if (x & (tail == 2 ? 0xffffu : 0xffu))
+                        goto bad;
+        }
         out->len += need;
         out->data[out->len] = '\0';
         return 0;
