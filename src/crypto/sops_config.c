@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/str.h"
 #include "sops_go.h"
 #include "sops_scalar.h"
 #include "sops_yaml.h"
@@ -56,7 +57,7 @@ static int add_recipient(struct ap_sops_config_group *g, const char *s, size_t n
         if (!p)
                 return -ENOMEM;
         g->age = p;
-        g->age[g->n_age] = strndup(s, n);
+        g->age[g->n_age] = ap_strndup(s, n);
         if (!g->age[g->n_age])
                 return -ENOMEM;
         g->n_age++;
@@ -124,7 +125,7 @@ static int read_rule(const struct ap_sops_node *m, struct ap_sops_creation_rule 
                 if (v->type != AP_SOPS_STR)
                         return ap_error_set(err, -EINVAL, "%s: path_regex must be a string", where);
                 if (v->len) {
-                        rule->path_regex = strndup(v->str, v->len);
+                        rule->path_regex = ap_strndup(v->str, v->len);
                         if (!rule->path_regex)
                                 return ap_error_set(err, -ENOMEM, "out of memory");
                         r = ap_sops_regex_compile(&rule->re, rule->path_regex, "path_regex", err);
@@ -183,7 +184,7 @@ static int read_rule(const struct ap_sops_node *m, struct ap_sops_creation_rule 
                 rules++;
                 rule->rule = k;
                 free(rule->rule_value);
-                rule->rule_value = strndup(v->str, v->len);
+                rule->rule_value = ap_strndup(v->str, v->len);
                 if (!rule->rule_value)
                         return ap_error_set(err, -ENOMEM, "out of memory");
         }

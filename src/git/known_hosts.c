@@ -12,6 +12,7 @@
 
 #include "base/base64.h"
 #include "base/buf.h"
+#include "base/str.h"
 #include "crypto/ssh_key.h"
 
 enum marker { MARK_NONE, MARK_REVOKED };
@@ -83,7 +84,7 @@ static int parse_line(struct ap_known_hosts *kh, const char *p, const char *end,
         int r = ap_ssh_pubkey_parse(f, (size_t)(end - f), &e.key, err);
         if (r < 0)
                 return ap_error_prefix(err, "known_hosts line %u", lineno);
-        e.patterns = strndup(p, (size_t)(f - p));
+        e.patterns = ap_strndup(p, (size_t)(f - p));
         struct entry *v = e.patterns ? reallocarray(kh->v, kh->n + 1, sizeof(*v)) : NULL;
         if (!v) {
                 free(e.patterns);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/str.h"
 
 static const struct {
         enum ap_kube_reason reason;
@@ -158,7 +159,7 @@ int ap_kube_status_parse(long http_code, const char *body, size_t len, long retr
                 size_t n = 0;
                 while (n < len && n < 200 && body[n] != '\n' && body[n] != '\r' && body[n] != '\0')
                         n++;
-                ret->message = strndup(body, n);
+                ret->message = ap_strndup(body, n);
         }
         if (retry_after > 0 && ret->retry_after_seconds == 0)
                 ret->retry_after_seconds = retry_after;
