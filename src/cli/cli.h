@@ -13,6 +13,9 @@ struct ap_subcommand {
 #define AP_EXIT_FAILURE 1
 #define AP_EXIT_USAGE   2
 
+/* Print "app-platform CMD: <message>; see 'app-platform CMD --help'" to stderr; returns AP_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Subcommand entry points, one file each (cli_age.c, cli_sops.c, cli_manifests.c). */
 int cli_age_main(int argc, char **argv);
 int cli_sops_main(int argc, char **argv);

@@ -37,18 +37,6 @@ static int fail(const char *fmt, ...)
         return AP_EXIT_FAILURE;
 }
 
-static int usage_error(const char *fmt, ...) _printf_(1, 2);
-static int usage_error(const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("app-platform age: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputs("; see 'app-platform age --help'\n", stderr);
-        va_end(ap);
-        return AP_EXIT_USAGE;
-}
-
 static const char usage_text[] =
     "usage:\n"
     "  app-platform age keygen [-o OUTPUT]\n"
@@ -344,11 +332,11 @@ static int cmd_keygen(int argc, char **argv)
                         fputs(usage_text, stdout);
                         return AP_EXIT_OK;
                 default:
-                        return usage_error("invalid keygen option");
+                        return cli_usage_error("age", "invalid keygen option");
                 }
         }
         if (argc - optind > (convert ? 1 : 0))
-                return usage_error("too many arguments");
+                return cli_usage_error("age", "too many arguments");
         struct ap_error err = AP_ERROR_INIT;
         if (!convert)
                 return keygen_generate(out_path, &err) < 0 ? fail("%s", ap_error_message(&err)) : AP_EXIT_OK;
@@ -459,18 +447,19 @@ static int cmd_encrypt(int argc, char **argv)
                         return AP_EXIT_OK;
                 default:
                         ap_age_recipients_release(&a.recipients);
-                        return usage_error("invalid encrypt option");
+                        return cli_usage_error("age", "invalid encrypt option");
                 }
         }
         int exit_code = AP_EXIT_OK;
         if (r < 0) {
                 exit_code = fail("%s", ap_error_message(&err));
         } else if (argc - optind > 1) {
-                exit_code = usage_error("too many arguments");
+                exit_code = cli_usage_error("age", "too many arguments");
         } else if (a.passphrase && any_recipient_flag) {
-                exit_code = usage_error("-p/--passphrase can't be combined with -r/--recipient or -R");
+                exit_code =
+                    cli_usage_error("age", "-p/--passphrase can't be combined with -r/--recipient or -R");
         } else if (!a.passphrase && a.recipients.n == 0) {
-                exit_code = usage_error("missing recipients: give -r, -R or -p");
+                exit_code = cli_usage_error("age", "missing recipients: give -r, -R or -p");
         } else if (!a.armor && (!a.out_path || strcmp(a.out_path, "-") == 0) && isatty(STDOUT_FILENO)) {
                 exit_code = fail("refusing to write binary output to a terminal; use -a/--armor or -o FILE");
         } else {
@@ -530,7 +519,7 @@ static int cmd_decrypt(int argc, char **argv)
                         return AP_EXIT_OK;
                 default:
                         ap_age_identities_release(&ids);
-                        return usage_error("invalid decrypt option");
+                        return cli_usage_error("age", "invalid decrypt option");
                 }
         }
         if (r < 0) {
@@ -539,7 +528,7 @@ static int cmd_decrypt(int argc, char **argv)
         }
         if (argc - optind > 1) {
                 ap_age_identities_release(&ids);
-                return usage_error("too many arguments");
+                return cli_usage_error("age", "too many arguments");
         }
         const char *in_path = optind < argc ? argv[optind] : NULL;
         int in_fd = -1;
@@ -582,5 +571,5 @@ int cli_age_main(int argc, char **argv)
                 return cmd_encrypt(argc - 1, argv + 1);
         if (strcmp(sub, "decrypt") == 0)
                 return cmd_decrypt(argc - 1, argv + 1);
-        return usage_error("unknown age command '%s'", sub);
+        return cli_usage_error("age", "unknown age command '%s'", sub);
 }

@@ -63,18 +63,6 @@ static int fail(const char *file, const char *fmt, ...)
         return AP_EXIT_FAILURE;
 }
 
-static int usage_error(const char *fmt, ...) _printf_(1, 2);
-static int usage_error(const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("app-platform sops: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputs("; see 'app-platform sops --help'\n", stderr);
-        va_end(ap);
-        return AP_EXIT_USAGE;
-}
-
 struct args {
         bool encrypt;
         const char *file;
@@ -435,7 +423,7 @@ static int parse_args(int argc, char **argv, struct args *a)
                 case OPT_AGE:
                         if ((a->age.len && ap_buf_addch(&a->age, ',') < 0) ||
                             ap_buf_addstr(&a->age, optarg) < 0)
-                                return usage_error("too many --age values");
+                                return cli_usage_error("sops", "too many --age values");
                         break;
                 case OPT_ENC_REGEX:
                 case OPT_UNENC_REGEX:
@@ -444,8 +432,8 @@ static int parse_args(int argc, char **argv, struct args *a)
                 case OPT_ENC_COMMENT:
                 case OPT_UNENC_COMMENT:
                         if (a->rule != AP_SOPS_RULE_NONE)
-                                return usage_error(
-                                    "use only one of the --encrypted-*/--unencrypted-* options");
+                                return cli_usage_error(
+                                    "sops", "use only one of the --encrypted-*/--unencrypted-* options");
                         a->rule = rule_of[c - OPT_ENC_REGEX];
                         a->rule_value = optarg;
                         break;
@@ -474,16 +462,16 @@ static int parse_args(int argc, char **argv, struct args *a)
                         fputs(usage_text, stdout);
                         return -1;
                 default:
-                        return usage_error("unknown option");
+                        return cli_usage_error("sops", "unknown option");
                 }
         }
         if (optind != argc - 1)
-                return usage_error(optind >= argc ? "missing FILE" : "more than one FILE");
+                return cli_usage_error("sops", optind >= argc ? "missing FILE" : "more than one FILE");
         a->file = argv[optind];
         if (a->in_place && a->output)
-                return usage_error("--in-place and --output exclude each other");
+                return cli_usage_error("sops", "--in-place and --output exclude each other");
         if (a->in_place && strcmp(a->file, "-") == 0)
-                return usage_error("--in-place needs a FILE, not stdin");
+                return cli_usage_error("sops", "--in-place needs a FILE, not stdin");
         return 0;
 }
 
@@ -497,7 +485,7 @@ int cli_sops_main(int argc, char **argv)
         if (strcmp(argv[1], "encrypt") == 0 || strcmp(argv[1], "-e") == 0)
                 a.encrypt = true;
         else if (strcmp(argv[1], "decrypt") != 0 && strcmp(argv[1], "-d") != 0)
-                return usage_error("unknown command '%s'", argv[1]);
+                return cli_usage_error("sops", "unknown command '%s'", argv[1]);
         int r = parse_args(argc - 1, argv + 1, &a);
         if (r != 0) {
                 ap_buf_release(&a.age);
@@ -506,12 +494,12 @@ int cli_sops_main(int argc, char **argv)
         enum ap_sops_format fin = format_of(a.file), fout;
         if (a.input_type && parse_format(a.input_type, &fin) < 0) {
                 ap_buf_release(&a.age);
-                return usage_error("--input-type must be yaml or json");
+                return cli_usage_error("sops", "--input-type must be yaml or json");
         }
         fout = fin;
         if (a.output_type && parse_format(a.output_type, &fout) < 0) {
                 ap_buf_release(&a.age);
-                return usage_error("--output-type must be yaml or json");
+                return cli_usage_error("sops", "--output-type must be yaml or json");
         }
         struct ap_error err = AP_ERROR_INIT;
         _cleanup_buf_ struct ap_buf in = AP_BUF_INIT_SECRET;
