@@ -1,6 +1,7 @@
 /* keymap.h - a string-keyed hash map (open addressing, linear probing, backward-shift deletion) for the
- * informer store, its indexes and the workqueue's sets. Keys are copied in; values are borrowed pointers
- * whose owner frees them. Not thread-safe: the owner holds its own lock. */
+ * informer store, its indexes and the workqueue's sets. Keys are copied in (or, in a map set up with
+ * ap_keymap_init_borrowed, borrowed); values are borrowed pointers whose owner frees them. Not
+ * thread-safe: the owner holds its own lock. */
 #pragma once
 
 #include <stdbool.h>
@@ -17,14 +18,18 @@ struct ap_keymap {
         struct ap_keymap_slot *slots;
         size_t cap; /* 0 or a power of two */
         size_t len;
+        bool borrowed; /* keys are the caller's, not copied or freed (ap_keymap_init_borrowed) */
 };
 
 #define AP_KEYMAP_INIT                                                                                       \
         {                                                                                                    \
-                NULL, 0, 0                                                                                   \
+                NULL, 0, 0, false                                                                            \
         }
 
 void ap_keymap_init(struct ap_keymap *m);
+/* A map that stores the key pointers it is given instead of copies: each key must stay valid and
+ * unchanged until it is removed or the map released (typically the key lives inside the value). */
+void ap_keymap_init_borrowed(struct ap_keymap *m);
 /* Free keys and slots; free_value (may be NULL) is called on every value. m is left empty and usable. */
 void ap_keymap_release(struct ap_keymap *m, void (*free_value)(void *value));
 /* The value stored under key, or NULL (also when the stored value is NULL; use _contains to tell). */

@@ -1,4 +1,5 @@
-/* workqueue.c - FIFO of keys with dirty/processing sets, a min-heap of delayed adds and per-key backoff. */
+/* workqueue.c - FIFO of per-key items (one copy of each key, with its dirty/processing state), a min-heap
+ * of delayed adds and per-key backoff. */
 #include "workqueue.h"
 
 #include <errno.h>
@@ -16,16 +17,30 @@ struct delayed {
         char *key;
 };
 
+/* One per key that is waiting or being processed: the queue's only copy of the key, moved between the
+ * FIFO and the processing state without copying, and handed to workers as item->key. */
+struct item {
+        int64_t added_ns; /* when it became dirty (queue duration) */
+        int64_t start_ns; /* when processing started (work duration) */
+        bool dirty;       /* waiting in the FIFO, or to be re-queued by done() when processing */
+        bool processing;  /* handed out by get(), not yet done() */
+        char key[];
+};
+
 struct ap_kube_workqueue {
-        pthread_mutex_t lock; /* guards everything below */
-        pthread_cond_t cond;  /* signalled on add, on done and on shutdown */
-        char **fifo;          /* ring buffer of queued keys (owned) */
+        pthread_mutex_t lock;   /* guards everything below */
+        pthread_cond_t cond;    /* workers in get(): a key was queued, a delay changed, shutdown */
+        pthread_cond_t drained; /* shutdown_drain(): something finished while shutting down */
+        struct item **fifo;     /* ring buffer of dirty items that are not processing */
         size_t head, count, cap;
-        struct ap_keymap dirty;      /* key -> (int64_t) add time ns: waiting or to be re-queued */
-        struct ap_keymap processing; /* key -> (int64_t) start time ns */
-        struct ap_keymap failures;   /* key -> (uintptr_t) failure count */
-        struct ap_keymap waiting;    /* key -> (int64_t) ready time ns of its valid heap entry */
-        struct delayed *heap;        /* min-heap on ready_ns; stale entries skipped (lazy deletion) */
+        struct ap_keymap items;    /* key -> struct item (owned; its key borrowed from the item) */
+        size_t n_processing;       /* items processing */
+        size_t n_requeue;          /* items processing and dirty: done() puts them back */
+        int n_waiters;             /* workers blocked in get() */
+        int n_woken;               /* of those, how many were signalled and have not run yet */
+        struct ap_keymap failures; /* key -> (uintptr_t) failure count */
+        struct ap_keymap waiting;  /* key -> (int64_t) ready time ns of its valid heap entry */
+        struct delayed *heap;      /* min-heap on ready_ns; stale entries skipped (lazy deletion) */
         size_t n_heap, cap_heap;
         bool shutting_down;
         long base_ms, max_ms;
@@ -43,6 +58,11 @@ static int64_t now_ns(void)
         return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static struct item *item_of(char *key)
+{
+        return (struct item *)(key - offsetof(struct item, key));
+}
+
 static void collect(void *userdata, struct ap_kube_metrics *m)
 {
         struct ap_kube_workqueue *q = userdata;
@@ -50,11 +70,13 @@ static void collect(void *userdata, struct ap_kube_metrics *m)
         int64_t now = now_ns(), oldest = now, total = 0;
         size_t it = 0;
         void *v;
-        while (ap_keymap_next(&q->processing, &it, NULL, &v)) {
-                int64_t start = (int64_t)(intptr_t)v;
-                total += now - start;
-                if (start < oldest)
-                        oldest = start;
+        while (ap_keymap_next(&q->items, &it, NULL, &v)) {
+                const struct item *i = v;
+                if (!i->processing)
+                        continue;
+                total += now - i->start_ns;
+                if (i->start_ns < oldest)
+                        oldest = i->start_ns;
         }
         pthread_mutex_unlock(&q->lock);
         ap_kube_metric_set(q->m_unfinished, (double)total / 1e9);
@@ -69,12 +91,20 @@ struct ap_kube_workqueue *ap_kube_workqueue_new(const struct ap_kube_workqueue_o
         struct ap_kube_workqueue *q = calloc(1, sizeof(*q));
         if (!q)
                 return NULL;
-        pthread_mutex_init(&q->lock, NULL);
+        /* adaptive: a contended lock spins a little before sleeping in the kernel; the critical sections
+         * are a few hundred nanoseconds, far shorter than a futex sleep and wake-up */
+        pthread_mutexattr_t ma;
+        pthread_mutexattr_init(&ma);
+        pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+        pthread_mutex_init(&q->lock, &ma);
+        pthread_mutexattr_destroy(&ma);
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&q->cond, &ca);
+        pthread_cond_init(&q->drained, &ca);
         pthread_condattr_destroy(&ca);
+        ap_keymap_init_borrowed(&q->items);
         q->base_ms = opts->base_delay_ms > 0 ? opts->base_delay_ms : 5;
         q->max_ms = opts->max_delay_ms > 0 ? opts->max_delay_ms : 1000L * 1000;
         q->metrics = opts->metrics;
@@ -106,79 +136,117 @@ struct ap_kube_workqueue *ap_kube_workqueue_free(struct ap_kube_workqueue *q)
                 return NULL;
         if (q->metrics)
                 ap_kube_metrics_remove_collector(q->metrics, collect, q);
-        for (size_t i = 0; i < q->count; i++)
-                free(q->fifo[(q->head + i) % q->cap]);
-        free(q->fifo);
+        free(q->fifo); /* its items are all in q->items */
         for (size_t i = 0; i < q->n_heap; i++)
                 free(q->heap[i].key);
         free(q->heap);
-        ap_keymap_release(&q->dirty, NULL);
-        ap_keymap_release(&q->processing, NULL);
+        ap_keymap_release(&q->items, free);
         ap_keymap_release(&q->failures, NULL);
         ap_keymap_release(&q->waiting, NULL);
         pthread_cond_destroy(&q->cond);
+        pthread_cond_destroy(&q->drained);
         pthread_mutex_destroy(&q->lock);
         free(q);
         return NULL;
 }
 
-static int fifo_push(struct ap_kube_workqueue *q, const char *key)
+/* Wake one worker blocked in get() unless enough are already on their way: a woken worker takes keys
+ * until the FIFO is empty, so one per queued key is never needed, and a signal with no sleeper to take
+ * it is a wasted futex call. Lock held. */
+static void wake_one(struct ap_kube_workqueue *q)
+{
+        if (q->n_waiters > q->n_woken && (size_t)q->n_woken < q->count) {
+                q->n_woken++;
+                pthread_cond_signal(&q->cond);
+        }
+}
+
+static void wake_all(struct ap_kube_workqueue *q)
+{
+        q->n_woken = q->n_waiters;
+        pthread_cond_broadcast(&q->cond);
+}
+
+static int fifo_push(struct ap_kube_workqueue *q, struct item *it)
 {
         if (q->count == q->cap) {
                 size_t cap = q->cap ? q->cap * 2 : 64;
-                char **n = malloc(cap * sizeof(*n));
+                struct item **n = malloc(cap * sizeof(*n));
                 if (!n)
                         return -ENOMEM;
                 for (size_t i = 0; i < q->count; i++)
-                        n[i] = q->fifo[(q->head + i) % q->cap];
+                        n[i] = q->fifo[(q->head + i) & (q->cap - 1)];
                 free(q->fifo);
                 q->fifo = n;
                 q->cap = cap;
                 q->head = 0;
         }
-        char *k = strdup(key);
-        if (!k)
-                return -ENOMEM;
-        q->fifo[(q->head + q->count) % q->cap] = k;
+        q->fifo[(q->head + q->count) & (q->cap - 1)] = it;
         q->count++;
         ap_kube_metric_set(q->m_depth, (double)q->count);
         return 0;
 }
 
-static char *fifo_pop(struct ap_kube_workqueue *q)
+static struct item *fifo_pop(struct ap_kube_workqueue *q)
 {
-        char *k = q->fifo[q->head];
-        q->head = (q->head + 1) % q->cap;
+        struct item *it = q->fifo[q->head];
+        q->head = (q->head + 1) & (q->cap - 1);
         q->count--;
         ap_kube_metric_set(q->m_depth, (double)q->count);
-        return k;
+        return it;
 }
 
-/* Add with the lock held. */
-static int add_locked(struct ap_kube_workqueue *q, const char *key)
+/* Forget an item that is neither dirty nor processing. Lock held. */
+static void item_drop(struct ap_kube_workqueue *q, struct item *it)
 {
-        if (q->shutting_down || ap_keymap_contains(&q->dirty, key))
+        ap_keymap_remove(&q->items, it->key, NULL);
+        free(it);
+}
+
+/* Add with the lock held; now is the current time or 0 (read it here when needed). */
+static int add_locked(struct ap_kube_workqueue *q, const char *key, int64_t now)
+{
+        if (q->shutting_down)
                 return 0;
-        int64_t now = now_ns();
-        int r = ap_keymap_put(&q->dirty, key, (void *)(intptr_t)now, NULL);
-        if (r < 0)
-                return r;
-        ap_kube_metric_inc(q->m_adds);
-        if (ap_keymap_contains(&q->processing, key))
-                return 0; /* done() re-queues it */
-        r = fifo_push(q, key);
+        struct item *it = ap_keymap_get(&q->items, key);
+        if (it) {
+                if (it->dirty)
+                        return 0;
+                /* processing: done() re-queues it */
+                it->dirty = true;
+                it->added_ns = now ? now : now_ns();
+                q->n_requeue++;
+                ap_kube_metric_inc(q->m_adds);
+                return 0;
+        }
+        size_t len = strlen(key);
+        it = malloc(sizeof(*it) + len + 1);
+        if (!it)
+                return -ENOMEM;
+        memcpy(it->key, key, len + 1);
+        it->dirty = true;
+        it->processing = false;
+        it->added_ns = now ? now : now_ns();
+        it->start_ns = 0;
+        int r = ap_keymap_put(&q->items, it->key, it, NULL);
         if (r < 0) {
-                ap_keymap_remove(&q->dirty, key, NULL);
+                free(it);
                 return r;
         }
-        pthread_cond_signal(&q->cond);
+        r = fifo_push(q, it);
+        if (r < 0) {
+                item_drop(q, it);
+                return r;
+        }
+        ap_kube_metric_inc(q->m_adds);
+        wake_one(q);
         return 0;
 }
 
 int ap_kube_workqueue_add(struct ap_kube_workqueue *q, const char *key)
 {
         pthread_mutex_lock(&q->lock);
-        int r = add_locked(q, key);
+        int r = add_locked(q, key, 0);
         pthread_mutex_unlock(&q->lock);
         return r;
 }
@@ -248,7 +316,7 @@ int ap_kube_workqueue_add_after(struct ap_kube_workqueue *q, const char *key, lo
         r = heap_push(q, key, ready);
         if (r >= 0)
                 r = ap_keymap_put(&q->waiting, key, (void *)(intptr_t)ready, NULL);
-        pthread_cond_broadcast(&q->cond); /* waiters recompute how long to sleep */
+        wake_all(q); /* waiters recompute how long to sleep */
 out:
         pthread_mutex_unlock(&q->lock);
         return r;
@@ -300,6 +368,8 @@ int ap_kube_workqueue_num_requeues(struct ap_kube_workqueue *q, const char *key)
 /* Move due delayed keys into the queue; returns the next wake-up time (0 = none). Lock held. */
 static int64_t promote_due(struct ap_kube_workqueue *q)
 {
+        if (q->n_heap == 0)
+                return 0;
         int64_t now = now_ns();
         while (q->n_heap > 0) {
                 if (q->heap[0].ready_ns > now)
@@ -310,67 +380,70 @@ static int64_t promote_due(struct ap_kube_workqueue *q)
                              (int64_t)(intptr_t)(cur = ap_keymap_get(&q->waiting, d.key)) == d.ready_ns;
                 if (valid) {
                         ap_keymap_remove(&q->waiting, d.key, NULL);
-                        add_locked(q, d.key);
+                        add_locked(q, d.key, now);
                 }
                 free(d.key);
         }
         return 0;
 }
 
-/* Is a key being processed that done() will put back? Then a worker must stay for it. Lock held. */
-static bool requeue_pending(const struct ap_kube_workqueue *q)
-{
-        size_t it = 0;
-        const char *k;
-        while (ap_keymap_next(&q->processing, &it, &k, NULL))
-                if (ap_keymap_contains(&q->dirty, k))
-                        return true;
-        return false;
-}
-
 /* Finish key (lock held): stop tracking it, re-queue it when it was added meanwhile. Returns how long it
- * was processed (ns), or -1 when it was not known. */
-static int64_t done_locked(struct ap_kube_workqueue *q, const char *key, int64_t now)
+ * was processed (ns). */
+static int64_t done_locked(struct ap_kube_workqueue *q, char *key, int64_t now)
 {
-        void *start = NULL;
-        int64_t took = -1;
-        if (ap_keymap_remove(&q->processing, key, &start))
-                took = now - (int64_t)(intptr_t)start;
-        if (ap_keymap_contains(&q->dirty, key)) {
-                if (fifo_push(q, key) < 0)
-                        ap_keymap_remove(&q->dirty, key, NULL);
-                else
-                        pthread_cond_signal(&q->cond); /* a worker for the re-queued key */
+        struct item *it = item_of(key);
+        int64_t took = now - it->start_ns;
+        it->processing = false;
+        q->n_processing--;
+        if (it->dirty) {
+                q->n_requeue--;
+                if (fifo_push(q, it) == 0) {
+                        wake_one(q); /* a worker for the re-queued key */
+                } else {
+                        it->dirty = false;
+                        item_drop(q, it);
+                }
+        } else {
+                item_drop(q, it);
         }
-        if (q->shutting_down)
-                pthread_cond_broadcast(&q->cond); /* shutdown_drain and workers waiting out a re-queue */
+        if (q->shutting_down) {
+                wake_all(q); /* workers waiting out a re-queue */
+                pthread_cond_broadcast(&q->drained);
+        }
         return took;
 }
 
-/* Wait for the next key (lock held). 0 with *ret_key and how long it waited (ns, -1 unknown), or
- * -ESHUTDOWN. */
-static int get_locked(struct ap_kube_workqueue *q, char **ret_key, int64_t *ret_waited)
+/* Wait for the next key (lock held); now is the time the caller read on taking the lock. 0 with *ret_key
+ * and how long it waited (ns), or -ESHUTDOWN. */
+static int get_locked(struct ap_kube_workqueue *q, int64_t now, char **ret_key, int64_t *ret_waited)
 {
         for (;;) {
                 int64_t next = q->shutting_down ? 0 : promote_due(q);
                 if (q->count > 0)
                         break;
-                if (q->shutting_down && !requeue_pending(q))
+                if (q->shutting_down && q->n_requeue == 0)
                         return -ESHUTDOWN;
+                q->n_waiters++;
                 if (next && !q->shutting_down) {
                         struct timespec ts = {(time_t)(next / 1000000000LL), (long)(next % 1000000000LL)};
                         pthread_cond_timedwait(&q->cond, &q->lock, &ts);
                 } else {
                         pthread_cond_wait(&q->cond, &q->lock);
                 }
+                q->n_waiters--;
+                if (q->n_woken > 0)
+                        q->n_woken--;
+                now = 0;
         }
-        char *key = fifo_pop(q);
-        int64_t now = now_ns();
-        void *added = NULL;
-        *ret_waited = ap_keymap_remove(&q->dirty, key, &added) ? now - (int64_t)(intptr_t)added : -1;
-        /* if it cannot be tracked it is handed out anyway; done() copes with a key it does not know */
-        ap_keymap_put(&q->processing, key, (void *)(intptr_t)now, NULL);
-        *ret_key = key;
+        struct item *it = fifo_pop(q);
+        if (!now)
+                now = now_ns();
+        it->dirty = false;
+        it->processing = true;
+        it->start_ns = now;
+        q->n_processing++;
+        *ret_waited = now - it->added_ns;
+        *ret_key = it->key;
         return 0;
 }
 
@@ -379,17 +452,16 @@ int ap_kube_workqueue_next(struct ap_kube_workqueue *q, char *done_key, char **r
         int64_t took = -1, waited = -1;
         char *key = NULL;
         pthread_mutex_lock(&q->lock);
+        int64_t now = now_ns(); /* one clock read for done() and, when nothing waits, get() */
         if (done_key)
-                took = done_locked(q, done_key, now_ns());
-        int r = get_locked(q, &key, &waited);
+                took = done_locked(q, done_key, now);
+        int r = get_locked(q, now, &key, &waited);
         pthread_mutex_unlock(&q->lock);
-        free(done_key);
         if (took >= 0)
                 ap_kube_metric_observe(q->m_work_dur, (double)took / 1e9);
         if (r < 0)
                 return r;
-        if (waited >= 0)
-                ap_kube_metric_observe(q->m_queue_dur, (double)waited / 1e9);
+        ap_kube_metric_observe(q->m_queue_dur, (double)waited / 1e9);
         *ret_key = key;
         return 0;
 }
@@ -406,9 +478,7 @@ void ap_kube_workqueue_done(struct ap_kube_workqueue *q, char *key)
         pthread_mutex_lock(&q->lock);
         int64_t took = done_locked(q, key, now_ns());
         pthread_mutex_unlock(&q->lock);
-        free(key);
-        if (took >= 0)
-                ap_kube_metric_observe(q->m_work_dur, (double)took / 1e9);
+        ap_kube_metric_observe(q->m_work_dur, (double)took / 1e9);
 }
 
 void ap_kube_workqueue_shutdown(struct ap_kube_workqueue *q)
@@ -419,7 +489,8 @@ void ap_kube_workqueue_shutdown(struct ap_kube_workqueue *q)
                 free(q->heap[i].key);
         q->n_heap = 0;
         ap_keymap_release(&q->waiting, NULL);
-        pthread_cond_broadcast(&q->cond);
+        wake_all(q);
+        pthread_cond_broadcast(&q->drained);
         pthread_mutex_unlock(&q->lock);
 }
 
@@ -427,8 +498,8 @@ void ap_kube_workqueue_shutdown_drain(struct ap_kube_workqueue *q)
 {
         ap_kube_workqueue_shutdown(q);
         pthread_mutex_lock(&q->lock);
-        while (q->count > 0 || ap_keymap_size(&q->processing) > 0)
-                pthread_cond_wait(&q->cond, &q->lock);
+        while (q->count > 0 || q->n_processing > 0)
+                pthread_cond_wait(&q->drained, &q->lock);
         pthread_mutex_unlock(&q->lock);
 }
 

@@ -35,10 +35,12 @@ int ap_kube_workqueue_num_requeues(struct ap_kube_workqueue *q, const char *key)
 /* The backoff for the given number of earlier failures: base * 2^failures, capped. */
 long ap_kube_workqueue_backoff_ms(long base_ms, long max_ms, int failures);
 
-/* Block until a key is ready. 0 with *ret_key (malloc'd; hand it back to done()), or -ESHUTDOWN once the
- * queue is shut down and empty. */
+/* Block until a key is ready. 0 with *ret_key, or -ESHUTDOWN once the queue is shut down and empty. The
+ * key is the queue's own copy, lent to the caller: valid and unchanged until it is handed back to done()
+ * (or next()), which every get() must be paired with; never free it. */
 int ap_kube_workqueue_get(struct ap_kube_workqueue *q, char **ret_key);
-/* Finish processing key (frees it); re-queues it if it was added meanwhile. */
+/* Finish processing key (exactly the pointer get() returned; invalid afterwards); re-queues it if it was
+ * added meanwhile. */
 void ap_kube_workqueue_done(struct ap_kube_workqueue *q, char *key);
 /* done(done_key) (when not NULL) and get() in one step, as a worker loop does: one lock round trip. */
 int ap_kube_workqueue_next(struct ap_kube_workqueue *q, char *done_key, char **ret_key);
