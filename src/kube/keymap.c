@@ -14,7 +14,7 @@ static uint64_t mix(uint64_t h)
         return h;
 }
 
-static uint64_t hash_key(const char *s)
+uint64_t ap_keymap_hash(const char *s)
 {
         /* eight bytes per step (FNV's multiply per byte was most of a lookup for 30-byte keys); the
          * tail is zero-padded, which is unambiguous as keys hold no NUL; then a final avalanche so
@@ -73,19 +73,24 @@ static size_t find_slot(const struct ap_keymap *m, const char *key, uint64_t h)
         }
 }
 
-void *ap_keymap_get(const struct ap_keymap *m, const char *key)
+void *ap_keymap_get_hashed(const struct ap_keymap *m, const char *key, uint64_t hash)
 {
         if (m->len == 0)
                 return NULL;
-        size_t i = find_slot(m, key, hash_key(key));
+        size_t i = find_slot(m, key, hash);
         return m->slots[i].key ? m->slots[i].value : NULL;
+}
+
+void *ap_keymap_get(const struct ap_keymap *m, const char *key)
+{
+        return ap_keymap_get_hashed(m, key, ap_keymap_hash(key));
 }
 
 bool ap_keymap_contains(const struct ap_keymap *m, const char *key)
 {
         if (m->len == 0)
                 return false;
-        return m->slots[find_slot(m, key, hash_key(key))].key != NULL;
+        return m->slots[find_slot(m, key, ap_keymap_hash(key))].key != NULL;
 }
 
 static int resize(struct ap_keymap *m, size_t cap)
@@ -107,13 +112,17 @@ static int resize(struct ap_keymap *m, size_t cap)
 
 int ap_keymap_put(struct ap_keymap *m, const char *key, void *value, void **ret_old)
 {
+        return ap_keymap_put_hashed(m, key, ap_keymap_hash(key), value, ret_old);
+}
+
+int ap_keymap_put_hashed(struct ap_keymap *m, const char *key, uint64_t h, void *value, void **ret_old)
+{
         /* keep the load factor at or below 3/4 */
         if ((m->len + 1) * 4 > m->cap * 3) {
                 int r = resize(m, m->cap ? m->cap * 2 : 16);
                 if (r < 0)
                         return r;
         }
-        uint64_t h = hash_key(key);
         size_t i = find_slot(m, key, h);
         struct ap_keymap_slot *s = &m->slots[i];
         if (s->key) {
@@ -134,10 +143,15 @@ int ap_keymap_put(struct ap_keymap *m, const char *key, void *value, void **ret_
 
 bool ap_keymap_remove(struct ap_keymap *m, const char *key, void **ret_old)
 {
+        return ap_keymap_remove_hashed(m, key, ap_keymap_hash(key), ret_old);
+}
+
+bool ap_keymap_remove_hashed(struct ap_keymap *m, const char *key, uint64_t hash, void **ret_old)
+{
         if (m->len == 0)
                 return false;
         size_t mask = m->cap - 1;
-        size_t i = find_slot(m, key, hash_key(key));
+        size_t i = find_slot(m, key, hash);
         if (!m->slots[i].key)
                 return false;
         if (ret_old)

@@ -40,6 +40,11 @@ bool ap_keymap_contains(const struct ap_keymap *m, const char *key);
 int ap_keymap_put(struct ap_keymap *m, const char *key, void *value, void **ret_old);
 /* Remove key; true if it was present, its value handed out through ret_old (may be NULL). */
 bool ap_keymap_remove(struct ap_keymap *m, const char *key, void **ret_old);
+/* The same with the key's ap_keymap_hash() computed beforehand (once per key, or outside a lock). */
+uint64_t ap_keymap_hash(const char *key);
+void *ap_keymap_get_hashed(const struct ap_keymap *m, const char *key, uint64_t hash);
+int ap_keymap_put_hashed(struct ap_keymap *m, const char *key, uint64_t hash, void *value, void **ret_old);
+bool ap_keymap_remove_hashed(struct ap_keymap *m, const char *key, uint64_t hash, void **ret_old);
 /* Iterate: size_t it = 0; const char *k; void *v; while (ap_keymap_next(m, &it, &k, &v)) ...
  * The map must not change during iteration. */
 bool ap_keymap_next(const struct ap_keymap *m, size_t *it, const char **ret_key, void **ret_value);

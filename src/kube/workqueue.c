@@ -12,6 +12,9 @@
 
 #include "keymap.h"
 
+/* Polls of an empty queue before a worker blocks: a few microseconds */
+#define SPIN_ROUNDS 2000
+
 struct delayed {
         int64_t ready_ns;
         char *key;
@@ -22,6 +25,7 @@ struct delayed {
 struct item {
         int64_t added_ns; /* when it became dirty (queue duration) */
         int64_t start_ns; /* when processing started (work duration) */
+        uint64_t hash;    /* ap_keymap_hash(key) */
         bool dirty;       /* waiting in the FIFO, or to be re-queued by done() when processing */
         bool processing;  /* handed out by get(), not yet done() */
         char key[];
@@ -38,6 +42,8 @@ struct ap_kube_workqueue {
         size_t n_requeue;          /* items processing and dirty: done() puts them back */
         int n_waiters;             /* workers blocked in get() */
         int n_woken;               /* of those, how many were signalled and have not run yet */
+        int n_spinning;            /* workers polling `ready` without the lock before blocking (0/1) */
+        atomic_size_t ready;       /* a copy of count the spinning worker polls (relaxed) */
         struct ap_keymap failures; /* key -> (uintptr_t) failure count */
         struct ap_keymap waiting;  /* key -> (int64_t) ready time ns of its valid heap entry */
         struct delayed *heap;      /* min-heap on ready_ns; stale entries skipped (lazy deletion) */
@@ -150,12 +156,12 @@ struct ap_kube_workqueue *ap_kube_workqueue_free(struct ap_kube_workqueue *q)
         return NULL;
 }
 
-/* Wake one worker blocked in get() unless enough are already on their way: a woken worker takes keys
- * until the FIFO is empty, so one per queued key is never needed, and a signal with no sleeper to take
- * it is a wasted futex call. Lock held. */
+/* Wake one worker blocked in get() unless enough are already on their way (signalled, or spinning): a
+ * woken worker takes keys until the FIFO is empty, so one per queued key is never needed, and a signal
+ * with no sleeper to take it is a wasted futex call. Lock held. */
 static void wake_one(struct ap_kube_workqueue *q)
 {
-        if (q->n_waiters > q->n_woken && (size_t)q->n_woken < q->count) {
+        if (q->n_waiters > q->n_woken && (size_t)(q->n_woken + q->n_spinning) < q->count) {
                 q->n_woken++;
                 pthread_cond_signal(&q->cond);
         }
@@ -183,6 +189,7 @@ static int fifo_push(struct ap_kube_workqueue *q, struct item *it)
         }
         q->fifo[(q->head + q->count) & (q->cap - 1)] = it;
         q->count++;
+        atomic_store_explicit(&q->ready, q->count, memory_order_relaxed);
         ap_kube_metric_set(q->m_depth, (double)q->count);
         return 0;
 }
@@ -192,23 +199,40 @@ static struct item *fifo_pop(struct ap_kube_workqueue *q)
         struct item *it = q->fifo[q->head];
         q->head = (q->head + 1) & (q->cap - 1);
         q->count--;
+        atomic_store_explicit(&q->ready, q->count, memory_order_relaxed);
         ap_kube_metric_set(q->m_depth, (double)q->count);
         return it;
 }
 
-/* Forget an item that is neither dirty nor processing. Lock held. */
-static void item_drop(struct ap_kube_workqueue *q, struct item *it)
+/* Forget an item that is neither dirty nor processing; the caller frees it (after unlocking). Lock
+ * held. */
+static struct item *item_drop(struct ap_kube_workqueue *q, struct item *it)
 {
-        ap_keymap_remove(&q->items, it->key, NULL);
-        free(it);
+        ap_keymap_remove_hashed(&q->items, it->key, it->hash, NULL);
+        return it;
 }
 
-/* Add with the lock held; now is the current time or 0 (read it here when needed). */
-static int add_locked(struct ap_kube_workqueue *q, const char *key, int64_t now)
+static struct item *item_new(const char *key, uint64_t hash)
+{
+        size_t len = strlen(key);
+        struct item *it = malloc(sizeof(*it) + len + 1);
+        if (!it)
+                return NULL;
+        memcpy(it->key, key, len + 1);
+        it->hash = hash;
+        it->dirty = it->processing = false;
+        it->added_ns = it->start_ns = 0;
+        return it;
+}
+
+/* Add with the lock held. hash is ap_keymap_hash(key); *spare an item for key made before taking the
+ * lock, or NULL (taken when the key is new); now the current time or 0 (read here when needed). */
+static int add_locked(struct ap_kube_workqueue *q, const char *key, uint64_t hash, struct item **spare,
+                      int64_t now)
 {
         if (q->shutting_down)
                 return 0;
-        struct item *it = ap_keymap_get(&q->items, key);
+        struct item *it = ap_keymap_get_hashed(&q->items, key, hash);
         if (it) {
                 if (it->dirty)
                         return 0;
@@ -219,23 +243,22 @@ static int add_locked(struct ap_kube_workqueue *q, const char *key, int64_t now)
                 ap_kube_metric_inc(q->m_adds);
                 return 0;
         }
-        size_t len = strlen(key);
-        it = malloc(sizeof(*it) + len + 1);
-        if (!it)
+        if (*spare) {
+                it = *spare;
+                *spare = NULL;
+        } else if (!(it = item_new(key, hash))) {
                 return -ENOMEM;
-        memcpy(it->key, key, len + 1);
+        }
         it->dirty = true;
-        it->processing = false;
         it->added_ns = now ? now : now_ns();
-        it->start_ns = 0;
-        int r = ap_keymap_put(&q->items, it->key, it, NULL);
+        int r = ap_keymap_put_hashed(&q->items, it->key, hash, it, NULL);
         if (r < 0) {
                 free(it);
                 return r;
         }
         r = fifo_push(q, it);
         if (r < 0) {
-                item_drop(q, it);
+                free(item_drop(q, it));
                 return r;
         }
         ap_kube_metric_inc(q->m_adds);
@@ -245,9 +268,13 @@ static int add_locked(struct ap_kube_workqueue *q, const char *key, int64_t now)
 
 int ap_kube_workqueue_add(struct ap_kube_workqueue *q, const char *key)
 {
+        /* hash and allocate before taking the lock: workers wait on it */
+        uint64_t hash = ap_keymap_hash(key);
+        struct item *spare = item_new(key, hash);
         pthread_mutex_lock(&q->lock);
-        int r = add_locked(q, key, 0);
+        int r = add_locked(q, key, hash, &spare, 0);
         pthread_mutex_unlock(&q->lock);
+        free(spare); /* the key was already known */
         return r;
 }
 
@@ -380,7 +407,8 @@ static int64_t promote_due(struct ap_kube_workqueue *q)
                              (int64_t)(intptr_t)(cur = ap_keymap_get(&q->waiting, d.key)) == d.ready_ns;
                 if (valid) {
                         ap_keymap_remove(&q->waiting, d.key, NULL);
-                        add_locked(q, d.key, now);
+                        struct item *none = NULL;
+                        add_locked(q, d.key, ap_keymap_hash(d.key), &none, now);
                 }
                 free(d.key);
         }
@@ -388,8 +416,8 @@ static int64_t promote_due(struct ap_kube_workqueue *q)
 }
 
 /* Finish key (lock held): stop tracking it, re-queue it when it was added meanwhile. Returns how long it
- * was processed (ns). */
-static int64_t done_locked(struct ap_kube_workqueue *q, char *key, int64_t now)
+ * was processed (ns); *ret_free is an item for the caller to free after unlocking, or NULL. */
+static int64_t done_locked(struct ap_kube_workqueue *q, char *key, int64_t now, struct item **ret_free)
 {
         struct item *it = item_of(key);
         int64_t took = now - it->start_ns;
@@ -399,6 +427,7 @@ static int64_t done_locked(struct ap_kube_workqueue *q, char *key, int64_t now)
                 q->n_requeue--;
                 if (fifo_push(q, it) == 0) {
                         wake_one(q); /* a worker for the re-queued key */
+                        it = NULL;
                 } else {
                         it->dirty = false;
                         item_drop(q, it);
@@ -406,6 +435,7 @@ static int64_t done_locked(struct ap_kube_workqueue *q, char *key, int64_t now)
         } else {
                 item_drop(q, it);
         }
+        *ret_free = it;
         if (q->shutting_down) {
                 wake_all(q); /* workers waiting out a re-queue */
                 pthread_cond_broadcast(&q->drained);
@@ -413,16 +443,50 @@ static int64_t done_locked(struct ap_kube_workqueue *q, char *key, int64_t now)
         return took;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ __volatile__("yield");
+#endif
+}
+
+/* Before blocking, one worker at a time polls for a key for a few microseconds with the lock released:
+ * when keys arrive about as fast as workers take them the queue runs empty between keys, and a sleep
+ * costs a futex wake-up in add() and two context switches, several times the work of a key (at most
+ * one spinner, so idle workers on a small machine do not steal the producer's CPU). Lock held on entry
+ * and return. */
+static void spin_for_key(struct ap_kube_workqueue *q)
+{
+        q->n_spinning++;
+        pthread_mutex_unlock(&q->lock);
+        for (int i = 0; i < SPIN_ROUNDS; i++) {
+                if (atomic_load_explicit(&q->ready, memory_order_relaxed) > 0)
+                        break;
+                cpu_relax();
+        }
+        pthread_mutex_lock(&q->lock);
+        q->n_spinning--;
+}
+
 /* Wait for the next key (lock held); now is the time the caller read on taking the lock. 0 with *ret_key
  * and how long it waited (ns), or -ESHUTDOWN. */
 static int get_locked(struct ap_kube_workqueue *q, int64_t now, char **ret_key, int64_t *ret_waited)
 {
+        bool spun = false;
         for (;;) {
                 int64_t next = q->shutting_down ? 0 : promote_due(q);
                 if (q->count > 0)
                         break;
                 if (q->shutting_down && q->n_requeue == 0)
                         return -ESHUTDOWN;
+                if (!spun && q->n_spinning == 0 && !q->shutting_down) {
+                        spun = true;
+                        spin_for_key(q);
+                        now = 0;
+                        continue;
+                }
                 q->n_waiters++;
                 if (next && !q->shutting_down) {
                         struct timespec ts = {(time_t)(next / 1000000000LL), (long)(next % 1000000000LL)};
@@ -453,10 +517,12 @@ int ap_kube_workqueue_next(struct ap_kube_workqueue *q, char *done_key, char **r
         char *key = NULL;
         pthread_mutex_lock(&q->lock);
         int64_t now = now_ns(); /* one clock read for done() and, when nothing waits, get() */
+        struct item *finished = NULL;
         if (done_key)
-                took = done_locked(q, done_key, now);
+                took = done_locked(q, done_key, now, &finished);
         int r = get_locked(q, now, &key, &waited);
         pthread_mutex_unlock(&q->lock);
+        free(finished);
         if (took >= 0)
                 ap_kube_metric_observe(q->m_work_dur, (double)took / 1e9);
         if (r < 0)
@@ -475,9 +541,11 @@ void ap_kube_workqueue_done(struct ap_kube_workqueue *q, char *key)
 {
         if (!key)
                 return;
+        struct item *finished = NULL;
         pthread_mutex_lock(&q->lock);
-        int64_t took = done_locked(q, key, now_ns());
+        int64_t took = done_locked(q, key, now_ns(), &finished);
         pthread_mutex_unlock(&q->lock);
+        free(finished);
         ap_kube_metric_observe(q->m_work_dur, (double)took / 1e9);
 }
 
