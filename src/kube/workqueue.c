@@ -12,8 +12,10 @@
 
 #include "keymap.h"
 
-/* Polls of an empty queue before a worker blocks: a few microseconds */
-#define SPIN_ROUNDS 2000
+/* How long one idle worker polls an empty queue before it blocks */
+#ifndef SPIN_NS
+#define SPIN_NS 20000
+#endif
 
 struct delayed {
         int64_t ready_ns;
@@ -452,7 +454,7 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Before blocking, one worker at a time polls for a key for a few microseconds with the lock released:
+/* Before blocking, one worker at a time polls for a key for SPIN_NS with the lock released:
  * when keys arrive about as fast as workers take them the queue runs empty between keys, and a sleep
  * costs a futex wake-up in add() and two context switches, several times the work of a key (at most
  * one spinner, so idle workers on a small machine do not steal the producer's CPU). Lock held on entry
@@ -461,10 +463,11 @@ static void spin_for_key(struct ap_kube_workqueue *q)
 {
         q->n_spinning++;
         pthread_mutex_unlock(&q->lock);
-        for (int i = 0; i < SPIN_ROUNDS; i++) {
-                if (atomic_load_explicit(&q->ready, memory_order_relaxed) > 0)
-                        break;
+        int64_t until = now_ns() + SPIN_NS;
+        for (unsigned i = 1; atomic_load_explicit(&q->ready, memory_order_relaxed) == 0; i++) {
                 cpu_relax();
+                if (i % 32 == 0 && now_ns() > until)
+                        break;
         }
         pthread_mutex_lock(&q->lock);
         q->n_spinning--;

@@ -1,13 +1,15 @@
 /* test_workqueue.c - the workqueue (FIFO order, de-duplication, re-queue of keys added while in flight,
- * backoff values, forget, add_after, shutdown and drain) and the controller's workers and result
- * handling. */
+ * backoff values, forget, add_after, shutdown and drain, concurrent producers and workers) and the
+ * controller's workers and result handling. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -185,6 +187,113 @@ static void test_shutdown_wakes_waiters(void **state)
         ap_kube_workqueue_free(q);
 }
 
+/* ---- many producers and workers at once ---- */
+
+#define STRESS_KEYS 64
+#define STRESS_ADDS 20000
+
+struct stress {
+        struct ap_kube_workqueue *q;
+        atomic_int gen[STRESS_KEYS];  /* bumped just before each add of key i */
+        atomic_int seen[STRESS_KEYS]; /* gen[i] as a worker read it when it started on key i */
+        atomic_bool inflight[STRESS_KEYS];
+        atomic_int overlaps, processed, add_errors;
+        atomic_uint seed;
+};
+
+static int key_index(const char *k) /* "ns/k<i>" -> i */
+{
+        return (int)strtol(k + 4, NULL, 10);
+}
+
+static void *stress_worker(void *arg)
+{
+        struct stress *st = arg;
+        char *k = NULL;
+        while (ap_kube_workqueue_next(st->q, k, &k) == 0) {
+                int i = key_index(k);
+                if (atomic_exchange(&st->inflight[i], true))
+                        atomic_fetch_add(&st->overlaps, 1);
+                atomic_store(&st->seen[i], atomic_load(&st->gen[i]));
+                atomic_fetch_add(&st->processed, 1);
+                if (i % 7 == 0)
+                        sched_yield(); /* some keys stay in flight long enough to be added again */
+                atomic_store(&st->inflight[i], false);
+        }
+        return NULL;
+}
+
+static void *stress_producer(void *arg)
+{
+        struct stress *st = arg;
+        unsigned x = atomic_fetch_add(&st->seed, 7919) + 1;
+        for (int n = 0; n < STRESS_ADDS; n++) {
+                x = x * 1103515245u + 12345u;
+                int i = (int)((x >> 16) % STRESS_KEYS);
+                char key[16];
+                snprintf(key, sizeof(key), "ns/k%d", i);
+                atomic_fetch_add(&st->gen[i], 1);
+                if (ap_kube_workqueue_add(st->q, key) < 0) /* no cmocka asserts off the main thread */
+                        atomic_fetch_add(&st->add_errors, 1);
+                if (n % 256 == 0)
+                        sleep_ms(1); /* let the queue run empty so workers block and are woken */
+        }
+        return NULL;
+}
+
+static bool stress_caught_up(struct stress *st)
+{
+        for (int i = 0; i < STRESS_KEYS; i++)
+                if (atomic_load(&st->seen[i]) != atomic_load(&st->gen[i]))
+                        return false;
+        return ap_kube_workqueue_len(st->q) == 0;
+}
+
+/* Every key added is processed after its last add (a key added while in flight comes back once), never
+ * on two workers at once, and drain ends with nothing left: no wake-up is lost between producers,
+ * polling workers and sleeping ones. */
+static void test_concurrent_adds(void **state)
+{
+        static struct stress st;
+        memset(&st, 0, sizeof(st));
+        st.q = ap_kube_workqueue_new(NULL);
+        pthread_t w[4], p[2];
+        for (int i = 0; i < 4; i++)
+                pthread_create(&w[i], NULL, stress_worker, &st);
+        for (int i = 0; i < 2; i++)
+                pthread_create(&p[i], NULL, stress_producer, &st);
+        for (int i = 0; i < 2; i++)
+                pthread_join(p[i], NULL);
+        /* before shutdown (which wakes every worker and would hide a lost wake-up): all caught up */
+        int64_t deadline = now_ms() + 10000;
+        while (!stress_caught_up(&st) && now_ms() < deadline)
+                sleep_ms(1);
+        assert_true(stress_caught_up(&st));
+        /* and one key added to a queue whose workers all sleep (past their polling) wakes one of them */
+        for (int round = 0; round < 3; round++) {
+                sleep_ms(20);
+                atomic_fetch_add(&st.gen[round], 1);
+                char key[16];
+                snprintf(key, sizeof(key), "ns/k%d", round);
+                assert_int_equal(ap_kube_workqueue_add(st.q, key), 0);
+                deadline = now_ms() + 10000;
+                while (!stress_caught_up(&st) && now_ms() < deadline)
+                        sleep_ms(1);
+                assert_true(stress_caught_up(&st));
+        }
+        ap_kube_workqueue_shutdown_drain(st.q);
+        for (int i = 0; i < 4; i++)
+                pthread_join(w[i], NULL);
+        assert_int_equal(atomic_load(&st.add_errors), 0);
+        assert_int_equal(atomic_load(&st.overlaps), 0);
+        for (int i = 0; i < STRESS_KEYS; i++)
+                if (atomic_load(&st.gen[i]) > 0)
+                        assert_int_equal(atomic_load(&st.seen[i]), atomic_load(&st.gen[i]));
+        assert_true(atomic_load(&st.processed) >= STRESS_KEYS / 2);
+        assert_int_equal(ap_kube_workqueue_len(st.q), 0);
+        ap_kube_workqueue_free(st.q);
+}
+
 /* ---- the controller ---- */
 
 struct recon {
@@ -307,6 +416,7 @@ int main(void)
             cmocka_unit_test(test_add_after),
             cmocka_unit_test(test_shutdown),
             cmocka_unit_test(test_shutdown_wakes_waiters),
+            cmocka_unit_test(test_concurrent_adds),
             cmocka_unit_test(test_controller),
             cmocka_unit_test(test_controller_drains_on_stop),
         };
