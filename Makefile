@@ -21,6 +21,7 @@ demo:
 bench:
 	bench/crypto/run
 	bench/git/run
+	bench/kube/run
 
 fuzz:
 	tools/ci/fuzz-smoke
