@@ -190,9 +190,15 @@ int ap_forge_ensure_deploy_key(struct ap_forge *f, const char *repo, const char 
                 return r;
         if (!title || !title[0] || strlen(title) > 100)
                 return ap_error_set(err, -EINVAL, "a deploy key needs a title of 1-100 characters");
+        struct ap_ssh_pubkey want;
+        ap_ssh_pubkey_init(&want);
+        r = ap_ssh_pubkey_parse(public_key, strlen(public_key), &want, err);
+        if (r < 0)
+                return ap_error_prefix(err, "deploy key '%s' for '%s'", title, repo);
         pthread_mutex_lock(&f->lock);
-        r = f->ops->ensure_deploy_key(f, repo, title, public_key, rotate, ret, err);
+        r = f->ops->ensure_deploy_key(f, repo, title, &want, rotate, ret, err);
         pthread_mutex_unlock(&f->lock);
+        ap_ssh_pubkey_release(&want);
         return r;
 }
 

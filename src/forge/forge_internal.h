@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "crypto/ssh_key.h"
 #include "forge/forge.h"
 
 #define AP_FORGE_RESPONSE_MAX ((size_t)4 << 20)
@@ -14,8 +15,9 @@
 struct ap_forge_ops {
         int (*ensure_repo)(struct ap_forge *f, const char *name, const char *description,
                            struct ap_forge_repo *ret, struct ap_error *err);
+        /* want: the caller's key, already parsed and checked (borrowed for the call) */
         int (*ensure_deploy_key)(struct ap_forge *f, const char *repo, const char *title,
-                                 const char *public_key, bool rotate, enum ap_forge_key_result *ret,
+                                 const struct ap_ssh_pubkey *want, bool rotate, enum ap_forge_key_result *ret,
                                  struct ap_error *err);
         int (*set_default_branch)(struct ap_forge *f, const char *repo, const char *branch,
                                   struct ap_error *err);

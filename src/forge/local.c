@@ -88,30 +88,20 @@ static int local_ensure_repo(struct ap_forge *f, const char *name, const char *d
 }
 
 static int local_ensure_deploy_key(struct ap_forge *f, const char *repo, const char *title,
-                                   const char *public_key, bool rotate, enum ap_forge_key_result *ret,
-                                   struct ap_error *err)
+                                   const struct ap_ssh_pubkey *want, bool rotate,
+                                   enum ap_forge_key_result *ret, struct ap_error *err)
 {
-        struct ap_ssh_pubkey want;
-        ap_ssh_pubkey_init(&want);
-        int r = ap_ssh_pubkey_parse(public_key, strlen(public_key), &want, err);
-        if (r < 0)
-                return ap_error_prefix(err, "deploy key '%s' for '%s'", title, repo);
-        if (strcspn(title, " \t\r\n") != strlen(title) || !title[0]) {
-                ap_ssh_pubkey_release(&want);
+        int r;
+        if (strcspn(title, " \t\r\n") != strlen(title) || !title[0])
                 return ap_error_set(err, -EINVAL, "deploy key title '%s' must be one word", title);
-        }
         char path[4300], file[4400];
         repo_path(f, repo, path, sizeof(path));
         snprintf(file, sizeof(file), "%s/" KEYS_FILE, path);
         _cleanup_buf_ struct ap_buf old = AP_BUF_INIT, out = AP_BUF_INIT, mine = AP_BUF_INIT;
-        if (access(path, F_OK) != 0) {
-                ap_ssh_pubkey_release(&want);
+        if (access(path, F_OK) != 0)
                 return ap_error_set(err, -ENOENT, "repository '%s' does not exist", path);
-        }
-        if (access(file, F_OK) == 0 && (r = ap_read_file(file, &old, err)) < 0) {
-                ap_ssh_pubkey_release(&want);
+        if (access(file, F_OK) == 0 && (r = ap_read_file(file, &old, err)) < 0)
                 return r;
-        }
         enum ap_forge_key_result result = AP_FORGE_KEY_ADDED;
         bool present = false;
         for (char *line = old.data; *line;) {
@@ -121,7 +111,7 @@ static int local_ensure_deploy_key(struct ap_forge *f, const char *repo, const c
                 struct ap_ssh_pubkey k;
                 ap_ssh_pubkey_init(&k);
                 bool same = sp && ap_ssh_pubkey_parse(sp + 1, n - (size_t)(sp + 1 - line), &k, NULL) == 0 &&
-                            ap_ssh_pubkey_equal(&k, &want);
+                            ap_ssh_pubkey_equal(&k, want);
                 ap_ssh_pubkey_release(&k);
                 bool same_title =
                     sp && (size_t)(sp - line) == strlen(title) && memcmp(line, title, strlen(title)) == 0;
@@ -134,12 +124,11 @@ static int local_ensure_deploy_key(struct ap_forge *f, const char *repo, const c
                 line += n + (nl ? 1 : 0);
         }
         if (!present) {
-                ap_ssh_pubkey_write(&want, &mine);
+                ap_ssh_pubkey_write(want, &mine);
                 ap_buf_printf(&out, "%s %s\n", title, mine.data);
         } else if (result != AP_FORGE_KEY_ROTATED) {
                 result = AP_FORGE_KEY_PRESENT;
         }
-        ap_ssh_pubkey_release(&want);
         if (result != AP_FORGE_KEY_PRESENT &&
             (r = ap_write_file_atomic(file, out.data, out.len, 0644, err)) < 0)
                 return r;

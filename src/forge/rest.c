@@ -270,22 +270,18 @@ static int delete_same_title(struct ap_forge *f, const char *repo, const char *t
 }
 
 static int rest_ensure_deploy_key(struct ap_forge *f, const char *repo, const char *title,
-                                  const char *public_key, bool rotate, enum ap_forge_key_result *ret,
-                                  struct ap_error *err)
+                                  const struct ap_ssh_pubkey *want, bool rotate,
+                                  enum ap_forge_key_result *ret, struct ap_error *err)
 {
-        struct ap_ssh_pubkey want;
-        ap_ssh_pubkey_init(&want);
-        int r = ap_ssh_pubkey_parse(public_key, strlen(public_key), &want, err);
-        if (r < 0)
-                return ap_error_prefix(err, "deploy key '%s' for '%s'", title, repo);
+        int r;
         _cleanup_buf_ struct ap_buf line = AP_BUF_INIT;
         _cleanup_free_ struct ap_forge_key *keys = NULL;
         size_t n = 0;
-        if ((r = ap_ssh_pubkey_write(&want, &line)) < 0 || (r = list_keys(f, repo, &keys, &n, err)) < 0)
+        if ((r = ap_ssh_pubkey_write(want, &line)) < 0 || (r = list_keys(f, repo, &keys, &n, err)) < 0)
                 goto out;
         const struct ap_forge_key *mine = NULL;
         for (size_t i = 0; i < n && !mine; i++)
-                if (same_key(keys[i].key, &want))
+                if (same_key(keys[i].key, want))
                         mine = &keys[i];
         enum ap_forge_key_result result = AP_FORGE_KEY_PRESENT;
         if (mine && !mine->read_only) {
@@ -298,7 +294,7 @@ static int rest_ensure_deploy_key(struct ap_forge *f, const char *repo, const ch
                 r = add_key(f, repo, title, line.data, err);
                 if (r == -EEXIST && rotate) {
                         /* titles are unique per repository on Gitea: make room first, then add */
-                        if ((r = delete_same_title(f, repo, title, &want, keys, n, err)) < 0)
+                        if ((r = delete_same_title(f, repo, title, want, keys, n, err)) < 0)
                                 goto out;
                         r = add_key(f, repo, title, line.data, err);
                 }
@@ -306,7 +302,7 @@ static int rest_ensure_deploy_key(struct ap_forge *f, const char *repo, const ch
                         goto out;
                 result = AP_FORGE_KEY_ADDED;
         }
-        if (rotate && (r = delete_same_title(f, repo, title, &want, keys, n, err)) < 0)
+        if (rotate && (r = delete_same_title(f, repo, title, want, keys, n, err)) < 0)
                 goto out;
         for (size_t i = 0; rotate && i < n; i++)
                 if (keys[i].id < 0)
@@ -314,7 +310,6 @@ static int rest_ensure_deploy_key(struct ap_forge *f, const char *repo, const ch
         *ret = result;
         r = 0;
 out:
-        ap_ssh_pubkey_release(&want);
         return r;
 }
 
