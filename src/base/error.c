@@ -12,6 +12,7 @@ int ap_error_set(struct ap_error *err, int code, const char *fmt, ...)
         if (!err)
                 return code;
         err->code = code;
+        err->retry_after_ms = 0;
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
@@ -41,7 +42,81 @@ void ap_error_clear(struct ap_error *err)
         if (!err)
                 return;
         err->code = 0;
+        err->retry_after_ms = 0;
         err->msg[0] = '\0';
+}
+
+void ap_error_set_retry_after(struct ap_error *err, long retry_after_ms)
+{
+        if (err)
+                err->retry_after_ms = retry_after_ms > 0 ? retry_after_ms : 0;
+}
+
+bool ap_error_retryable(int code)
+{
+        switch (code) {
+        case AP_E_CONFLICT:
+        case AP_E_RATE_LIMITED:
+        case AP_E_UNAVAILABLE:
+        case AP_E_TIMEOUT:
+        case -ECONNREFUSED:
+        case -ECONNRESET:
+        case -ECONNABORTED:
+        case -EHOSTUNREACH:
+        case -ENETUNREACH:
+        case -ENETDOWN:
+        case -EPIPE:
+                return true;
+        default:
+                return false;
+        }
+}
+
+const char *ap_error_code_name(int code)
+{
+        switch (code) {
+        case AP_E_NOT_FOUND:
+                return "NotFound";
+        case AP_E_CONFLICT:
+                return "Conflict";
+        case AP_E_EXISTS:
+                return "AlreadyExists";
+        case AP_E_UNAUTHORIZED:
+                return "Unauthorized";
+        case AP_E_FORBIDDEN:
+                return "Forbidden";
+        case AP_E_RATE_LIMITED:
+                return "RateLimited";
+        case AP_E_UNAVAILABLE:
+        case -ECONNREFUSED:
+        case -ECONNRESET:
+        case -ECONNABORTED:
+        case -EHOSTUNREACH:
+        case -ENETUNREACH:
+        case -ENETDOWN:
+        case -EPIPE:
+                return "Unavailable";
+        case AP_E_TIMEOUT:
+                return "Timeout";
+        case AP_E_INVALID:
+                return "Invalid";
+        case AP_E_TOO_LARGE:
+                return "TooLarge";
+        case AP_E_CORRUPT:
+                return "Corrupt";
+        case AP_E_NO_KEY:
+                return "NoKey";
+        case AP_E_UNSUPPORTED:
+                return "Unsupported";
+        case AP_E_CANCELLED:
+                return "Cancelled";
+        case AP_E_NO_SPACE:
+                return "NoSpace";
+        case -ENOMEM:
+                return "OutOfMemory";
+        default:
+                return "Failed";
+        }
 }
 
 const char *ap_error_message(const struct ap_error *err)
