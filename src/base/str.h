@@ -16,3 +16,11 @@ static inline char *ap_strndup(const char *p, size_t n)
         s[n] = '\0';
         return s;
 }
+
+/* strdup(s), or strdup(fallback) when s is NULL or empty (NULL only when out of memory or both are
+ * NULL). */
+static inline char *ap_strdup_or(const char *s, const char *fallback)
+{
+        const char *v = s && *s ? s : fallback;
+        return v ? strdup(v) : NULL;
+}
