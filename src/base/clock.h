@@ -1,4 +1,4 @@
-/* time.h - the one copy of clock and deadline arithmetic: monotonic and wall-clock readings, deadlines
+/* clock.h - the one copy of clock and deadline arithmetic: monotonic and wall-clock readings, deadlines
  * as absolute monotonic milliseconds, timespecs for pthread_cond_timedwait on a monotonic condition
  * variable, and a sleep that can be cut short. */
 #pragma once

@@ -1,5 +1,5 @@
-/* time.c - clock readings, deadlines and monotonic condition variables (see time.h). */
-#include "time.h"
+/* clock.c - clock readings, deadlines and monotonic condition variables (see clock.h). */
+#include "clock.h"
 
 #include <errno.h>
 
