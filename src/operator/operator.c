@@ -3,8 +3,10 @@
  * registration.c and managed_secret.c. */
 #include "operator/operator.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/base64.h"
 #include "base/buf.h"
@@ -368,10 +370,37 @@ static int open_flux_repo(struct ap_operator *op, struct ap_error *err)
         return 0;
 }
 
+/* mkdir -p path (0700: the caches hold the repos' history, the Flux repo's is encrypted but private). */
+static int make_dirs(const char *path, struct ap_error *err)
+{
+        char buf[4096];
+        if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+                return ap_error_set(err, AP_E_INVALID, "--cache-dir: path too long");
+        for (char *p = buf + 1;; p++) {
+                if (*p != '/' && *p != '\0')
+                        continue;
+                char c = *p;
+                *p = '\0';
+                if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+                        return ap_error_set(err, -errno, "--cache-dir: cannot create '%s': %s", buf,
+                                            strerror(errno));
+                *p = c;
+                if (!c)
+                        return 0;
+        }
+}
+
 static int setup(struct ap_operator *op, const char *identity, struct ap_error *err)
 {
         const struct ap_op_config *c = op->cfg;
         bool ok = false;
+        struct ap_buf platform_cache = AP_BUF_INIT;
+        int mr = ap_buf_printf(&platform_cache, "%s/platform", c->cache_dir);
+        if (mr == 0)
+                mr = make_dirs(platform_cache.data, err);
+        ap_buf_release(&platform_cache);
+        if (mr < 0)
+                return mr;
         int r = served(op, &op_res_registrations, &ok, err);
         if (r < 0)
                 return ap_error_prefix(err, "cannot reach the apiserver");
