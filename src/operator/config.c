@@ -79,6 +79,8 @@ static const struct flag flags[] = {
      "spec.interval of the platform Kustomization"},
     {"kube-api-qps", K_INT, S(kube_qps), "50", "client-side limit of apiserver requests per second"},
     {"kube-api-burst", K_INT, S(kube_burst), "100", "burst of the apiserver request limit"},
+    {"watch-label-selector", K_STR, S(watch_selector), NULL,
+     "handle only the registrations matching this label selector (and their secrets); default: all"},
 };
 
 /* "flux-repo-url" -> "APP_PLATFORM_FLUX_REPO_URL" */

@@ -279,7 +279,8 @@ static int load(struct sec_pass *s, const char *app, struct ap_kube_reconcile_re
         int r = sec_classify(s);
         if (r < 0)
                 return r;
-        if (s->n_in == 0 && !s->reg)
+        /* an operator handling a subset of registrations leaves the other apps' secrets alone */
+        if ((s->n_in == 0 || s->op->cfg->watch_selector) && !s->reg)
                 return 1;
         char why[1200];
         if (!s->reg || json_object_get(json_object_get(s->reg, "metadata"), "deletionTimestamp")) {

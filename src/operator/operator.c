@@ -442,7 +442,8 @@ static int setup(struct ap_operator *op, const char *identity, struct ap_error *
         struct ap_kube_informer_handlers rh = {reg_event, reg_update, reg_event, op};
         struct ap_kube_informer_handlers ih = {intent_event, intent_update, intent_event, op};
         struct ap_kube_informer_handlers fh = {flux_event, flux_update, flux_event, op};
-        if ((r = add_informer(op, &op_res_registrations, NULL, &rh, false, &op->regs, err)) < 0 ||
+        if ((r = add_informer(op, &op_res_registrations, c->watch_selector, &rh, false, &op->regs, err)) <
+                0 ||
             (r = add_informer(op, &ap_kube_res_secrets, AP_LABEL_MANAGED_SECRET "=true", &ih, true,
                               &op->intents, err)) < 0)
                 return r;
@@ -485,6 +486,9 @@ int ap_operator_run(const struct ap_op_config *cfg, struct ap_kube_client *kube,
                        "workers%s",
                        cfg->namespace, cfg->forge_name, cfg->flux_repo_url, cfg->flux_repo_branch,
                        cfg->flux_repo_path, cfg->workers, cfg->leader_elect ? ", leader election on" : "");
+                struct ap_kube_health *h = ap_kube_manager_health(op->mgr);
+                ap_log(AP_LOG_INFO, "serving /metrics on port %d, /healthz and /readyz on port %d",
+                       ap_kube_health_port(h, false), ap_kube_health_port(h, true));
                 r = ap_kube_manager_run(op->mgr, err);
         }
         if (op->rec) {

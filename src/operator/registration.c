@@ -100,6 +100,8 @@ static int parse_spec(struct reg *g, struct ap_error *err)
                 g->access[g->n_access++] = (struct ap_access){.group = group, .role = r};
         }
         qsort(g->access, g->n_access, sizeof(*g->access), cmp_access);
+        g->plat.access = g->access;
+        g->plat.n_access = g->n_access;
         const json_t *repo = json_object_get(spec, "repository");
         const char *provider = json_string_value(json_object_get(repo, "provider"));
         if (provider && strcmp(provider, g->cfg->forge_name) != 0)

@@ -237,9 +237,10 @@ static int add_change(struct sec_pass *s, const char *path, struct ap_buf *data,
         return 0;
 }
 
-/* Keep the committed file when it decrypts to exactly plain for the app's recipient. */
+/* Keep the committed file when it decrypts to exactly plain for the app's recipient. *ret_readable says
+ * whether it decrypts at all (with a valid MAC): only then may it serve as the stash of a re-encryption. */
 static int committed_matches(struct sec_pass *s, const struct ap_buf *committed, const struct ap_buf *plain,
-                             bool *ret)
+                             bool *ret, bool *ret_readable)
 {
         const char *rcp[] = {s->a->recipient};
         struct ap_sops_match_opts mo = {
@@ -253,8 +254,11 @@ static int committed_matches(struct sec_pass *s, const struct ap_buf *committed,
         };
         struct ap_error e = AP_ERROR_INIT;
         *ret = false;
-        if (ap_sops_matches(committed->data, committed->len, plain->data, plain->len, &mo, ret, &e) < 0)
+        *ret_readable = true;
+        if (ap_sops_matches(committed->data, committed->len, plain->data, plain->len, &mo, ret, &e) < 0) {
                 *ret = false; /* does not decrypt (edited by hand, or another key): rewrite it */
+                *ret_readable = false;
+        }
         return 0;
 }
 
@@ -265,7 +269,7 @@ static int plan_target(struct sec_pass *s, size_t idx, const char *ns, struct ap
                       out = AP_BUF_INIT;
         ap_buf_init(&committed, AP_GIT_MAX_FILE);
         ap_buf_init(&out, AP_GIT_MAX_FILE);
-        bool found = false, same = false;
+        bool found = false, same = false, readable = false;
         struct ap_secret_source src = {
             .name = in->name,
             .type = json_string_value(json_object_get(in->obj, "type")),
@@ -281,15 +285,19 @@ static int plan_target(struct sec_pass *s, size_t idx, const char *ns, struct ap
         if (r == 0)
                 r = ap_git_repo_read(s->a->repo, path.data, &committed, &found, err);
         if (r == 0 && found)
-                r = committed_matches(s, &committed, &plain, &same);
+                r = committed_matches(s, &committed, &plain, &same, &readable);
         if (r == 0 && !same) {
                 /* the committed file as sops's stash: values that did not change keep their ciphertext */
+                bool stash = found && readable;
                 r = op_sops_encrypt(s->op, plain.data, plain.len, &s->a->rcp, 1,
-                                    found ? committed.data : NULL, found ? committed.len : 0, &s->a->identity,
+                                    stash ? committed.data : NULL, stash ? committed.len : 0, &s->a->identity,
                                     1, &out, err);
         }
         if (r == 0 && !same)
-                r = add_change(s, path.data, &out, false, (int)idx, found ? "update" : "create");
+                r = add_change(s, path.data, &out, false, (int)idx,
+                               !found     ? "create"
+                               : readable ? "update"
+                                          : "restore");
         ap_buf_release(&path);
         ap_buf_release(&plain);
         ap_buf_release(&committed);
