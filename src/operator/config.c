@@ -79,6 +79,10 @@ static const struct flag flags[] = {
      "spec.interval of the platform Kustomization"},
     {"kube-api-qps", K_INT, S(kube_qps), "50", "client-side limit of apiserver requests per second"},
     {"kube-api-burst", K_INT, S(kube_burst), "100", "burst of the apiserver request limit"},
+    {"flux-reconcile-request", K_BOOL, S(request_reconcile), "true",
+     "after a push, ask Flux to fetch the platform repo at once (reconcile.fluxcd.io/requestedAt) instead of "
+     "at its "
+     "next interval"},
     {"watch-label-selector", K_STR, S(watch_selector), NULL,
      "handle only the registrations matching this label selector (and their secrets); default: all"},
 };
@@ -311,7 +315,10 @@ int ap_op_config_parse(int argc, char **argv, ap_op_getenv_fn env, struct ap_op_
                 snprintf(src, sizeof(src), "--%s", f->name);
                 const char *v = eq ? eq + 1 : NULL;
                 if (!v && f->kind == K_BOOL)
-                        v = "true";
+                        v = i + 1 < argc &&
+                                    (strcmp(argv[i + 1], "true") == 0 || strcmp(argv[i + 1], "false") == 0)
+                                ? argv[++i]
+                                : "true";
                 if (!v) {
                         if (i + 1 >= argc) {
                                 r = ap_error_set(err, AP_E_INVALID, "option '--%s' needs a value", f->name);

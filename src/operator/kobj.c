@@ -134,6 +134,35 @@ static bool has_finalizer(const json_t *obj)
         return false;
 }
 
+int op_patch_meta(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *live,
+                  const json_t *anns, bool add_finalizer, struct ap_error *err)
+{
+        const json_t *md = json_object_get(live, "metadata");
+        const char *ns = ap_kube_obj_namespace(live), *name = ap_kube_obj_name(live);
+        if (!add_finalizer || has_finalizer(live))
+                return op_patch_annotations(op, res, live, ns, name, anns, err);
+        json_t *fins = json_deep_copy(json_object_get(md, "finalizers"));
+        if (!fins)
+                fins = json_array();
+        json_t *patch = NULL;
+        if (fins && json_array_append_new(fins, json_string(AP_FINALIZER)) == 0)
+                patch =
+                    json_pack("{s:{s:s, s:o, s:O}}", "metadata", "resourceVersion",
+                              ap_kube_obj_resource_version(live), "finalizers", fins, "annotations", anns);
+        else
+                json_decref(fins);
+        if (!patch)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        struct ap_kube_opts o = {.timeout_ms = 30000};
+        count_write(op);
+        int r = ap_kube_patch(op->kube, res, ns, name, AP_KUBE_PATCH_MERGE, patch, &o, NULL, NULL, err);
+        json_decref(patch);
+        if (r < 0)
+                return ap_error_prefix(err, "cannot update %s '%s%s%s'", res->kind, ns ? ns : "",
+                                       ns ? "/" : "", name);
+        return 0;
+}
+
 struct fin_ctx {
         bool present;
 };

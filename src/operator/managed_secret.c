@@ -67,6 +67,21 @@ static int annotate(struct sec_pass *s, const struct sec_intent *in, json_t *ann
         return r == AP_KUBE_E_NOT_FOUND ? 0 : r;
 }
 
+/* The same, adding the finalizer in the same write when the intent lacks it. The finalizer comes with
+ * the first Committed, not before the commit: a deletion that wins the race leaves files no intent
+ * owns, which the next pass removes. */
+static int settle_annotations(struct sec_pass *s, const struct sec_intent *in, json_t *anns,
+                              struct ap_error *err)
+{
+        if (in->finalizer)
+                return annotate(s, in, anns, err);
+        if (!anns)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        int r = op_patch_meta(s->op, &ap_kube_res_secrets, in->obj, anns, true, err);
+        json_decref(anns);
+        return r == AP_KUBE_E_NOT_FOUND ? 0 : r;
+}
+
 /* Every intent that could not be handled at all (no registration, registration not ready). */
 static void refuse_all(struct sec_pass *s, const char *why)
 {
@@ -143,7 +158,7 @@ static int message(struct sec_pass *s, struct ap_buf *subject, struct ap_buf *bo
  * source git` does). */
 static void request_flux(struct sec_pass *s)
 {
-        if (op_flux_missing(s->op))
+        if (op_flux_missing(s->op) || !s->op->cfg->request_reconcile)
                 return;
         char now[AP_KUBE_TIME_MAX];
         struct timespec ts;
@@ -240,10 +255,10 @@ static int settle(struct sec_pass *s, const char *sha, const char *tip, struct a
                                 op_event(s->op, in->obj, false, "SecretCommitted", "Commit",
                                          "committed to %s in %.12s for %zu namespace%s", s->a->repo_label,
                                          sha, in->n_targets, in->n_targets == 1 ? "" : "s");
-                        r = annotate(s, in,
-                                     json_pack("{s:s, s:s, s:n}", AP_ANN_COMMITTED, "true", AP_ANN_COMMIT,
-                                               commit, AP_ANN_LAST_ERROR),
-                                     err);
+                        r = settle_annotations(s, in,
+                                               json_pack("{s:s, s:s, s:n}", AP_ANN_COMMITTED, "true",
+                                                         AP_ANN_COMMIT, commit, AP_ANN_LAST_ERROR),
+                                               err);
                 }
                 if (r < 0 && first == 0) {
                         first = r;
@@ -329,12 +344,10 @@ int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconci
         if (r != 0)
                 goto out;
         s.plat.recipient = a->recipient;
-        /* finalizers first, so that a deletion never outruns the removal of the files */
-        for (size_t i = 0; r == 0 && i < s.n_in; i++)
-                if (!s.in[i].deleting && !s.in[i].finalizer)
-                        r = op_finalizer(op, &ap_kube_res_secrets, s.in[i].obj, true, &err);
-        if (r == 0)
-                r = op_repo_sync(a->repo, &a->repo_synced_ms, 1000, &err);
+        /* our own pushes keep the cache current and a push onto a moved branch re-applies the change set
+         * on the new tip: fetch only when Flux saw a revision we did not make, or now and then */
+        bool fetch = atomic_exchange(&a->needs_sync, false);
+        r = op_repo_sync(a->repo, &a->repo_synced_ms, fetch ? 0 : 10000, &err);
         if (r == 0)
                 r = ap_git_repo_list(a->repo, "secrets", collect_file, &s, &err);
         if (r == 0)
@@ -349,8 +362,6 @@ int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconci
                 }
                 if (r == 0)
                         r = commit(&s, sha, &err);
-                if (r == 0)
-                        request_flux(&s);
         }
         if (r == 0) {
                 bool need_tip = false;
@@ -368,6 +379,8 @@ int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconci
                                 snprintf(tip, sizeof(tip), "%s", pr.commit);
                 }
                 r = settle(&s, sha, tip, &err);
+                if (sha[0])
+                        request_flux(&s); /* after the annotations: Committed is not held up by it */
         } else {
                 /* say why on every intent this pass was for */
                 for (size_t i = 0; i < s.n_in; i++) {

@@ -222,10 +222,17 @@ static void intent_update(void *userdata, json_t *old_obj, json_t *new_obj)
         for (size_t i = 0; same && i < AP_ARRAY_SIZE(keys); i++)
                 same = json_equal(json_object_get(json_object_get(om, "annotations"), keys[i]),
                                   json_object_get(json_object_get(nm, "annotations"), keys[i]));
-        /* a finalizer we did not add yet, or one removed by someone else */
-        same = same && json_equal(json_object_get(om, "finalizers"), json_object_get(nm, "finalizers"));
+        /* finalizer changes are ours (added with Committed) or a resync restores them */
         if (!same)
                 intent_event(userdata, new_obj);
+}
+
+/* The next secrets pass of app fetches first (Flux saw a revision: maybe a hand edit under secrets/). */
+static void want_sync(struct ap_operator *op, const char *app)
+{
+        struct op_app *a = op_app_get(op, app);
+        if (a)
+                atomic_store(&a->needs_sync, true);
 }
 
 static void flux_event(void *userdata, json_t *obj)
@@ -233,6 +240,7 @@ static void flux_event(void *userdata, json_t *obj)
         struct ap_operator *op = userdata;
         const char *app = ap_kube_obj_label(obj, AP_LABEL_APP);
         if (app) {
+                want_sync(op, app);
                 queue(op->reg_q, app, 0);
                 queue(op->sec_q, app, 0); /* a new revision may hold a hand edit of secrets/ */
         }
@@ -250,8 +258,10 @@ static void flux_update(void *userdata, json_t *old_obj, json_t *new_obj)
                         json_object_get(json_object_get(ns, "inventory"), "entries")))
                 queue(op->reg_q, app, 0);
         if (!json_equal(json_object_get(json_object_get(os, "artifact"), "revision"),
-                        json_object_get(json_object_get(ns, "artifact"), "revision")))
+                        json_object_get(json_object_get(ns, "artifact"), "revision"))) {
+                want_sync(op, app);
                 queue(op->sec_q, app, 0);
+        }
 }
 
 /* ---- set-up ---- */

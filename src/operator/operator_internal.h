@@ -61,6 +61,7 @@ struct op_app {
         char *repo_label; /* "owner/name" for messages */
         struct ap_git_repo *repo;
         int64_t repo_synced_ms; /* monotonic ms of the last fetch of repo */
+        atomic_bool needs_sync; /* Flux saw a new revision: fetch before the next pass */
 };
 
 struct ap_operator {
@@ -120,6 +121,12 @@ _warn_unused_ int op_delete(struct ap_operator *op, const struct ap_kube_resourc
 _warn_unused_ int op_patch_annotations(struct ap_operator *op, const struct ap_kube_resource *res,
                                        const json_t *live, const char *ns, const char *name,
                                        const json_t *anns, struct ap_error *err);
+/* One merge patch of live's metadata: the annotations anns (string = set, null = remove) and, with
+ * add_finalizer, the finalizer list plus labrats.work/cleanup, guarded by live's resourceVersion (a
+ * conflict fails with AP_E_CONFLICT and is retried by the next pass). */
+_warn_unused_ int op_patch_meta(struct ap_operator *op, const struct ap_kube_resource *res,
+                                const json_t *live, const json_t *anns, bool add_finalizer,
+                                struct ap_error *err);
 /* Add or remove the labrats.work/cleanup finalizer (no write when already so). */
 _warn_unused_ int op_finalizer(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *live,
                                bool present, struct ap_error *err);
