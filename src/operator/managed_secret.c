@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "kube/status.h"
 #include "kube/timefmt.h"
@@ -269,6 +270,52 @@ static int settle(struct sec_pass *s, const char *sha, const char *tip, struct a
         return first;
 }
 
+/* The commit at the tip of the platform repo (an empty change set makes no commit and reports it). */
+static void tip_of(struct sec_pass *s, char tip[41])
+{
+        struct ap_git_commit_request req = {.subject = "none"};
+        struct ap_git_push_result pr;
+        struct ap_error e = AP_ERROR_INIT;
+        tip[0] = '\0';
+        if (ap_git_repo_commit_push(s->a->repo, &req, &pr, &e) == 0 && pr.unchanged)
+                snprintf(tip, 41, "%s", pr.commit);
+}
+
+/* Disaster recovery (secret_restore.c): 1 when this pass must stop here. */
+static int restore(struct sec_pass *s, struct ap_kube_reconcile_result *res, struct ap_error *err)
+{
+        struct op_app *a = s->a;
+        if (a->restore_expect > 0) {
+                if (s->n_in < a->restore_expect && ap_mono_ms() < a->restore_deadline_ms) {
+                        res->requeue_after_ms = 500;
+                        return 1;
+                }
+                a->restore_expect = 0;
+        }
+        if (!a->restore_pending)
+                return 0;
+        char tip[41];
+        tip_of(s, tip);
+        size_t n = 0;
+        int r = sec_restore(s, tip, &n, err);
+        if (r < 0)
+                return r;
+        json_t *anns = json_pack("{s:n}", AP_ANN_RESTORE);
+        r = anns ? op_patch_annotations(s->op, &ap_kube_res_secrets, NULL, s->op->cfg->namespace,
+                                        s->n.age_secret, anns, err)
+                 : ap_error_set(err, -ENOMEM, "out of memory");
+        json_decref(anns);
+        if (r < 0)
+                return r;
+        a->restore_pending = false;
+        if (n == 0)
+                return 0;
+        a->restore_expect = s->n_in + n;
+        a->restore_deadline_ms = ap_mono_ms() + 30000;
+        res->requeue_after_ms = 500;
+        return 1;
+}
+
 /* The intents of app and its registration, classified. Returns 1 when the pass cannot go on (and has
  * already said why on the intents). */
 static int load(struct sec_pass *s, const char *app, struct ap_kube_reconcile_result *res,
@@ -350,6 +397,11 @@ int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconci
         r = op_repo_sync(a->repo, &a->repo_synced_ms, fetch ? 0 : 10000, &err);
         if (r == 0)
                 r = ap_git_repo_list(a->repo, "secrets", collect_file, &s, &err);
+        if (r == 0 && (r = restore(&s, res, &err)) != 0) {
+                if (r > 0)
+                        r = 0; /* restored or waiting for the restored intents: plan on the next pass */
+                goto out;
+        }
         if (r == 0)
                 r = sec_plan(&s, &err);
         char sha[41] = "", tip[41] = "";
@@ -369,15 +421,8 @@ int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconci
                         const char *c = annotation(s.in[i].obj, AP_ANN_COMMIT);
                         need_tip = need_tip || (s.in[i].valid && !s.in[i].deleting && !(c && *c));
                 }
-                if (!sha[0] && need_tip) {
-                        /* the tip holds every unchanged secret's current version (an empty change set
-                         * makes no commit and reports the tip) */
-                        struct ap_git_commit_request req = {.subject = "none"};
-                        struct ap_git_push_result pr;
-                        struct ap_error e2 = AP_ERROR_INIT;
-                        if (ap_git_repo_commit_push(a->repo, &req, &pr, &e2) == 0 && pr.unchanged)
-                                snprintf(tip, sizeof(tip), "%s", pr.commit);
-                }
+                if (!sha[0] && need_tip)
+                        tip_of(&s, tip); /* the tip holds every unchanged secret's current version */
                 r = settle(&s, sha, tip, &err);
                 if (sha[0])
                         request_flux(&s); /* after the annotations: Committed is not held up by it */

@@ -26,6 +26,7 @@
 #define AP_ANN_OIDC_STATUS      "labrats.work/oidc-status"
 #define AP_ANN_CONTENT_HASH     "labrats.work/content-hash"
 #define AP_ANN_ROTATE_KEY       "labrats.work/rotate-key"
+#define AP_ANN_RESTORE          "labrats.work/restore-secrets" /* on the age key Secret: recreate intents from Git */
 #define AP_ANN_SOURCE           "labrats.work/source" /* on delivered Secrets: <app>-platform/<intent> */
 #define AP_FINALIZER            "labrats.work/cleanup"
 #define AP_FIELD_MANAGER        "app-platform-operator"

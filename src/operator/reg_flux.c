@@ -120,17 +120,23 @@ static int commit_entries(struct reg *g, char **flux_ns, size_t n_flux_ns, struc
         struct ap_buf age = AP_BUF_INIT, auth = AP_BUF_INIT, cur = AP_BUF_INIT, path = AP_BUF_INIT;
         struct ap_buf committed[2] = {AP_BUF_INIT, AP_BUF_INIT};
         bool found[2] = {false, false};
-        char *paths[6] = {0};
+        char *paths[7] = {0};
+        struct ap_buf backup = AP_BUF_INIT;
         int r = ap_render_flux_files(&g->plat, (const char *const *)flux_ns, n_flux_ns, &ff, err);
         if (r == 0) {
                 pthread_mutex_lock(&g->op->flux_lock);
                 r = op_repo_sync(g->op->flux_repo, &g->op->flux_synced_ms, 2000, err);
                 pthread_mutex_unlock(&g->op->flux_lock);
         }
-        for (int i = 0; r == 0 && i < 6; i++) {
+        if (r == 0) {
+                const json_t *md = json_object_get(g->obj, "metadata");
+                r = ap_render_registration_backup(&g->plat, json_object_get(md, "labels"),
+                                                  json_object_get(g->obj, "spec"), &backup, err);
+        }
+        for (int i = 0; r == 0 && i < 7; i++) {
                 ap_buf_reset(&path);
                 if ((r = ap_buf_printf(&path, "%s/%s/%s", g->cfg->flux_repo_path, g->n.platform_ns,
-                                       ap_flux_file_names[i])) < 0 ||
+                                       i < 6 ? ap_flux_file_names[i] : AP_FLUX_REGISTRATION_FILE)) < 0 ||
                     !(paths[i] = ap_buf_detach(&path, NULL)))
                         r = ap_error_set(err, -ENOMEM, "out of memory");
         }
@@ -145,10 +151,11 @@ static int commit_entries(struct reg *g, char **flux_ns, size_t n_flux_ns, struc
                     g, ap_render_git_auth_secret(&g->plat, g->deploy_identity.data, g->deploy_pub.data, kh),
                     &committed[1], found[1], &auth, err);
         }
-        const struct ap_buf *want[6] = {&ff.namespace, &ff.rbac, &age, &auth, &ff.sync, &ff.kustomization};
-        struct ap_git_change ch[6];
+        const struct ap_buf *want[7] = {&ff.namespace, &ff.rbac,          &age,   &auth,
+                                        &ff.sync,      &ff.kustomization, &backup};
+        struct ap_git_change ch[7];
         size_t n = 0;
-        for (int i = 0; r == 0 && i < 6; i++) {
+        for (int i = 0; r == 0 && i < 7; i++) {
                 bool f = false;
                 ap_buf_reset(&cur);
                 r = ap_git_repo_read(g->op->flux_repo, paths[i], &cur, &f, err);
@@ -172,8 +179,9 @@ static int commit_entries(struct reg *g, char **flux_ns, size_t n_flux_ns, struc
                                pr.commit);
                 }
         }
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 7; i++)
                 free(paths[i]);
+        ap_buf_release(&backup);
         ap_flux_files_release(&ff);
         ap_buf_release(&age);
         ap_buf_release(&auth);

@@ -35,7 +35,7 @@ static int get_secret(struct reg *g, const char *ns, const char *name, json_t **
 
 /* Create the operator-namespace Secret name holding data (key -> plaintext, values secret). */
 static int create_secret(struct reg *g, const char *name, const char *const *keys,
-                         const struct ap_buf *const *vals, size_t n, struct ap_error *err)
+                         const struct ap_buf *const *vals, size_t n, bool restore, struct ap_error *err)
 {
         json_t *data = json_object();
         struct ap_buf b = AP_BUF_INIT_SECRET;
@@ -59,6 +59,12 @@ static int create_secret(struct reg *g, const char *name, const char *const *key
         json_decref(labels);
         if (!obj)
                 return ap_error_set(err, -ENOMEM, "out of memory");
+        /* adopted after a disaster: the next secrets pass recreates the managed secrets from Git */
+        if (restore && json_object_set_new(json_object_get(obj, "metadata"), "annotations",
+                                           json_pack("{s:s}", AP_ANN_RESTORE, "pending")) < 0) {
+                json_decref(obj);
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        }
         struct ap_kube_opts o = {.timeout_ms = 30000};
         ap_kube_metric_inc(g->op->m_writes);
         int r =
@@ -116,6 +122,9 @@ int reg_step_key(struct reg *g)
                 return AP_E_INVALID;
         }
         bool exists = s != NULL;
+        const char *restore = json_string_value(
+            json_object_get(json_object_get(json_object_get(s, "metadata"), "annotations"), AP_ANN_RESTORE));
+        bool restore_pending = restore && strcmp(restore, "pending") == 0;
         json_decref(s);
         if (exists && !found) {
                 reg_cond(g, C_KEY, false, "KeyInvalid", "%s is missing; restore it from a backup", where);
@@ -143,7 +152,7 @@ int reg_step_key(struct reg *g)
                 }
                 const char *keys[] = {AP_AGE_KEY_FILE_KEY};
                 const struct ap_buf *vals[] = {&g->age_keyfile};
-                r = create_secret(g, name, keys, vals, 1, &err);
+                r = create_secret(g, name, keys, vals, 1, !generated, &err);
                 if (r == AP_KUBE_E_ALREADY_EXISTS) {
                         /* another replica won the race: take its key on the next pass */
                         g->failed = true;
@@ -164,6 +173,7 @@ int reg_step_key(struct reg *g)
         }
         pthread_mutex_lock(&g->app->lock);
         g->plat.recipient = g->app->recipient; /* stable while we hold work_lock */
+        g->app->restore_pending = restore_pending || (!exists && !generated);
         pthread_mutex_unlock(&g->app->lock);
         if (generated)
                 op_event(g->op, g->obj, false, "KeyGenerated", "Generate",
@@ -223,7 +233,7 @@ int reg_load_deploy_key(struct reg *g)
         if (!exists) {
                 const char *keys[] = {"identity", "identity.pub"};
                 const struct ap_buf *vals[] = {&g->deploy_identity, &g->deploy_pub};
-                r = create_secret(g, name, keys, vals, 2, &err);
+                r = create_secret(g, name, keys, vals, 2, false, &err);
                 if (r == AP_KUBE_E_ALREADY_EXISTS) {
                         g->failed = true;
                         reg_cond(g, C_REPO, false, "DeployKeyPending",

@@ -183,7 +183,8 @@ int reg_step_repo(struct reg *g)
         g->app->ready = true;
         pthread_mutex_unlock(&g->app->lock);
         g->repo_ready = true;
-        reg_cond(g, C_REPO, true, "RepositoryReady", "repository '%s' is private; Flux clones %s with its deploy key",
-                 g->repo_url_shown, g->plat.clone_url);
+        reg_cond(g, C_REPO, true, "RepositoryReady",
+                 "repository '%s' is private; Flux clones %s with its deploy key", g->repo_url_shown,
+                 g->plat.clone_url);
         return 0;
 }

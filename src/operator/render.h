@@ -68,6 +68,12 @@ _warn_unused_ int ap_render_flux_files(const struct ap_platform *p, const char *
                                        size_t n_flux_ns, struct ap_flux_files *out, struct ap_error *err);
 /* The file names in the app's folder, in the kustomization's order. */
 extern const char *const ap_flux_file_names[6];
+/* registration.yaml: a copy of the registration (name, labels, spec; keys sorted) beside the entries,
+ * NOT listed in kustomization.yaml (Flux never applies it): after a disaster an admin re-creates the
+ * registrations from these files. */
+#define AP_FLUX_REGISTRATION_FILE "registration.yaml"
+_warn_unused_ int ap_render_registration_backup(const struct ap_platform *p, const json_t *labels,
+                                                const json_t *spec, struct ap_buf *out, struct ap_error *err);
 
 /* ---- target Secrets of managed secrets (render_secret.c) ---- */
 

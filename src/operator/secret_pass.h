@@ -50,6 +50,9 @@ struct sec_pass {
         struct ap_platform plat;
 };
 
+/* Recreate the intents of the app from the files under secrets/ (disaster recovery; see
+ * secret_restore.c), Committed at tip; *ret_restored counts them. */
+int sec_restore(struct sec_pass *s, const char *tip, size_t *ret_restored, struct ap_error *err);
 /* Validate every intent (name, targets, target name, keys, size) against the registration. */
 int sec_classify(struct sec_pass *s);
 /* The change set: each valid intent's files re-encrypted only when what is committed differs, files of

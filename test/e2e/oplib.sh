@@ -1,0 +1,76 @@
+# test/e2e/oplib.sh - helpers of the operator's end-to-end scripts (operator.sh, disaster.sh): start and
+# stop an operator process of our own, read its metrics, register apps, write managed secrets. Sourced
+# after lib.sh. The caller sets: tmp (its folder), OPNS (operator namespace), SEL (the label selector of
+# its registrations, "e2e.labrats.work/run=<id>"), id, CLUSTER_RCP, FLUX_REPO (URL of the Flux repo),
+# FORGE/GIT_PORT/GIT_USER (e2e_gitserver). VALUES collects every secret value written.
+
+OP_PID=
+VALUES=()
+
+# start_operator EXTRA-FLAG...: start the operator (log appended to $tmp/operator.log) and wait for
+# /readyz; sets OP_PID, METRICS_PORT, HEALTH_PORT. KUBECONFIG selects the cluster.
+start_operator() {
+  touch "$tmp/operator.log"
+  local from
+  from=$(($(wc -l <"$tmp/operator.log" 2>/dev/null || echo 0) + 1))
+  "$APP_PLATFORM_BIN" operator --namespace "$OPNS" --forge local --local-repos-dir "$FORGE" \
+    --forge-clone-url "ssh://$GIT_USER@127.0.0.1:$GIT_PORT$FORGE/{repo}.git" \
+    --forge-known-hosts-secret forge-known-hosts --flux-repo-url "$FLUX_REPO" \
+    --cluster-age-recipient "$CLUSTER_RCP" --cache-dir "$tmp/cache${CACHE_SUFFIX:-}" --watch-label-selector "$SEL" \
+    --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 --log-format json --resync-interval 15s \
+    "$@" >>"$tmp/operator.log" 2>&1 &
+  OP_PID=$!
+  local port
+  for _ in $(seq 100); do
+    port=$(tail -n "+$from" "$tmp/operator.log" | grep -o 'serving /metrics on port [0-9]*' | tail -1 | grep -o '[0-9]*$')
+    [ -n "$port" ] && break
+    kill -0 "$OP_PID" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  [ -n "$port" ] || return 1
+  METRICS_PORT=$port
+  HEALTH_PORT=$(tail -n "+$from" "$tmp/operator.log" | grep -o '/readyz on port [0-9]*' | tail -1 | grep -o '[0-9]*$')
+  wait_for 60 curl -fs "127.0.0.1:$HEALTH_PORT/readyz"
+}
+metric() { curl -fs "127.0.0.1:$METRICS_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+
+register() { # register APP NS... [-- access yaml]
+  local app=$1
+  shift
+  cat <<EOF | kubectl apply -f - >/dev/null
+apiVersion: labrats.work/v1alpha1
+kind: AppPlatformRegistration
+metadata:
+  name: $app
+  labels: {e2e.labrats.work/run: "$id"}
+spec:
+  namespaces: [$(IFS=,; echo "$*")]
+  access:
+    - {group: $app-admins, role: admin}
+    - {group: $app-readers, role: reader}
+EOF
+}
+# managed_secret APP NAME TARGETS KEY=VALUE...
+managed_secret() {
+  local app=$1 name=$2 targets=$3
+  shift 3
+  local args=()
+  for kv in "$@"; do args+=(--from-literal="$kv"); VALUES+=("${kv#*=}"); done
+  kubectl create secret generic -n "$app-platform" "$name" "${args[@]}" --dry-run=client -o json |
+    jq --arg t "$targets" '.metadata.labels={"labrats.work/managed-secret":"true","labrats.work/app":"'"$app"'"}
+        | .metadata.annotations={"labrats.work/target-namespaces":$t,"labrats.work/requested-by":"e2e-user"}' |
+    kubectl apply -f - >/dev/null
+}
+ann() { kubectl get secret -n "$1" "$2" -o jsonpath="{.metadata.annotations.labrats\.work/$3}" 2>/dev/null; }
+repo_clone() { rm -rf "$2"; git clone -q "$FORGE/$1-platform.git" "$2" 2>/dev/null; }
+cond() { kubectl get apr "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].status}" 2>/dev/null; }
+cond_msg() { kubectl get apr "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].message}" 2>/dev/null; }
+
+stop_operator() {
+  [ -n "$OP_PID" ] || return 0
+  kill -TERM "$OP_PID" 2>/dev/null
+  for _ in $(seq 100); do kill -0 "$OP_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$OP_PID" 2>/dev/null
+  wait "$OP_PID" 2>/dev/null
+  OP_PID=
+}
