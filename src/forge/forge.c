@@ -11,7 +11,7 @@
 int ap_forge_parse_kind(const char *s, enum ap_forge_kind *ret)
 {
         if (!s)
-                return -EINVAL;
+                return AP_E_INVALID;
         if (strcmp(s, "github") == 0)
                 *ret = AP_FORGE_GITHUB;
         else if (strcmp(s, "gitea") == 0 || strcmp(s, "forgejo") == 0)
@@ -19,7 +19,7 @@ int ap_forge_parse_kind(const char *s, enum ap_forge_kind *ret)
         else if (strcmp(s, "local") == 0)
                 *ret = AP_FORGE_LOCAL;
         else
-                return -EINVAL;
+                return AP_E_INVALID;
         return 0;
 }
 
@@ -30,7 +30,7 @@ int ap_forge_check_name(const char *name, struct ap_error *err)
             strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n ||
             name[0] == '.' || (n >= 4 && strcmp(name + n - 4, ".git") == 0))
                 return ap_error_set(
-                    err, -EINVAL,
+                    err, AP_E_INVALID,
                     "'%.100s' is not a valid repository name (1-100 of A-Z a-z 0-9 . _ -, not starting "
                     "with '.', not ending in '.git')",
                     name ? name : "");
@@ -68,37 +68,40 @@ static int check_config(const struct ap_forge_config *c, struct ap_error *err)
 {
         if (c->kind == AP_FORGE_LOCAL) {
                 if (!c->local_dir || !c->local_dir[0])
-                        return ap_error_set(err, -EINVAL, "forge 'local' needs --local-repos-dir");
+                        return ap_error_set(err, AP_E_INVALID,
+                                            "forge 'local' needs a folder for its repositories");
                 return 0;
         }
         const char *kind = c->kind == AP_FORGE_GITHUB ? "github" : "gitea";
         if (!c->owner || ap_forge_check_name(c->owner, NULL) < 0)
-                return ap_error_set(err, -EINVAL,
-                                    "forge '%s' needs --forge-owner (an organisation or user name)", kind);
+                return ap_error_set(
+                    err, AP_E_INVALID,
+                    "forge '%s' needs an owner (an organisation or user name); '%.100s' is not one", kind,
+                    c->owner ? c->owner : "");
         if (c->kind == AP_FORGE_GITEA && (!c->api_url || !c->api_url[0]))
-                return ap_error_set(err, -EINVAL,
-                                    "forge 'gitea' needs --forge-api-url (https://host/api/v1)");
+                return ap_error_set(err, AP_E_INVALID,
+                                    "forge 'gitea' needs an api url (https://host/api/v1)");
         if (c->api_url && strncmp(c->api_url, "https://", 8) != 0 && strncmp(c->api_url, "http://", 7) != 0)
-                return ap_error_set(err, -EINVAL, "forge api url '%s' must start with https:// (or http://)",
-                                    c->api_url);
+                return ap_error_set(err, AP_E_INVALID,
+                                    "forge api url '%s' must start with https:// (or http://)", c->api_url);
         bool app = c->app_id || c->installation_id || c->app_private_key_pem;
         if (app && c->kind != AP_FORGE_GITHUB)
-                return ap_error_set(err, -EINVAL, "github app credentials only work with forge 'github'");
+                return ap_error_set(err, AP_E_INVALID,
+                                    "github app credentials only work with forge 'github'");
         if (app && (!c->app_id || !c->installation_id || !c->app_private_key_pem))
-                return ap_error_set(
-                    err, -EINVAL,
-                    "github app credentials need app-id, installation-id and private-key.pem together");
+                return ap_error_set(err, AP_E_INVALID,
+                                    "github app credentials need the app id, the installation id and the "
+                                    "private key together");
         if (app && strspn(c->app_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.") !=
                        strlen(c->app_id))
-                return ap_error_set(err, -EINVAL,
+                return ap_error_set(err, AP_E_INVALID,
                                     "github app id '%.40s' must be the numeric app id or the client id",
                                     c->app_id);
         if (!app && (!c->token || !c->token[0]))
-                return ap_error_set(err, -EINVAL, "forge '%s' needs a token (or github app credentials)",
+                return ap_error_set(err, AP_E_INVALID, "forge '%s' needs a token (or github app credentials)",
                                     kind);
         if (c->token && strcspn(c->token, " \t\r\n") != strlen(c->token))
-                return ap_error_set(err, -EINVAL,
-                                    "the forge token contains white space; check the credentials secret");
+                return ap_error_set(err, AP_E_INVALID, "the forge token contains white space");
         return 0;
 }
 
@@ -149,7 +152,8 @@ int ap_forge_clone_url(struct ap_forge *f, const char *repo, struct ap_buf *out,
                 return r;
         if (!f->clone_url_template) {
                 if (f->kind != AP_FORGE_LOCAL)
-                        return ap_error_set(err, -EINVAL, "no --forge-clone-url template configured");
+                        return ap_error_set(err, AP_E_INVALID, "forge '%s' has no clone url template",
+                                            f->api_url);
                 r = ap_buf_printf(out, "%s/%s.git", f->local_dir, repo);
                 return r < 0 ? ap_error_set(err, r, "clone url too long") : 0;
         }
@@ -189,7 +193,7 @@ int ap_forge_ensure_deploy_key(struct ap_forge *f, const char *repo, const char 
         if (r < 0)
                 return r;
         if (!title || !title[0] || strlen(title) > 100)
-                return ap_error_set(err, -EINVAL, "a deploy key needs a title of 1-100 characters");
+                return ap_error_set(err, AP_E_INVALID, "a deploy key needs a title of 1-100 characters");
         struct ap_ssh_pubkey want;
         ap_ssh_pubkey_init(&want);
         r = ap_ssh_pubkey_parse(public_key, strlen(public_key), &want, err);
@@ -209,7 +213,8 @@ int ap_forge_set_default_branch(struct ap_forge *f, const char *repo, const char
         if (r < 0)
                 return r;
         if (!branch || !branch[0] || strlen(branch) > 200 || strcspn(branch, " \t\r\n\"\\") != strlen(branch))
-                return ap_error_set(err, -EINVAL, "'%s' is not a valid branch name", branch ? branch : "");
+                return ap_error_set(err, AP_E_INVALID, "'%s' is not a valid branch name",
+                                    branch ? branch : "");
         pthread_mutex_lock(&f->lock);
         r = f->ops->set_default_branch(f, repo, branch, err);
         pthread_mutex_unlock(&f->lock);

@@ -3,7 +3,20 @@
  * repository (already there: fine), add a read-only deploy key (already there: fine; rotate on request),
  * set the default branch, and say which URL Flux clones from.
  *
- * Threads: one ap_forge may be shared; calls are serialised by its lock (one libcurl handle). */
+ * Threads: one ap_forge may be shared; calls are serialised by its lock (one libcurl handle).
+ *
+ * Errors (base/error.h codes; messages name the repository or owner, the API URL and the forge's reason,
+ * never a command-line flag):
+ *   AP_E_UNAUTHORIZED  the token or App credentials are not accepted (HTTP 401)
+ *   AP_E_FORBIDDEN     authenticated, but not allowed (HTTP 403 that is not a rate limit)
+ *   AP_E_NOT_FOUND     the repository or owner does not exist, or the credentials cannot see it
+ *   AP_E_EXISTS        a deploy key already in use elsewhere (Gitea: a title taken)
+ *   AP_E_INVALID       the forge refused the input (HTTP 422 that is not "already exists"), bad names
+ *   AP_E_UNAVAILABLE   the forge cannot be reached or answers 5xx
+ *   AP_E_TIMEOUT       no answer within timeout_ms
+ *   AP_E_CORRUPT       the forge's answer cannot be read
+ *   AP_E_UNSUPPORTED   the operation does not apply to this kind of forge
+ *   -EKEYREJECTED      the forge's TLS certificate is not trusted */
 #pragma once
 
 #include <stdbool.h>

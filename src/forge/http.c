@@ -94,13 +94,16 @@ int ap_forge_http_request(struct ap_forge_http *h, const char *method, const cha
         }
         CURLcode rc = curl_easy_perform(c);
         if (rc == CURLE_WRITE_ERROR)
-                return ap_error_set(err, -E2BIG, "%s %s: the response is larger than %zu bytes", method, url,
-                                    out->max);
+                return ap_error_set(err, AP_E_TOO_LARGE, "%s %s: the response is larger than %zu bytes",
+                                    method, url, out->max);
         if (rc != CURLE_OK) {
-                int code = rc == CURLE_OPERATION_TIMEDOUT                                    ? -ETIMEDOUT
-                           : rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ? -ECONNREFUSED
-                           : rc == CURLE_PEER_FAILED_VERIFICATION                            ? -EKEYREJECTED
-                                                                                             : -EIO;
+                int code = rc == CURLE_OPERATION_TIMEDOUT         ? AP_E_TIMEOUT
+                           : rc == CURLE_PEER_FAILED_VERIFICATION ? -EKEYREJECTED
+                           : rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+                                   rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
+                                   rc == CURLE_GOT_NOTHING || rc == CURLE_SSL_CONNECT_ERROR
+                               ? AP_E_UNAVAILABLE
+                               : -EIO;
                 return ap_error_set(err, code, "%s %s: %s", method, url, curl_easy_strerror(rc));
         }
         long status = 0;

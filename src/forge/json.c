@@ -14,7 +14,7 @@ static json_t *load(const char *json, size_t len, struct ap_error *err, const ch
         json_error_t je;
         json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
         if (!j)
-                ap_error_set(err, -EBADMSG, "the forge sent invalid json for %s: %s", what, je.text);
+                ap_error_set(err, AP_E_CORRUPT, "the forge sent invalid json for %s: %s", what, je.text);
         return j;
 }
 
@@ -32,9 +32,10 @@ int ap_forge_json_keys(const char *json, size_t len, struct ap_forge_key **ret, 
 {
         _cleanup_(json_decrefp) json_t *j = load(json, len, err, "a deploy key list");
         if (!j)
-                return err ? err->code : -EBADMSG;
+                return err ? err->code : AP_E_CORRUPT;
         if (!json_is_array(j))
-                return ap_error_set(err, -EBADMSG, "the forge sent a deploy key list that is not an array");
+                return ap_error_set(err, AP_E_CORRUPT,
+                                    "the forge sent a deploy key list that is not an array");
         size_t n = json_array_size(j);
         struct ap_forge_key *v = calloc(n ? n : 1, sizeof(*v));
         if (!v)
@@ -45,7 +46,8 @@ int ap_forge_json_keys(const char *json, size_t len, struct ap_forge_key **ret, 
                 if (!json_is_object(k) || !json_is_integer(id) ||
                     !copy_str(v[i].key, sizeof(v[i].key), json_object_get(k, "key"))) {
                         free(v);
-                        return ap_error_set(err, -EBADMSG, "the forge sent a deploy key without id or key");
+                        return ap_error_set(err, AP_E_CORRUPT,
+                                            "the forge sent a deploy key without id or key");
                 }
                 v[i].id = json_integer_value(id);
                 if (!copy_str(v[i].title, sizeof(v[i].title), json_object_get(k, "title")))
@@ -73,9 +75,9 @@ int ap_forge_json_repo(const char *json, size_t len, struct ap_forge_repo *ret, 
 {
         _cleanup_(json_decrefp) json_t *j = load(json, len, err, "a repository");
         if (!j)
-                return err ? err->code : -EBADMSG;
+                return err ? err->code : AP_E_CORRUPT;
         if (!json_is_object(j) || !json_is_string(json_object_get(j, "name")))
-                return ap_error_set(err, -EBADMSG, "the forge sent a repository without a name");
+                return ap_error_set(err, AP_E_CORRUPT, "the forge sent a repository without a name");
         struct ap_forge_repo r = {0};
         r.is_private = json_is_true(json_object_get(j, "private"));
         if (!copy_str(r.default_branch, sizeof(r.default_branch), json_object_get(j, "default_branch")))
@@ -94,10 +96,10 @@ int ap_forge_parse_time(const char *s, time_t *ret)
         /* exactly YYYY-MM-DDTHH:MM:SSZ */
         static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
         if (!s || strlen(s) != sizeof(shape) - 1)
-                return -EINVAL;
+                return AP_E_INVALID;
         for (size_t i = 0; shape[i]; i++)
                 if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
-                        return -EINVAL;
+                        return AP_E_INVALID;
 #define NUM(off, n)                                                                                          \
         ({                                                                                                   \
                 int v_ = 0;                                                                                  \
@@ -114,10 +116,10 @@ int ap_forge_parse_time(const char *s, time_t *ret)
 #undef NUM
         if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
             tm.tm_sec > 60)
-                return -EINVAL;
+                return AP_E_INVALID;
         time_t t = timegm(&tm);
         if (t == (time_t)-1)
-                return -EINVAL;
+                return AP_E_INVALID;
         *ret = t;
         return 0;
 }
@@ -127,14 +129,15 @@ int ap_forge_json_app_token(const char *json, size_t len, struct ap_buf *token, 
 {
         _cleanup_(json_decrefp) json_t *j = load(json, len, err, "an installation token");
         if (!j)
-                return err ? err->code : -EBADMSG;
+                return err ? err->code : AP_E_CORRUPT;
         const char *t = json_string_value(json_object_get(j, "token"));
         const char *exp = json_string_value(json_object_get(j, "expires_at"));
         time_t when;
         if (!t || !t[0] || strlen(t) > 1024 || strcspn(t, " \t\r\n:") != strlen(t))
-                return ap_error_set(err, -EBADMSG, "the installation token response has no usable token");
+                return ap_error_set(err, AP_E_CORRUPT, "the installation token response has no usable token");
         if (!exp || ap_forge_parse_time(exp, &when) < 0)
-                return ap_error_set(err, -EBADMSG, "the installation token response has no valid expires_at");
+                return ap_error_set(err, AP_E_CORRUPT,
+                                    "the installation token response has no valid expires_at");
         int r = ap_buf_addstr(token, t);
         if (r < 0)
                 return ap_error_set(err, r, "out of memory");

@@ -93,13 +93,13 @@ static int local_ensure_deploy_key(struct ap_forge *f, const char *repo, const c
 {
         int r;
         if (strcspn(title, " \t\r\n") != strlen(title) || !title[0])
-                return ap_error_set(err, -EINVAL, "deploy key title '%s' must be one word", title);
+                return ap_error_set(err, AP_E_INVALID, "deploy key title '%s' must be one word", title);
         char path[4300], file[4400];
         repo_path(f, repo, path, sizeof(path));
         snprintf(file, sizeof(file), "%s/" KEYS_FILE, path);
         _cleanup_buf_ struct ap_buf old = AP_BUF_INIT, out = AP_BUF_INIT, mine = AP_BUF_INIT;
         if (access(path, F_OK) != 0)
-                return ap_error_set(err, -ENOENT, "repository '%s' does not exist", path);
+                return ap_error_set(err, AP_E_NOT_FOUND, "repository '%s' does not exist", path);
         if (access(file, F_OK) == 0 && (r = ap_read_file(file, &old, err)) < 0)
                 return r;
         enum ap_forge_key_result result = AP_FORGE_KEY_ADDED;
@@ -144,10 +144,10 @@ static int local_set_default_branch(struct ap_forge *f, const char *repo, const 
         snprintf(ref, sizeof(ref), "refs/heads/%s", branch);
         int valid = 0;
         if (git_reference_name_is_valid(&valid, ref) < 0 || !valid || strlen(branch) > 200)
-                return ap_error_set(err, -EINVAL, "'%s' is not a valid branch name", branch);
+                return ap_error_set(err, AP_E_INVALID, "'%s' is not a valid branch name", branch);
         git_repository *g = NULL;
         if (git_repository_open_bare(&g, path) < 0)
-                return ap_error_set(err, -ENOENT, "repository '%s' does not exist", path);
+                return ap_error_set(err, AP_E_NOT_FOUND, "repository '%s' does not exist", path);
         int rc = git_repository_set_head(g, ref); /* an unborn branch is fine: HEAD names it */
         git_repository_free(g);
         return rc < 0 ? lib_fail("set the default branch of", path, err) : 0;
@@ -155,7 +155,7 @@ static int local_set_default_branch(struct ap_forge *f, const char *repo, const 
 
 static int local_git_token(struct ap_forge *f, struct ap_buf *out, struct ap_error *err)
 {
-        return ap_error_set(err, -ENOTSUP, "local repositories need no token");
+        return ap_error_set(err, AP_E_UNSUPPORTED, "local repositories need no token");
 }
 
 const struct ap_forge_ops ap_forge_local_ops = {

@@ -49,20 +49,34 @@ static int call(struct ap_forge *f, const char *method, const char *path, const 
         return ap_forge_http_request(f->http, method, url, body, is_github(f) ? gh : gt, status, resp, err);
 }
 
+/* The shared error code for an HTTP status the forge answered with (base/error.h). */
+static int status_code(long status)
+{
+        switch (status) {
+        case 401:
+                return AP_E_UNAUTHORIZED;
+        case 403:
+                return AP_E_FORBIDDEN;
+        case 404:
+                return AP_E_NOT_FOUND;
+        case 409:
+        case 422:
+                return AP_E_EXISTS;
+        case 429:
+                return AP_E_RATE_LIMITED;
+        default:
+                return status >= 500 ? AP_E_UNAVAILABLE : -EIO;
+        }
+}
+
+/* "<what>: <api> answered http <status> <message>": names the object, the URL and the forge's reason. */
 static int http_fail(struct ap_forge *f, long status, const struct ap_buf *resp, const char *what,
                      struct ap_error *err)
 {
         char msg[300];
         ap_forge_json_message(resp->data, resp->len, msg, sizeof(msg));
-        int code = status == 401 || status == 403   ? -EACCES
-                   : status == 404                  ? -ENOENT
-                   : status == 409 || status == 422 ? -EEXIST
-                                                    : -EIO;
-        const char *hint = code == -EACCES   ? "; check the forge credentials secret and their permissions"
-                           : code == -ENOENT ? "; check --forge-owner and that the credentials can see it"
-                                             : "";
-        return ap_error_set(err, code, "%s: %s answered http %ld%s%s%s", what, f->api_url, status,
-                            msg[0] ? " " : "", msg, hint);
+        return ap_error_set(err, status_code(status), "%s: %s answered http %ld%s%s", what, f->api_url,
+                            status, msg[0] ? " " : "", msg);
 }
 
 /* A JSON body from an object (caller frees with free()). */
@@ -160,11 +174,10 @@ static int rest_ensure_repo(struct ap_forge *f, const char *name, const char *de
                         if ((r = get_repo(f, name, &status, &repo, err)) < 0)
                                 return r;
                         if (status == 404)
-                                return ap_error_set(
-                                    err, -EACCES,
-                                    "repository '%s/%s' exists but the forge credentials cannot see "
-                                    "it; grant them access",
-                                    f->owner, name);
+                                return ap_error_set(err, AP_E_FORBIDDEN,
+                                                    "repository '%s/%s' exists on %s but the credentials "
+                                                    "cannot see it",
+                                                    f->owner, name, f->api_url);
                 }
         }
         if ((r = fill_clone_url(f, name, &repo, err)) < 0)
@@ -231,11 +244,11 @@ static int add_key(struct ap_forge *f, const char *repo, const char *title, cons
         char what[300];
         snprintf(what, sizeof(what), "cannot add deploy key '%s' to '%s/%s'", title, f->owner, repo);
         r = http_fail(f, status, &resp, what, err);
-        if (r == -EEXIST) {
+        if (r == AP_E_EXISTS) {
                 char msg[300];
                 ap_forge_json_message(resp.data, resp.len, msg, sizeof(msg));
                 ap_error_set(
-                    err, -EEXIST,
+                    err, AP_E_EXISTS,
                     "%s: %s; a key can be a deploy key once (generate one key per repository) and Gitea "
                     "takes a title once (rotate to replace the key)",
                     what, msg[0] ? msg : "already in use");
@@ -292,7 +305,7 @@ static int rest_ensure_deploy_key(struct ap_forge *f, const char *repo, const ch
         }
         if (!mine) {
                 r = add_key(f, repo, title, line.data, err);
-                if (r == -EEXIST && rotate) {
+                if (r == AP_E_EXISTS && rotate) {
                         /* titles are unique per repository on Gitea: make room first, then add */
                         if ((r = delete_same_title(f, repo, title, want, keys, n, err)) < 0)
                                 goto out;

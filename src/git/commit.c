@@ -35,19 +35,19 @@ int ap_git_check_path(const char *path, struct ap_error *err)
 {
         size_t n = path ? strlen(path) : 0;
         if (n == 0 || n > MAX_PATH)
-                return ap_error_set(err, -EINVAL, "a file path to commit is empty or too long");
+                return ap_error_set(err, AP_E_INVALID, "a file path to commit is empty or too long");
         if (path[0] == '/' || path[n - 1] == '/')
-                return ap_error_set(err, -EINVAL, "'%s' must be a relative file path", path);
+                return ap_error_set(err, AP_E_INVALID, "'%s' must be a relative file path", path);
         for (const char *p = path; *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
-                        return ap_error_set(err, -EINVAL,
+                        return ap_error_set(err, AP_E_INVALID,
                                             "'%.200s' contains a control character or backslash", path);
         for (const char *c = path; *c;) {
                 size_t len = strcspn(c, "/");
                 if (len == 0 || (len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.') ||
                     (len == 4 && strncasecmp(c, ".git", 4) == 0))
-                        return ap_error_set(err, -EINVAL, "'%s' has an empty, '.', '..' or '.git' component",
-                                            path);
+                        return ap_error_set(err, AP_E_INVALID,
+                                            "'%s' has an empty, '.', '..' or '.git' component", path);
                 c += len;
                 if (*c == '/')
                         c++;
@@ -66,7 +66,7 @@ static int lib_error(struct ap_git_repo *r, const char *what, struct ap_error *e
 static int build_message(const struct ap_git_commit_request *req, struct ap_buf *msg, struct ap_error *err)
 {
         if (!req->subject || !req->subject[0] || strchr(req->subject, '\n'))
-                return ap_error_set(err, -EINVAL, "a commit needs a one-line subject");
+                return ap_error_set(err, AP_E_INVALID, "a commit needs a one-line subject");
         int rc = ap_buf_printf(msg, "%s\n", req->subject);
         if (rc >= 0 && req->body && req->body[0]) {
                 size_t n = strlen(req->body);
@@ -80,7 +80,7 @@ static int build_message(const struct ap_git_commit_request *req, struct ap_buf 
                 rc = ap_buf_printf(msg, "Requested-by: %s\n", req->requested_by);
         if (rc >= 0 &&
             ((req->app && strchr(req->app, '\n')) || (req->requested_by && strchr(req->requested_by, '\n'))))
-                return ap_error_set(err, -EINVAL, "commit trailers must be one line each");
+                return ap_error_set(err, AP_E_INVALID, "commit trailers must be one line each");
         if (rc < 0)
                 return ap_error_set(err, rc, "the commit message is too long");
         return 0;
@@ -98,7 +98,7 @@ static int prepare_updates(struct ap_git_repo *r, const struct ap_git_commit_req
                         return ap_error_prefix(err, "cannot commit to '%s'", r->name);
                 for (size_t j = 0; j < i; j++)
                         if (strcmp(req->changes[j].path, c->path) == 0)
-                                return ap_error_set(err, -EINVAL,
+                                return ap_error_set(err, AP_E_INVALID,
                                                     "cannot commit to '%s': '%s' is changed twice", r->name,
                                                     c->path);
                 if (c->remove) {
@@ -106,14 +106,14 @@ static int prepare_updates(struct ap_git_repo *r, const struct ap_git_commit_req
                         if (!base || git_tree_entry_bypath(&e, base, c->path) < 0)
                                 continue;
                         if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
-                                return ap_error_set(err, -EINVAL,
+                                return ap_error_set(err, AP_E_INVALID,
                                                     "cannot commit to '%s': '%s' is a folder, not a file",
                                                     r->name, c->path);
                         ups[n++] = (git_tree_update){.action = GIT_TREE_UPDATE_REMOVE, .path = c->path};
                         continue;
                 }
                 if (c->len > AP_GIT_MAX_FILE)
-                        return ap_error_set(err, -E2BIG,
+                        return ap_error_set(err, AP_E_TOO_LARGE,
                                             "cannot commit to '%s': '%s' is larger than %zu bytes", r->name,
                                             c->path, AP_GIT_MAX_FILE);
                 git_tree_update *u = &ups[n++];
@@ -134,7 +134,7 @@ static int create_commit(struct ap_git_repo *r, const struct ap_buf *msg, const 
         _cleanup_(sig_freep) git_signature *who = NULL;
         _cleanup_(tree_freep) git_tree *tree = NULL;
         if (git_signature_now(&who, r->author_name, r->author_email) < 0)
-                return ap_error_set(err, -EINVAL, "cannot commit to '%s': bad author '%s <%s>'", r->name,
+                return ap_error_set(err, AP_E_INVALID, "cannot commit to '%s': bad author '%s <%s>'", r->name,
                                     r->author_name, r->author_email);
         if (git_tree_lookup(&tree, r->git, tree_id) < 0)
                 return lib_error(r, "read back the new tree of", err);
@@ -160,8 +160,9 @@ int ap_git_build_commit(struct ap_git_repo *r, const struct ap_git_commit_reques
                         git_oid *ret, bool *ret_unchanged, struct ap_error *err)
 {
         if (req->n_changes > AP_GIT_MAX_FILES)
-                return ap_error_set(err, -E2BIG, "cannot commit to '%s': more than %d files in one commit",
-                                    r->name, AP_GIT_MAX_FILES);
+                return ap_error_set(err, AP_E_TOO_LARGE,
+                                    "cannot commit to '%s': more than %d files in one commit", r->name,
+                                    AP_GIT_MAX_FILES);
         _cleanup_(commit_freep) git_commit *parent = NULL;
         _cleanup_(tree_freep) git_tree *base = NULL;
         if (tip && (git_commit_lookup(&parent, r->git, tip) < 0 || git_commit_tree(&base, parent) < 0))
@@ -183,7 +184,8 @@ int ap_git_build_commit(struct ap_git_repo *r, const struct ap_git_commit_reques
         if (git_tree_create_updated(&tree_id, r->git, base, n, ups) < 0) {
                 const git_error *e = git_error_last();
                 if (e && e->klass == GIT_ERROR_TREE)
-                        return ap_error_set(err, -EINVAL, "cannot commit to '%s': %s", r->name, e->message);
+                        return ap_error_set(err, AP_E_INVALID, "cannot commit to '%s': %s", r->name,
+                                            e->message);
                 return lib_error(r, "write the tree for", err);
         }
         /* byte-identical: the same tree (an empty branch stays empty when nothing is written) */

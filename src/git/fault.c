@@ -1,7 +1,8 @@
 /* fault.c - what a libgit2 failure means for the caller: a clear ap_error naming the repository and the
- * cause (bad credentials, unknown host key, missing repository, disk full, remote unreachable), and
- * whether retrying can help. libgit2 reports most transport failures only as text, so some of this
- * matches the messages of libgit2 1.x and of git's server programs. */
+ * cause, with a code of the shared vocabulary (base/error.h: bad credentials, refused, unknown host key,
+ * missing repository, disk full, remote unreachable, corrupt cache), and whether retrying can help.
+ * libgit2 reports most transport failures only as text, so some of this matches the messages of
+ * libgit2 1.x and of git's server programs. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -21,12 +22,19 @@ static bool missing_repo(const char *m)
                has(m, "does not exist") || has(m, "no such file or directory");
 }
 
+/* the server does not accept who we are (HTTP 401, ssh publickey refused) */
 static bool auth_failure(const char *m)
 {
-        return has(m, "authentication") || has(m, "401") || has(m, "403") || has(m, "permission denied") ||
-               has(m, "unauthorized") || has(m, "publickey") || has(m, "not authorized") ||
+        return has(m, "authentication") || has(m, "401") || has(m, "unauthorized") || has(m, "publickey");
+}
+
+/* the server knows who we are and refuses the operation (HTTP 403, a read-only deploy key, Gitea's
+ * "not authorized to write", a protected branch) */
+static bool refused(const char *m)
+{
+        return has(m, "403") || has(m, "permission denied") || has(m, "not authorized") ||
                has(m, "forbidden") || has(m, "not allowed") || has(m, "read-only") || has(m, "read only") ||
-               has(m, "access denied");
+               has(m, "access denied") || has(m, "protected branch");
 }
 
 static bool disk_full(int sys_errno, const char *m)
@@ -49,17 +57,23 @@ enum ap_git_fault ap_git_fault(struct ap_git_repo *r, struct ap_git_op *op, int 
                 return AP_GIT_FAULT_PERMANENT;
         }
         if (rc == GIT_ENONFASTFORWARD) {
-                ap_error_set(err, -EAGAIN, "cannot %s '%s': the branch '%s' moved on the remote", what,
+                ap_error_set(err, AP_E_CONFLICT, "cannot %s '%s': the branch '%s' moved on the remote", what,
                              r->name, r->branch);
                 return AP_GIT_FAULT_CONFLICT;
         }
         if (rc == GIT_EAUTH || (op && op->cred_calls > 1) || (op && op->no_credentials) ||
             (klass != GIT_ERROR_OS && auth_failure(m))) {
-                ap_error_set(
-                    err, -EACCES,
-                    "cannot %s '%s': authentication failed (%s); check the credentials secret and that "
-                    "the key or token may access the repository",
-                    what, r->name, m);
+                ap_error_set(err, AP_E_UNAUTHORIZED,
+                             "cannot %s '%s': authentication failed (%s): the server does not accept the "
+                             "key or token",
+                             what, r->name, m);
+                return AP_GIT_FAULT_PERMANENT;
+        }
+        if (klass != GIT_ERROR_OS && refused(m)) {
+                ap_error_set(err, AP_E_FORBIDDEN,
+                             "cannot %s '%s': the server refused access (%s): the key or token may not "
+                             "write to the repository",
+                             what, r->name, m);
                 return AP_GIT_FAULT_PERMANENT;
         }
         if (rc == GIT_ECERTIFICATE) {
@@ -68,34 +82,30 @@ enum ap_git_fault ap_git_fault(struct ap_git_repo *r, struct ap_git_op *op, int 
                 return AP_GIT_FAULT_PERMANENT;
         }
         if (disk_full(klass == GIT_ERROR_OS || !e ? sys_errno : 0, m)) {
-                ap_error_set(
-                    err, -ENOSPC,
-                    "cannot %s '%s': the disk holding the cache '%s' is full (%s); free space and retry",
-                    what, r->name, r->cache_dir, m);
+                ap_error_set(err, AP_E_NO_SPACE,
+                             "cannot %s '%s': the disk holding the cache '%s' is full (%s)", what, r->name,
+                             r->cache_dir, m);
                 return AP_GIT_FAULT_PERMANENT;
         }
         if (r->u.scheme == AP_GIT_LOCAL && access(r->u.path, F_OK) < 0) {
                 /* libgit2 only picks its local transport for an existing folder */
-                ap_error_set(err, -ENOENT,
-                             "cannot %s '%s': the repository '%s' does not exist; create it or fix the url",
-                             what, r->name, r->u.path);
+                ap_error_set(err, AP_E_NOT_FOUND, "cannot %s '%s': the repository '%s' does not exist", what,
+                             r->name, r->u.path);
                 return AP_GIT_FAULT_PERMANENT;
         }
         bool transport = klass == GIT_ERROR_NET || klass == GIT_ERROR_SSH || klass == GIT_ERROR_HTTP ||
                          klass == GIT_ERROR_SSL;
         /* a local path remote that is missing shows up as an os or repository error */
         if ((transport || r->u.scheme == AP_GIT_LOCAL) && missing_repo(m) && !has(m, "failed to connect")) {
-                ap_error_set(
-                    err, -ENOENT,
-                    "cannot %s '%s': the repository does not exist on the remote (%s); create it or fix "
-                    "the url",
-                    what, r->name, m);
+                ap_error_set(err, AP_E_NOT_FOUND,
+                             "cannot %s '%s': the repository does not exist on the remote (%s)", what,
+                             r->name, m);
                 return AP_GIT_FAULT_PERMANENT;
         }
         if (transport || has(m, "failed to connect") || has(m, "connection refused") || has(m, "timed out") ||
             has(m, "early eof") || has(m, "unexpected eof") || has(m, "connection reset")) {
-                ap_error_set(err, -ETIMEDOUT, "cannot %s '%s': the remote is unreachable (%s)", what, r->name,
-                             m);
+                ap_error_set(err, AP_E_UNAVAILABLE, "cannot %s '%s': the remote is unreachable (%s)", what,
+                             r->name, m);
                 return AP_GIT_FAULT_TRANSIENT;
         }
         ap_error_set(err, -EIO, "cannot %s '%s': %s", what, r->name, m);

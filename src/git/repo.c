@@ -60,7 +60,7 @@ static int check_branch(const char *b, struct ap_error *err)
         snprintf(ref, sizeof(ref), "refs/heads/%s", b);
         int valid = 0;
         if (strlen(b) > 200 || git_reference_name_is_valid(&valid, ref) < 0 || !valid)
-                return ap_error_set(err, -EINVAL, "'%s' is not a valid branch name", b);
+                return ap_error_set(err, AP_E_INVALID, "'%s' is not a valid branch name", b);
         return 0;
 }
 
@@ -75,11 +75,11 @@ int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **r
         if ((rc = check_branch(branch, err)) < 0)
                 return rc;
         if (!cfg->cache_dir || !cfg->cache_dir[0] || strlen(cfg->cache_dir) > 4000)
-                return ap_error_set(err, -EINVAL, "a git repository needs a cache folder");
+                return ap_error_set(err, AP_E_INVALID, "a git repository needs a cache folder");
         if (u.scheme == AP_GIT_SSH && !cfg->known_hosts)
-                return ap_error_set(err, -EINVAL,
-                                    "ssh url '%s' needs pinned known_hosts lines; get them with "
-                                    "'ssh-keyscan -p <port> <host>' and check them out of band",
+                return ap_error_set(err, AP_E_INVALID,
+                                    "ssh url '%s' needs pinned known_hosts lines (the server's host keys, "
+                                    "checked out of band)",
                                     cfg->url);
 
         git_libgit2_init(); /* balanced by the shutdown in ap_git_repo_free */
@@ -162,6 +162,16 @@ static void unlock_repo(struct ap_git_repo *r, int fd)
         pthread_mutex_unlock(&r->lock);
 }
 
+/* The retry budget is spent: AP_E_TIMEOUT, with the last failure as the cause. */
+static int give_up(struct ap_git_repo *r, struct ap_error *err)
+{
+        if (!err)
+                return AP_E_TIMEOUT;
+        ap_error_prefix(err, "gave up after %u s", (r->retry_timeout_ms + 999) / 1000);
+        err->code = AP_E_TIMEOUT;
+        return AP_E_TIMEOUT;
+}
+
 /* Open the cache and fetch, retrying transient failures until the deadline. */
 static int sync_locked(struct ap_git_repo *r, uint64_t deadline, struct ap_error *err)
 {
@@ -173,8 +183,10 @@ static int sync_locked(struct ap_git_repo *r, uint64_t deadline, struct ap_error
                 rc = ap_git_cache_fetch(r, &fault, err);
                 if (rc >= 0)
                         return 0;
-                if (fault == AP_GIT_FAULT_PERMANENT || !ap_git_backoff(r, step, deadline))
+                if (fault == AP_GIT_FAULT_PERMANENT)
                         return rc;
+                if (!ap_git_backoff(r, step, deadline))
+                        return give_up(r, err);
         }
 }
 
@@ -218,7 +230,7 @@ static int read_locked(struct ap_git_repo *r, const char *path, struct ap_buf *o
                 rc = ap_error_set(err, -EIO, "cannot read '%s' in '%s': %s", path, r->name,
                                   git_error_last()->message);
         } else if ((size_t)git_blob_rawsize(b) > AP_GIT_MAX_FILE) {
-                rc = ap_error_set(err, -E2BIG, "'%s' in '%s' is larger than %zu bytes", path, r->name,
+                rc = ap_error_set(err, AP_E_TOO_LARGE, "'%s' in '%s' is larger than %zu bytes", path, r->name,
                                   AP_GIT_MAX_FILE);
         } else if ((rc = ap_buf_add(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b))) < 0) {
                 rc = ap_error_set(err, rc, "'%s' in '%s' does not fit the buffer", path, r->name);
@@ -340,8 +352,9 @@ static int push_once(struct ap_git_repo *r, const git_oid *id, enum ap_git_fault
         }
         if (!op.ref_reported) {
                 *ret_fault = AP_GIT_FAULT_TRANSIENT;
-                return ap_error_set(err, -EPROTO, "cannot push to '%s': the server did not report on '%s'",
-                                    r->name, r->remote_ref);
+                return ap_error_set(err, AP_E_UNAVAILABLE,
+                                    "cannot push to '%s': the server did not report on '%s'", r->name,
+                                    r->remote_ref);
         }
         if (op.ref_status[0]) {
                 /* a concurrent update shows as one of these; anything else (hooks, protection) is final */
@@ -350,7 +363,7 @@ static int push_once(struct ap_git_repo *r, const git_oid *id, enum ap_git_fault
                              strstr(s, "stale info") || strstr(s, "failed to update ref") ||
                              strstr(s, "failed to lock") || strstr(s, "cannot lock ref");
                 *ret_fault = moved ? AP_GIT_FAULT_CONFLICT : AP_GIT_FAULT_PERMANENT;
-                return ap_error_set(err, moved ? -EAGAIN : -EPERM,
+                return ap_error_set(err, moved ? AP_E_CONFLICT : AP_E_FORBIDDEN,
                                     "the server refused the push of '%s' to '%s': %s", r->branch, r->name, s);
         }
         /* our view of the remote is now our commit; a failure here only costs a fetch later */
@@ -413,7 +426,7 @@ static int commit_push_locked(struct ap_git_repo *r, const struct ap_git_commit_
                 if (fault == AP_GIT_FAULT_PERMANENT)
                         return rc;
                 if (!ap_git_backoff(r, step++, deadline))
-                        return ap_error_prefix(err, "gave up after %u s", r->retry_timeout_ms / 1000);
+                        return give_up(r, err);
                 rc = 0;
         }
 }

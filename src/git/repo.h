@@ -103,8 +103,22 @@ struct ap_git_push_result {
 /* Apply the changes on top of the remote branch tip as one commit (no merge commits: after a rejected
  * push the changes are re-applied on the new tip) and push it, checking the server accepted the ref.
  * When the result is byte-identical to the tip, no commit is made and ret->unchanged is set.
- * Errors name the repository and the cause: -EACCES bad credentials, -EKEYREJECTED/-ENOKEY host key,
- * -ENOENT missing repository, -EPERM push refused by the server, -ENOSPC disk full, -ETIMEDOUT remote
- * unreachable past the retry timeout, -EINVAL bad paths. The cache is never left half-updated. */
+ * The cache is never left half-updated.
+ *
+ * Errors (base/error.h codes; the message names the repository and the cause):
+ *   AP_E_UNAUTHORIZED  the server does not accept the key or token
+ *   AP_E_FORBIDDEN     authenticated, but the push was refused (read-only key, hook, protected branch)
+ *   AP_E_NOT_FOUND     the repository does not exist
+ *   AP_E_TIMEOUT       the retry budget (retry_timeout_ms) ran out; the message gives the last cause
+ *                      (remote unreachable, or the branch kept moving)
+ *   AP_E_INVALID       bad paths, subject or trailers
+ *   AP_E_TOO_LARGE     a file past AP_GIT_MAX_FILE, more than AP_GIT_MAX_FILES changes
+ *   AP_E_NO_SPACE      the disk holding the cache is full
+ *   -EKEYREJECTED      the server's SSH host key does not match the pinned known_hosts, or its TLS
+ *                      certificate is not trusted (git-specific: a possible man-in-the-middle)
+ *   -ENOKEY            the SSH server is not in the pinned known_hosts at all
+ *   -EKEYREVOKED       its host key is marked @revoked
+ * While retrying, single attempts fail with AP_E_UNAVAILABLE (remote unreachable) or AP_E_CONFLICT (the
+ * branch moved); those are handled here and only reach the caller as the cause of AP_E_TIMEOUT. */
 int ap_git_repo_commit_push(struct ap_git_repo *r, const struct ap_git_commit_request *req,
                             struct ap_git_push_result *ret, struct ap_error *err);

@@ -226,7 +226,7 @@ static void test_repo_keys_push_clone(void **state)
         assert_true(found);
         struct ap_git_change w = {.path = "x", .data = "x", .len = 1};
         struct ap_git_commit_request wreq = {.changes = &w, .n_changes = 1, .subject = "must fail"};
-        assert_int_equal(ap_git_repo_commit_push(ro, &wreq, &res, &err), -EACCES);
+        assert_int_equal(ap_git_repo_commit_push(ro, &wreq, &res, &err), AP_E_FORBIDDEN);
         assert_non_null(strstr(err.msg, "'demo-platform'"));
         assert_non_null(strstr(err.msg, "not authorized to write"));
 }
@@ -236,17 +236,17 @@ static void test_gitea_errors(void **state)
         struct ap_error err = AP_ERROR_INIT;
         struct ap_forge_repo r;
         _cleanup_(ap_forge_freep) struct ap_forge *bad = gitea("0000000000000000000000000000000000000000");
-        assert_int_equal(ap_forge_ensure_repo(bad, "demo-platform", NULL, &r, &err), -EACCES);
+        assert_int_equal(ap_forge_ensure_repo(bad, "demo-platform", NULL, &r, &err), AP_E_UNAUTHORIZED);
         assert_non_null(strstr(err.msg, "http 401"));
         _cleanup_(ap_forge_freep) struct ap_forge *f = gitea(token);
-        assert_int_equal(ap_forge_set_default_branch(f, "no-such-platform", "main", &err), -ENOENT);
+        assert_int_equal(ap_forge_set_default_branch(f, "no-such-platform", "main", &err), AP_E_NOT_FOUND);
         enum ap_forge_key_result kr;
         _cleanup_(ap_ssh_key_freep) struct ap_ssh_key *k = NULL;
         _cleanup_buf_ struct ap_buf l = AP_BUF_INIT;
         assert_int_equal(ap_ssh_key_generate(NULL, &k, &err), 0);
         ap_ssh_key_write_public(k, &l);
         assert_int_equal(ap_forge_ensure_deploy_key(f, "no-such-platform", "flux", l.data, false, &kr, &err),
-                         -ENOENT);
+                         AP_E_NOT_FOUND);
 }
 
 int main(void)

@@ -160,8 +160,8 @@ static void test_repo_create_then_exists(void **state)
         assert_int_equal(ap_forge_ensure_repo(f, "shop-platform", NULL, &r, &err), 0);
         assert_string_equal(r.default_branch, "trunk");
 
-        assert_int_equal(ap_forge_ensure_repo(f, "../etc", NULL, &r, &err), -EINVAL);
-        assert_int_equal(ap_forge_ensure_repo(f, "x.git", NULL, &r, &err), -EINVAL);
+        assert_int_equal(ap_forge_ensure_repo(f, "../etc", NULL, &r, &err), AP_E_INVALID);
+        assert_int_equal(ap_forge_ensure_repo(f, "x.git", NULL, &r, &err), AP_E_INVALID);
 }
 
 static void test_bad_token_and_unknown_owner(void **state)
@@ -169,9 +169,10 @@ static void test_bad_token_and_unknown_owner(void **state)
         struct ap_error err = AP_ERROR_INIT;
         struct ap_forge_repo r;
         _cleanup_(ap_forge_freep) struct ap_forge *bad = forge_pat("ghp_wrong", ORG);
-        assert_int_equal(ap_forge_ensure_repo(bad, "x-platform", NULL, &r, &err), -EACCES);
+        assert_int_equal(ap_forge_ensure_repo(bad, "x-platform", NULL, &r, &err), AP_E_UNAUTHORIZED);
         assert_non_null(strstr(err.msg, "Bad credentials"));
-        assert_non_null(strstr(err.msg, "credentials secret"));
+        assert_non_null(strstr(err.msg, "'acme/x-platform'"));
+        assert_null(strstr(err.msg, "--")); /* no command-line hints in library messages */
         assert_null(strstr(err.msg, "ghp_wrong"));
 
         /* an owner that is no organisation: the repository goes to the token's own account */
@@ -227,14 +228,16 @@ static void test_deploy_keys(void **state)
         /* a key already used by another repository is refused with a clear message */
         assert_int_equal(ap_forge_ensure_repo(f, "second-platform", NULL, &r, &err), 0);
         assert_int_equal(ap_forge_ensure_deploy_key(f, "second-platform", "flux", l2.data, false, &res, &err),
-                         -EEXIST);
+                         AP_E_EXISTS);
         assert_non_null(strstr(err.msg, "already in use"));
         assert_non_null(strstr(err.msg, "one key per repository"));
 
         assert_int_equal(
-            ap_forge_ensure_deploy_key(f, "keys-platform", "flux", "not a key", false, &res, &err), -EINVAL);
+            ap_forge_ensure_deploy_key(f, "keys-platform", "flux", "not a key", false, &res, &err),
+            AP_E_INVALID);
         assert_int_equal(
-            ap_forge_ensure_deploy_key(f, "missing-platform", "flux", l3.data, false, &res, &err), -ENOENT);
+            ap_forge_ensure_deploy_key(f, "missing-platform", "flux", l3.data, false, &res, &err),
+            AP_E_NOT_FOUND);
 }
 
 static void test_github_app(void **state)
@@ -266,12 +269,13 @@ static void test_github_app(void **state)
         _cleanup_buf_ struct ap_buf other = AP_BUF_INIT_SECRET;
         assert_int_equal(ap_read_file(path, &other, &err), 0);
         _cleanup_(ap_forge_freep) struct ap_forge *w = forge_app(&main_si, other.data);
-        assert_int_equal(ap_forge_ensure_repo(w, "app-platform", NULL, &r, &err), -EACCES);
-        assert_non_null(strstr(err.msg, "app-id, installation-id and private-key.pem"));
+        assert_int_equal(ap_forge_ensure_repo(w, "app-platform", NULL, &r, &err), AP_E_UNAUTHORIZED);
+        assert_non_null(strstr(err.msg, "github app '" APP_ID "' installation '" INST_ID "'"));
+        assert_non_null(strstr(err.msg, "http 401"));
 
         /* not an RSA PEM at all */
         struct ap_forge *bad = forge_app(&main_si, "-----BEGIN NOTHING-----\n");
-        assert_int_equal(ap_forge_ensure_repo(bad, "app-platform", NULL, &r, &err), -EINVAL);
+        assert_int_equal(ap_forge_ensure_repo(bad, "app-platform", NULL, &r, &err), AP_E_INVALID);
         ap_forge_free(bad);
 }
 
@@ -280,17 +284,18 @@ static void test_config_errors(void **state)
         struct ap_error err = AP_ERROR_INIT;
         struct ap_forge *f = NULL;
         struct ap_forge_config c = {.kind = AP_FORGE_GITHUB, .owner = ORG};
-        assert_int_equal(ap_forge_new(&c, &f, &err), -EINVAL); /* no credentials */
+        assert_int_equal(ap_forge_new(&c, &f, &err), AP_E_INVALID); /* no credentials */
         c.token = PAT;
         c.app_id = APP_ID;
-        assert_int_equal(ap_forge_new(&c, &f, &err), -EINVAL); /* half an App */
+        assert_int_equal(ap_forge_new(&c, &f, &err), AP_E_INVALID); /* half an App */
         struct ap_forge_config g = {.kind = AP_FORGE_GITEA, .owner = ORG, .token = "t"};
-        assert_int_equal(ap_forge_new(&g, &f, &err), -EINVAL); /* gitea needs its api url */
-        assert_non_null(strstr(err.msg, "--forge-api-url"));
+        assert_int_equal(ap_forge_new(&g, &f, &err), AP_E_INVALID); /* gitea needs its api url */
+        assert_non_null(strstr(err.msg, "needs an api url"));
+        assert_null(strstr(err.msg, "--"));
         enum ap_forge_kind k;
         assert_int_equal(ap_forge_parse_kind("forgejo", &k), 0);
         assert_int_equal(k, AP_FORGE_GITEA);
-        assert_int_equal(ap_forge_parse_kind("gitlab", &k), -EINVAL);
+        assert_int_equal(ap_forge_parse_kind("gitlab", &k), AP_E_INVALID);
 }
 
 int main(void)

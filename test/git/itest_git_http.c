@@ -108,13 +108,13 @@ static void test_bad_tokens(void **state)
         unsigned before = commits();
         struct ap_error err = AP_ERROR_INIT;
         _cleanup_(ap_git_repo_freep) struct ap_git_repo *wrong = open_http("not-the-token", "wrong");
-        assert_int_equal(push_one(wrong, "x", "x", &err), -EACCES);
+        assert_int_equal(push_one(wrong, "x", "x", &err), AP_E_UNAUTHORIZED);
         assert_non_null(strstr(err.msg, "'app-platform'"));
         assert_non_null(strstr(err.msg, "authentication failed"));
         assert_null(strstr(err.msg, "not-the-token")); /* secrets never in messages */
 
         _cleanup_(ap_git_repo_freep) struct ap_git_repo *none = open_http(NULL, "none");
-        assert_int_equal(push_one(none, "x", "x", &err), -EACCES);
+        assert_int_equal(push_one(none, "x", "x", &err), AP_E_UNAUTHORIZED);
         assert_non_null(strstr(err.msg, "none are configured"));
         assert_int_equal(commits(), before);
 }
@@ -129,7 +129,7 @@ static void test_missing_http_repo(void **state)
             .url = url, .cache_dir = cache, .token = TOKEN, .retry_timeout_ms = 1000};
         struct ap_git_repo *r = NULL;
         assert_int_equal(ap_git_repo_new(&cfg, &r, &err), 0);
-        assert_int_equal(push_one(r, "x", "x", &err), -ENOENT);
+        assert_int_equal(push_one(r, "x", "x", &err), AP_E_NOT_FOUND);
         ap_git_repo_free(r);
 }
 
@@ -155,7 +155,7 @@ static void test_local_path_remote(void **state)
         cfg.url = gone;
         snprintf(cache, sizeof(cache), "%s/cache-gone", dir);
         assert_int_equal(ap_git_repo_new(&cfg, &r, &err), 0);
-        assert_int_equal(push_one(r, "x", "x", &err), -ENOENT);
+        assert_int_equal(push_one(r, "x", "x", &err), AP_E_NOT_FOUND);
         ap_git_repo_free(r);
 }
 

@@ -29,9 +29,9 @@ static void test_json_readers(void **state)
         assert_true(k[0].read_only);
         assert_false(k[1].read_only);
         free(k);
-        assert_int_equal(ap_forge_json_keys("{}", 2, &k, &n, &err), -EBADMSG);
-        assert_int_equal(ap_forge_json_keys("[{\"title\":\"x\"}]", 15, &k, &n, &err), -EBADMSG);
-        assert_int_equal(ap_forge_json_keys("[", 1, &k, &n, &err), -EBADMSG);
+        assert_int_equal(ap_forge_json_keys("{}", 2, &k, &n, &err), AP_E_CORRUPT);
+        assert_int_equal(ap_forge_json_keys("[{\"title\":\"x\"}]", 15, &k, &n, &err), AP_E_CORRUPT);
+        assert_int_equal(ap_forge_json_keys("[", 1, &k, &n, &err), AP_E_CORRUPT);
 
         struct ap_forge_repo r;
         const char *repo =
@@ -53,9 +53,9 @@ static void test_json_readers(void **state)
         assert_string_equal(tok.data, "ghs_x");
         assert_int_equal(when, 1468275250);
         const char *badt = "{\"token\":\"a b\",\"expires_at\":\"2016-07-11T22:14:10Z\"}";
-        assert_int_equal(ap_forge_json_app_token(badt, strlen(badt), &tok, &when, &err), -EBADMSG);
-        assert_int_equal(ap_forge_parse_time("2016-07-11 22:14:10Z", &when), -EINVAL);
-        assert_int_equal(ap_forge_parse_time("2016-13-11T22:14:10Z", &when), -EINVAL);
+        assert_int_equal(ap_forge_json_app_token(badt, strlen(badt), &tok, &when, &err), AP_E_CORRUPT);
+        assert_int_equal(ap_forge_parse_time("2016-07-11 22:14:10Z", &when), AP_E_INVALID);
+        assert_int_equal(ap_forge_parse_time("2016-13-11T22:14:10Z", &when), AP_E_INVALID);
 
         char msg[128];
         const char *e =
@@ -100,7 +100,7 @@ static void test_app_jwt_verifies(void **state)
             ap_forge_app_jwt(
                 "1", "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIDo=\n-----END PRIVATE KEY-----\n", 0,
                 &jwt, &err),
-            -EINVAL);
+            AP_E_INVALID);
 }
 
 static void test_names_and_templates(void **state)
@@ -110,7 +110,7 @@ static void test_names_and_templates(void **state)
         assert_int_equal(ap_forge_check_name("a.b_c-1", &err), 0);
         const char *bad[] = {"", ".hidden", "x.git", "a/b", "a b", "../x"};
         for (size_t i = 0; i < AP_ARRAY_SIZE(bad); i++)
-                assert_int_equal(ap_forge_check_name(bad[i], &err), -EINVAL);
+                assert_int_equal(ap_forge_check_name(bad[i], &err), AP_E_INVALID);
         struct ap_forge_config c = {.kind = AP_FORGE_GITEA,
                                     .api_url = "https://git.example/api/v1/",
                                     .owner = "acme",
@@ -121,10 +121,10 @@ static void test_names_and_templates(void **state)
         _cleanup_buf_ struct ap_buf url = AP_BUF_INIT;
         assert_int_equal(ap_forge_clone_url(f, "shop-platform", &url, &err), 0);
         assert_string_equal(url.data, "ssh://git@git.example:2222/acme/shop-platform.git");
-        assert_int_equal(ap_forge_clone_url(f, "../x", &url, &err), -EINVAL);
+        assert_int_equal(ap_forge_clone_url(f, "../x", &url, &err), AP_E_INVALID);
         c.token = "has space";
         struct ap_forge *g = NULL;
-        assert_int_equal(ap_forge_new(&c, &g, &err), -EINVAL);
+        assert_int_equal(ap_forge_new(&c, &g, &err), AP_E_INVALID);
 }
 
 static void test_local_provider(void **state)
@@ -176,9 +176,9 @@ static void test_local_provider(void **state)
         ap_buf_reset(&out);
         assert_int_equal(t_sh(&out, "git --git-dir='%s' symbolic-ref HEAD", want), 0);
         assert_string_equal(out.data, "refs/heads/trunk\n");
-        assert_int_equal(ap_forge_set_default_branch(f, "missing", "main", &err), -ENOENT);
+        assert_int_equal(ap_forge_set_default_branch(f, "missing", "main", &err), AP_E_NOT_FOUND);
         _cleanup_buf_ struct ap_buf tok = AP_BUF_INIT;
-        assert_int_equal(ap_forge_git_token(f, &tok, &err), -ENOTSUP);
+        assert_int_equal(ap_forge_git_token(f, &tok, &err), AP_E_UNSUPPORTED);
         t_sh(NULL, "rm -rf '%s'", dir);
         free(dir);
 }
