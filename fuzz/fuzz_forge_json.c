@@ -15,10 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ap_forge_json_keys(j, size, &keys, &n, NULL) == 0)
                 free(keys);
         struct ap_forge_repo r;
-        ap_forge_json_repo(j, size, &r, NULL);
+        (void)ap_forge_json_repo(j, size, &r, NULL);
         struct ap_buf tok = AP_BUF_INIT_SECRET;
         time_t when;
-        ap_forge_json_app_token(j, size, &tok, &when, NULL);
+        (void)ap_forge_json_app_token(j, size, &tok, &when, NULL);
         ap_buf_release(&tok);
         char msg[300];
         ap_forge_json_message(j, size, msg, sizeof(msg));
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (s) {
                 memcpy(s, data, size);
                 s[size] = '\0';
-                ap_forge_parse_time(s, &when);
+                (void)ap_forge_parse_time(s, &when);
                 free(s);
         }
         return 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/str.h"
 #include "forge/forge_internal.h"
 
 int ap_forge_parse_kind(const char *s, enum ap_forge_kind *ret)
@@ -57,11 +58,6 @@ struct ap_forge *ap_forge_free(struct ap_forge *f)
         pthread_mutex_destroy(&f->lock);
         free(f);
         return NULL;
-}
-
-static char *dup_opt(const char *s)
-{
-        return s && *s ? strdup(s) : NULL;
 }
 
 static int check_config(const struct ap_forge_config *c, struct ap_error *err)
@@ -122,16 +118,16 @@ int ap_forge_new(const struct ap_forge_config *cfg, struct ap_forge **ret, struc
         f->api_url = strdup(api);
         if (f->api_url && f->api_url[0] && f->api_url[strlen(f->api_url) - 1] == '/')
                 f->api_url[strlen(f->api_url) - 1] = '\0';
-        f->owner = dup_opt(cfg->owner);
-        f->clone_url_template = dup_opt(cfg->clone_url_template);
+        f->owner = ap_strdup_or(cfg->owner, NULL);
+        f->clone_url_template = ap_strdup_or(cfg->clone_url_template, NULL);
         if (!f->clone_url_template && cfg->kind == AP_FORGE_GITHUB)
                 f->clone_url_template = strdup("ssh://git@github.com/{owner}/{repo}.git");
-        f->local_dir = dup_opt(cfg->local_dir);
-        f->user_agent = strdup(cfg->user_agent && *cfg->user_agent ? cfg->user_agent : "app-platform");
-        f->token = dup_opt(cfg->token);
-        f->app_id = dup_opt(cfg->app_id);
-        f->installation_id = dup_opt(cfg->installation_id);
-        f->app_key_pem = dup_opt(cfg->app_private_key_pem);
+        f->local_dir = ap_strdup_or(cfg->local_dir, NULL);
+        f->user_agent = ap_strdup_or(cfg->user_agent, "app-platform");
+        f->token = ap_strdup_or(cfg->token, NULL);
+        f->app_id = ap_strdup_or(cfg->app_id, NULL);
+        f->installation_id = ap_strdup_or(cfg->installation_id, NULL);
+        f->app_key_pem = ap_strdup_or(cfg->app_private_key_pem, NULL);
         if (cfg->kind != AP_FORGE_LOCAL)
                 f->http = ap_forge_http_new(f->user_agent ? f->user_agent : "app-platform", f->timeout_ms);
         else

@@ -50,12 +50,13 @@ struct ap_forge_config {
 
 struct ap_forge;
 
-int ap_forge_new(const struct ap_forge_config *cfg, struct ap_forge **ret, struct ap_error *err);
+int ap_forge_new(const struct ap_forge_config *cfg, struct ap_forge **ret,
+                 struct ap_error *err) _warn_unused_;
 struct ap_forge *ap_forge_free(struct ap_forge *f);
 AP_DEFINE_CLEANUP(struct ap_forge *, ap_forge_free)
 
 /* Parse "github|gitea|forgejo|local". */
-int ap_forge_parse_kind(const char *s, enum ap_forge_kind *ret);
+int ap_forge_parse_kind(const char *s, enum ap_forge_kind *ret) _warn_unused_;
 
 struct ap_forge_repo {
         bool created; /* made by this call (false: it was already there) */
@@ -69,7 +70,7 @@ struct ap_forge_repo {
 /* Create the private repository name under the owner unless it exists. A repository that exists but is
  * public is reported (is_private false), not changed. */
 int ap_forge_ensure_repo(struct ap_forge *f, const char *name, const char *description,
-                         struct ap_forge_repo *ret, struct ap_error *err);
+                         struct ap_forge_repo *ret, struct ap_error *err) _warn_unused_;
 
 enum ap_forge_key_result {
         AP_FORGE_KEY_PRESENT, /* the key was already there, read-only */
@@ -82,18 +83,19 @@ enum ap_forge_key_result {
  * first, so there is never a moment without a key). Keys with other titles are never touched. */
 int ap_forge_ensure_deploy_key(struct ap_forge *f, const char *repo, const char *title,
                                const char *public_key, bool rotate, enum ap_forge_key_result *ret,
-                               struct ap_error *err);
+                               struct ap_error *err) _warn_unused_;
 
 /* Point the repository's default branch (HEAD) at branch. */
 int ap_forge_set_default_branch(struct ap_forge *f, const char *repo, const char *branch,
-                                struct ap_error *err);
+                                struct ap_error *err) _warn_unused_;
 
 /* The clone URL of repo from the template (no network). */
-int ap_forge_clone_url(struct ap_forge *f, const char *repo, struct ap_buf *out, struct ap_error *err);
+int ap_forge_clone_url(struct ap_forge *f, const char *repo, struct ap_buf *out,
+                       struct ap_error *err) _warn_unused_;
 
 /* A token the operator can push over HTTPS with (GitHub: the PAT or a fresh installation token; Gitea:
  * the token). out should be a secret buffer. -ENOTSUP for local. */
-int ap_forge_git_token(struct ap_forge *f, struct ap_buf *out, struct ap_error *err);
+int ap_forge_git_token(struct ap_forge *f, struct ap_buf *out, struct ap_error *err) _warn_unused_;
 
 /* Check a repository name: 1-100 of [A-Za-z0-9._-], not starting with '.' and not ending in ".git". */
-int ap_forge_check_name(const char *name, struct ap_error *err);
+int ap_forge_check_name(const char *name, struct ap_error *err) _warn_unused_;

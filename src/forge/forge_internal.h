@@ -53,7 +53,7 @@ struct ap_forge_http *ap_forge_http_free(struct ap_forge_http *h);
  * to *ret_status and the body to out (capped). Transport failures are errors; any HTTP status is not. */
 int ap_forge_http_request(struct ap_forge_http *h, const char *method, const char *url, const char *body,
                           const char *const *headers, long *ret_status, struct ap_buf *out,
-                          struct ap_error *err);
+                          struct ap_error *err) _warn_unused_;
 
 /* ---- json.c: forge responses (untrusted input) ---- */
 struct ap_forge_key {
@@ -64,21 +64,22 @@ struct ap_forge_key {
 };
 /* A deploy-key list (GitHub and Gitea share the shape): *ret is malloc'd, caller frees. */
 int ap_forge_json_keys(const char *json, size_t len, struct ap_forge_key **ret, size_t *ret_n,
-                       struct ap_error *err);
+                       struct ap_error *err) _warn_unused_;
 /* A repository object: private, default_branch, ssh_url (normalised to ssh://), clone_url. */
-int ap_forge_json_repo(const char *json, size_t len, struct ap_forge_repo *ret, struct ap_error *err);
+int ap_forge_json_repo(const char *json, size_t len, struct ap_forge_repo *ret,
+                       struct ap_error *err) _warn_unused_;
 /* A GitHub installation token response: token (into a secret buffer) and expires_at (unix seconds). */
 int ap_forge_json_app_token(const char *json, size_t len, struct ap_buf *token, time_t *ret_expires,
-                            struct ap_error *err);
+                            struct ap_error *err) _warn_unused_;
 /* The "message" of an error response, for error texts ("" when absent). */
 void ap_forge_json_message(const char *json, size_t len, char *out, size_t outlen);
 /* "2016-07-11T22:14:10Z" -> unix seconds; -EINVAL otherwise. */
-int ap_forge_parse_time(const char *s, time_t *ret);
+int ap_forge_parse_time(const char *s, time_t *ret) _warn_unused_;
 
 /* ---- github_app.c ---- */
 /* An RS256 JWT for the App (iat now-60 s, exp now+9 min, iss app_id), appended to out. */
 int ap_forge_app_jwt(const char *app_id, const char *pem, time_t now, struct ap_buf *out,
-                     struct ap_error *err);
+                     struct ap_error *err) _warn_unused_;
 /* The installation token, from the cache unless it expires within 5 minutes (then a new one is fetched
  * with POST /app/installations/{id}/access_tokens). Appended to out (a secret buffer). */
-int ap_forge_app_token(struct ap_forge *f, struct ap_buf *out, struct ap_error *err);
+int ap_forge_app_token(struct ap_forge *f, struct ap_buf *out, struct ap_error *err) _warn_unused_;

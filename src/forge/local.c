@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/dir_atomic.h"
 #include "base/fileio.h"
 #include "crypto/ssh_key.h"
 #include "forge/forge_internal.h"
@@ -27,6 +28,24 @@ static void repo_path(struct ap_forge *f, const char *name, char *out, size_t n)
         snprintf(out, n, "%s/%s.git", f->local_dir, name);
 }
 
+struct init_args {
+        const char *path, *description;
+};
+
+static int init_bare(const char *tmp, void *userdata, struct ap_error *err)
+{
+        const struct init_args *a = userdata;
+        git_repository_init_options o;
+        git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+        o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+        o.initial_head = "main";
+        o.description = a->description;
+        git_repository *g = NULL;
+        int rc = git_repository_init_ext(&g, tmp, &o);
+        git_repository_free(g);
+        return rc < 0 ? lib_fail("create repository", a->path, err) : 0;
+}
+
 static int local_ensure_repo(struct ap_forge *f, const char *name, const char *description,
                              struct ap_forge_repo *ret, struct ap_error *err)
 {
@@ -38,32 +57,10 @@ static int local_ensure_repo(struct ap_forge *f, const char *name, const char *d
                 if (mkdir(f->local_dir, 0755) < 0 && errno != EEXIST)
                         return ap_error_set(err, -errno, "cannot create the repository folder '%s': %s",
                                             f->local_dir, strerror(errno));
-                char tmp[4300];
-                snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", path);
-                if (!mkdtemp(tmp))
-                        return ap_error_set(err, -errno, "cannot create '%s': %s", tmp, strerror(errno));
-                git_repository_init_options o;
-                git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
-                o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
-                o.initial_head = "main";
-                o.description = description;
-                git_repository *g = NULL;
-                int rc = git_repository_init_ext(&g, tmp, &o);
-                git_repository_free(g);
-                if (rc < 0) {
-                        int e = lib_fail("create repository", path, err);
-                        ap_remove_tree(tmp);
-                        return e;
-                }
-                if (rename(tmp, path) < 0) {
-                        int e = errno;
-                        ap_remove_tree(tmp);
-                        if (e != ENOTEMPTY && e != EEXIST) /* else: made by someone else meanwhile */
-                                return ap_error_set(err, -e, "cannot create repository '%s': %s", path,
-                                                    strerror(e));
-                } else {
-                        repo.created = true;
-                }
+                struct init_args a = {path, description};
+                int rc = ap_dir_create_atomic(path, init_bare, &a, &repo.created, err);
+                if (rc < 0)
+                        return rc;
         }
         git_repository *g = NULL;
         git_reference *h = NULL;
@@ -104,6 +101,7 @@ static int local_ensure_deploy_key(struct ap_forge *f, const char *repo, const c
                 return r;
         enum ap_forge_key_result result = AP_FORGE_KEY_ADDED;
         bool present = false;
+        int grown = 0; /* the first failure to grow out, if any */
         for (char *line = old.data; *line;) {
                 char *nl = strchr(line, '\n');
                 size_t n = nl ? (size_t)(nl - line) : strlen(line);
@@ -119,16 +117,16 @@ static int local_ensure_deploy_key(struct ap_forge *f, const char *repo, const c
                         present = true;
                 if (rotate && same_title && !same)
                         result = AP_FORGE_KEY_ROTATED; /* dropped */
-                else
-                        ap_buf_add(&out, line, n), ap_buf_addch(&out, '\n');
+                else if (grown >= 0 && (grown = ap_buf_add(&out, line, n)) >= 0)
+                        grown = ap_buf_addch(&out, '\n');
                 line += n + (nl ? 1 : 0);
         }
-        if (!present) {
-                ap_ssh_pubkey_write(want, &mine);
-                ap_buf_printf(&out, "%s %s\n", title, mine.data);
-        } else if (result != AP_FORGE_KEY_ROTATED) {
+        if (!present && grown >= 0 && (grown = ap_ssh_pubkey_write(want, &mine)) >= 0)
+                grown = ap_buf_printf(&out, "%s %s\n", title, mine.data);
+        if (grown < 0)
+                return ap_error_set(err, grown, "cannot update the deploy keys of '%s': out of memory", path);
+        if (present && result != AP_FORGE_KEY_ROTATED)
                 result = AP_FORGE_KEY_PRESENT;
-        }
         if (result != AP_FORGE_KEY_PRESENT &&
             (r = ap_write_file_atomic(file, out.data, out.len, 0644, err)) < 0)
                 return r;

@@ -1,16 +1,17 @@
 /* cache.c - the local bare cache of one remote repository: created atomically (init in a temporary
- * folder, then rename), fetched into refs/remotes/origin/<branch> through an anonymous remote (the URL
- * lives in our configuration, not in the cache), thrown away and recloned when it is
- * found unusable. Only refs and immutable objects change here, so a crash never leaves it half-updated. */
+ * folder, then rename: base/dir_atomic.h), fetched into refs/remotes/origin/<branch> through an anonymous
+ * remote (the URL lives in our configuration, not in the cache), thrown away and recloned when it is found
+ * unusable. Only refs and immutable objects change here, so a crash never leaves it half-updated. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
+#include "base/clock.h"
+#include "base/dir_atomic.h"
 #include "base/fileio.h"
 #include "git/repo_internal.h"
 
@@ -18,38 +19,31 @@ void ap_git_cache_discard(struct ap_git_repo *r)
 {
         git_repository_free(r->git);
         r->git = NULL;
-        ap_remove_tree(r->cache_dir);
+        bool removed;
+        if (ap_dir_remove_atomic(r->cache_dir, &removed, NULL) < 0)
+                (void)ap_remove_tree(r->cache_dir); /* could not rename it away: delete in place */
 }
 
 static int git_fail(struct ap_git_repo *r, const char *what, struct ap_error *err)
 {
-        const git_error *e = git_error_last();
         return ap_error_set(err, -EIO, "cannot %s for '%s' in '%s': %s", what, r->name, r->cache_dir,
-                            e && e->message ? e->message : "unknown error");
+                            ap_git_last_message());
+}
+
+static int init_bare(const char *tmp, void *userdata, struct ap_error *err)
+{
+        struct ap_git_repo *r = userdata;
+        git_repository *repo = NULL;
+        int rc = git_repository_init(&repo, tmp, 1);
+        git_repository_free(repo);
+        return rc < 0 ? git_fail(r, "create the git cache", err) : 0;
 }
 
 static int create_cache(struct ap_git_repo *r, struct ap_error *err)
 {
-        char tmp[4200];
-        snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", r->cache_dir);
-        if (!mkdtemp(tmp))
-                return ap_error_set(err, -errno, "cannot create the git cache '%s': %s", tmp,
-                                    strerror(errno));
-        git_repository *repo = NULL;
-        int rc = git_repository_init(&repo, tmp, 1);
-        git_repository_free(repo);
-        if (rc < 0) {
-                int ret = git_fail(r, "create the git cache", err);
-                ap_remove_tree(tmp);
-                return ret;
-        }
-        if (rename(tmp, r->cache_dir) < 0) {
-                int e = errno;
-                ap_remove_tree(tmp);
-                return ap_error_set(err, -e, "cannot create the git cache '%s': %s", r->cache_dir,
-                                    strerror(e));
-        }
-        return 0;
+        bool created;
+        int rc = ap_dir_create_atomic(r->cache_dir, init_bare, r, &created, err);
+        return rc < 0 ? ap_error_prefix(err, "cannot create the git cache of '%s'", r->name) : 0;
 }
 
 int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err)
@@ -60,7 +54,7 @@ int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err)
         snprintf(head, sizeof(head), "%s/HEAD", r->cache_dir);
         struct stat st;
         if (stat(head, &st) < 0) {
-                ap_remove_tree(r->cache_dir); /* a folder without HEAD is nothing we made completely */
+                (void)ap_remove_tree(r->cache_dir); /* a folder without HEAD is nothing we made completely */
                 int ret = create_cache(r, err);
                 if (ret < 0)
                         return ret;
@@ -68,7 +62,7 @@ int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err)
         git_repository *repo = NULL;
         if (git_repository_open_bare(&repo, r->cache_dir) < 0) {
                 /* unusable (corrupt, from an older layout): start over */
-                ap_remove_tree(r->cache_dir);
+                (void)ap_remove_tree(r->cache_dir);
                 int ret = create_cache(r, err);
                 if (ret < 0)
                         return ret;
@@ -132,16 +126,9 @@ int ap_git_cache_tip(struct ap_git_repo *r, git_oid *ret, bool *ret_found, struc
         return 0;
 }
 
-uint64_t ap_git_now_ms(void)
+bool ap_git_backoff(struct ap_git_repo *r, unsigned step, int64_t deadline)
 {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-bool ap_git_backoff(struct ap_git_repo *r, unsigned step, uint64_t deadline_ms)
-{
-        uint64_t delay = r->backoff_initial_ms;
+        int64_t delay = r->backoff_initial_ms;
         for (unsigned i = 0; i < step && delay < r->backoff_max_ms; i++)
                 delay *= 2;
         if (delay > r->backoff_max_ms)
@@ -150,13 +137,9 @@ bool ap_git_backoff(struct ap_git_repo *r, unsigned step, uint64_t deadline_ms)
         uint16_t rnd = 0;
         if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) == 1)
                 delay = delay / 2 + (delay / 2) * rnd / 65535;
-        uint64_t now = ap_git_now_ms();
-        if (now >= deadline_ms)
+        if (ap_deadline_passed(deadline))
                 return false;
-        if (now + delay > deadline_ms)
-                delay = deadline_ms - now; /* one last attempt right at the deadline */
-        struct timespec ts = {(time_t)(delay / 1000), (long)(delay % 1000) * 1000000};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
+        /* one last attempt right at the deadline */
+        ap_sleep_ms(AP_MIN(delay, ap_deadline_left_ms(deadline)));
         return true;
 }

@@ -43,6 +43,12 @@ static bool disk_full(int sys_errno, const char *m)
                has(m, "quota exceeded") || has(m, "file too large");
 }
 
+const char *ap_git_last_message(void)
+{
+        const git_error *e = git_error_last();
+        return e && e->message && e->message[0] ? e->message : "unknown error";
+}
+
 enum ap_git_fault ap_git_fault(struct ap_git_repo *r, struct ap_git_op *op, int rc, const char *what,
                                struct ap_error *err)
 {

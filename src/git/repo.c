@@ -9,6 +9,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/str.h"
 #include "git/repo_internal.h"
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -22,11 +24,6 @@ static void global_init(void)
         git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
         git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "");
         git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_PROGRAMDATA, "");
-}
-
-static char *dup_or(const char *s, const char *fallback)
-{
-        return strdup(s && *s ? s : fallback);
 }
 
 struct ap_git_repo *ap_git_repo_free(struct ap_git_repo *r)
@@ -93,13 +90,13 @@ int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **r
         char shown[512];
         r->u = u;
         r->url = strdup(cfg->url);
-        r->name = dup_or(cfg->name, ap_git_url_redact(cfg->url, shown, sizeof(shown)));
+        r->name = ap_strdup_or(cfg->name, ap_git_url_redact(cfg->url, shown, sizeof(shown)));
         r->branch = strdup(branch);
         r->cache_dir = strdup(cfg->cache_dir);
-        r->ssh_user = cfg->ssh_user && *cfg->ssh_user ? strdup(cfg->ssh_user) : NULL;
-        r->token_user = dup_or(cfg->token_user, "x-access-token");
-        r->author_name = dup_or(cfg->author_name, "app-platform-operator");
-        r->author_email = dup_or(cfg->author_email, "operator@localhost");
+        r->ssh_user = ap_strdup_or(cfg->ssh_user, NULL);
+        r->token_user = ap_strdup_or(cfg->token_user, "x-access-token");
+        r->author_name = ap_strdup_or(cfg->author_name, "app-platform-operator");
+        r->author_email = ap_strdup_or(cfg->author_email, "operator@localhost");
         r->identity = cfg->identity ? strdup(cfg->identity) : NULL;
         r->token = cfg->token ? strdup(cfg->token) : NULL;
         if (asprintf(&r->lock_path, "%s.lock", cfg->cache_dir) < 0)
@@ -173,7 +170,7 @@ static int give_up(struct ap_git_repo *r, struct ap_error *err)
 }
 
 /* Open the cache and fetch, retrying transient failures until the deadline. */
-static int sync_locked(struct ap_git_repo *r, uint64_t deadline, struct ap_error *err)
+static int sync_locked(struct ap_git_repo *r, int64_t deadline, struct ap_error *err)
 {
         int rc = ap_git_cache_open(r, err);
         if (rc < 0)
@@ -195,7 +192,7 @@ int ap_git_repo_sync(struct ap_git_repo *r, struct ap_error *err)
         int fd, rc = lock_repo(r, &fd, err);
         if (rc < 0)
                 return rc;
-        rc = sync_locked(r, ap_git_now_ms() + r->retry_timeout_ms, err);
+        rc = sync_locked(r, ap_deadline_after_ms(r->retry_timeout_ms), err);
         unlock_repo(r, fd);
         return rc;
 }
@@ -223,12 +220,12 @@ static int read_locked(struct ap_git_repo *r, const char *path, struct ap_buf *o
         rc = 0;
         if (git_commit_lookup(&c, r->git, &tip) < 0 || git_commit_tree(&t, c) < 0) {
                 rc = ap_error_set(err, -EIO, "cannot read the tip of '%s': %s", r->name,
-                                  git_error_last()->message);
+                                  ap_git_last_message());
         } else if (git_tree_entry_bypath(&e, t, path) < 0 || git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
                 *ret_found = false;
         } else if (git_blob_lookup(&b, r->git, git_tree_entry_id(e)) < 0) {
                 rc = ap_error_set(err, -EIO, "cannot read '%s' in '%s': %s", path, r->name,
-                                  git_error_last()->message);
+                                  ap_git_last_message());
         } else if ((size_t)git_blob_rawsize(b) > AP_GIT_MAX_FILE) {
                 rc = ap_error_set(err, AP_E_TOO_LARGE, "'%s' in '%s' is larger than %zu bytes", path, r->name,
                                   AP_GIT_MAX_FILE);
@@ -291,16 +288,15 @@ static int list_locked(struct ap_git_repo *r, const char *dir, struct list_ctx *
         rc = 0;
         if (git_commit_lookup(&commit, r->git, &tip) < 0 || git_commit_tree(&root, commit) < 0) {
                 rc = ap_error_set(err, -EIO, "cannot read the tip of '%s': %s", r->name,
-                                  git_error_last()->message);
+                                  ap_git_last_message());
         } else if (!dir[0]) {
                 if (git_tree_walk(root, GIT_TREEWALK_PRE, list_entry, c) < 0 && !c->ret)
-                        rc = ap_error_set(err, -EIO, "cannot list '%s': %s", r->name,
-                                          git_error_last()->message);
+                        rc = ap_error_set(err, -EIO, "cannot list '%s': %s", r->name, ap_git_last_message());
         } else if (git_tree_entry_bypath(&e, root, dir) == 0 && git_tree_entry_type(e) == GIT_OBJECT_TREE) {
                 if (git_tree_lookup(&sub, r->git, git_tree_entry_id(e)) < 0 ||
                     (git_tree_walk(sub, GIT_TREEWALK_PRE, list_entry, c) < 0 && !c->ret))
                         rc = ap_error_set(err, -EIO, "cannot list '%s' in '%s': %s", dir, r->name,
-                                          git_error_last()->message);
+                                          ap_git_last_message());
         }
         git_tree_entry_free(e);
         git_tree_free(sub);
@@ -376,7 +372,7 @@ static int push_once(struct ap_git_repo *r, const git_oid *id, enum ap_git_fault
 static int commit_push_locked(struct ap_git_repo *r, const struct ap_git_commit_request *req,
                               struct ap_git_push_result *ret, struct ap_error *err)
 {
-        uint64_t deadline = ap_git_now_ms() + r->retry_timeout_ms;
+        int64_t deadline = ap_deadline_after_ms(r->retry_timeout_ms);
         int rc = ap_git_cache_open(r, err);
         if (rc < 0)
                 return rc;

@@ -53,7 +53,8 @@ struct ap_git_repo_config {
 };
 
 /* Check the configuration and prepare the object; touches neither the network nor the cache. */
-int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **ret, struct ap_error *err);
+int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **ret,
+                    struct ap_error *err) _warn_unused_;
 
 /* Free; accepts NULL, returns NULL. The cache folder stays for the next run. */
 struct ap_git_repo *ap_git_repo_free(struct ap_git_repo *r);
@@ -61,18 +62,18 @@ AP_DEFINE_CLEANUP(struct ap_git_repo *, ap_git_repo_free)
 
 /* Bring the cache to the remote branch tip: clone when missing (or unusable), fetch otherwise. Retries
  * transient failures like a push does. */
-int ap_git_repo_sync(struct ap_git_repo *r, struct ap_error *err);
+int ap_git_repo_sync(struct ap_git_repo *r, struct ap_error *err) _warn_unused_;
 
 /* Read path at the cached branch tip (call ap_git_repo_sync first for the newest). A missing file (or an
  * empty branch) sets *ret_found = false and leaves out alone. */
 int ap_git_repo_read(struct ap_git_repo *r, const char *path, struct ap_buf *out, bool *ret_found,
-                     struct ap_error *err);
+                     struct ap_error *err) _warn_unused_;
 
 /* Call fn for every file under dir ("" = the whole tree) at the cached branch tip, in tree order, with
  * its full path. fn returning non-zero stops the walk and is returned. An empty branch or a missing dir
  * lists nothing. */
 int ap_git_repo_list(struct ap_git_repo *r, const char *dir, int (*fn)(const char *path, void *userdata),
-                     void *userdata, struct ap_error *err);
+                     void *userdata, struct ap_error *err) _warn_unused_;
 
 /* One file to write or delete. path is relative ("secrets/ns/x.sops.yaml"), '/'-separated, without "."
  * or ".." components and outside ".git". Deleting a path that is not there is a no-op. */
@@ -121,4 +122,4 @@ struct ap_git_push_result {
  * While retrying, single attempts fail with AP_E_UNAVAILABLE (remote unreachable) or AP_E_CONFLICT (the
  * branch moved); those are handled here and only reach the caller as the cause of AP_E_TIMEOUT. */
 int ap_git_repo_commit_push(struct ap_git_repo *r, const struct ap_git_commit_request *req,
-                            struct ap_git_push_result *ret, struct ap_error *err);
+                            struct ap_git_push_result *ret, struct ap_error *err) _warn_unused_;

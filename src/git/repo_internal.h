@@ -27,7 +27,7 @@ struct ap_git_repo {
 
         LIBSSH2_SESSION *ssh_session; /* kept open between operations (ssh_transport.c); NULL when none */
         int ssh_fd;                   /* its socket, -1 when none */
-        uint64_t ssh_last_used;       /* monotonic ms */
+        int64_t ssh_last_used;        /* ap_mono_ms() */
 
         git_repository *git;    /* the open cache; NULL until first use or after it was found unusable */
         bool need_fetch;        /* the tracking ref may be behind the remote */
@@ -58,32 +58,35 @@ void ap_git_op_callbacks(struct ap_git_op *op, git_remote_callbacks *cb);
 
 /* ssh_transport.c: a libgit2 transport (git_transport_cb; payload = struct ap_git_op *) speaking the
  * smart protocol over the repo's kept libssh2 session; and closing that session. */
-int ap_git_ssh_transport(git_transport **out, git_remote *owner, void *payload);
+int ap_git_ssh_transport(git_transport **out, git_remote *owner, void *payload) _warn_unused_;
 void ap_git_ssh_close(struct ap_git_repo *r);
 
 /* Turn a libgit2 failure (rc, git_error_last) of `what` into an ap_error naming the repository, and say
  * whether to retry. */
 enum ap_git_fault ap_git_fault(struct ap_git_repo *r, struct ap_git_op *op, int rc, const char *what,
                                struct ap_error *err);
+/* git_error_last()'s message, or "unknown error" when libgit2 left none (it may return NULL). */
+const char *ap_git_last_message(void);
 
 /* cache.c: open or create the bare cache (the caller holds r->lock). */
-int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err);
+int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err) _warn_unused_;
 /* Drop the open cache and delete its folder, so the next open clones afresh. */
 void ap_git_cache_discard(struct ap_git_repo *r);
 /* An in-memory remote for the configured URL (caller frees with git_remote_free). */
-int ap_git_remote(struct ap_git_repo *r, git_remote **ret);
+int ap_git_remote(struct ap_git_repo *r, git_remote **ret) _warn_unused_;
 /* Fetch the branch into the tracking ref; classifies failures like ap_git_fault. */
-int ap_git_cache_fetch(struct ap_git_repo *r, enum ap_git_fault *ret_fault, struct ap_error *err);
+int ap_git_cache_fetch(struct ap_git_repo *r, enum ap_git_fault *ret_fault,
+                       struct ap_error *err) _warn_unused_;
 /* The tracking ref's commit, or *ret_found = false when the branch is empty/missing. */
-int ap_git_cache_tip(struct ap_git_repo *r, git_oid *ret, bool *ret_found, struct ap_error *err);
-/* Sleep for the next backoff step (cut short at the deadline, a monotonic ms time); false once the
- * deadline has passed. */
-bool ap_git_backoff(struct ap_git_repo *r, unsigned step, uint64_t deadline_ms);
-uint64_t ap_git_now_ms(void);
+int ap_git_cache_tip(struct ap_git_repo *r, git_oid *ret, bool *ret_found,
+                     struct ap_error *err) _warn_unused_;
+/* Sleep for the next backoff step (cut short at the deadline, base/clock.h); false once the deadline has
+ * passed. */
+bool ap_git_backoff(struct ap_git_repo *r, unsigned step, int64_t deadline);
 
 /* commit.c: build the commit for req on top of tip (NULL = empty branch). *ret_unchanged when the tree is
  * identical to tip's (then no commit is written). */
 int ap_git_build_commit(struct ap_git_repo *r, const struct ap_git_commit_request *req, const git_oid *tip,
-                        git_oid *ret, bool *ret_unchanged, struct ap_error *err);
+                        git_oid *ret, bool *ret_unchanged, struct ap_error *err) _warn_unused_;
 /* Check one change's path (relative, no "."/".." components, not inside .git). */
-int ap_git_check_path(const char *path, struct ap_error *err);
+int ap_git_check_path(const char *path, struct ap_error *err) _warn_unused_;

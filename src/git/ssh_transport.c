@@ -15,6 +15,7 @@
 
 #include <git2/sys/transport.h>
 
+#include "base/clock.h"
 #include "git/repo_internal.h"
 
 #define CONNECT_TIMEOUT_MS 10000
@@ -188,7 +189,7 @@ static int open_channel(struct ap_git_repo *r, struct ap_git_op *op, const char 
                 git_error_set_oom();
                 return -1;
         }
-        if (r->ssh_session && ap_git_now_ms() - r->ssh_last_used > MAX_IDLE_MS)
+        if (r->ssh_session && ap_mono_ms() - r->ssh_last_used > MAX_IDLE_MS)
                 ap_git_ssh_close(r);
         for (int attempt = 0; attempt < 2; attempt++) {
                 bool fresh = !r->ssh_session;
@@ -199,7 +200,7 @@ static int open_channel(struct ap_git_repo *r, struct ap_git_op *op, const char 
                 }
                 LIBSSH2_CHANNEL *ch = libssh2_channel_open_session(r->ssh_session);
                 if (ch && libssh2_channel_exec(ch, line.data) == 0) {
-                        r->ssh_last_used = ap_git_now_ms();
+                        r->ssh_last_used = ap_mono_ms();
                         *ret = ch;
                         return 0;
                 }
@@ -239,7 +240,7 @@ static int stream_read(git_smart_subtransport_stream *stream, char *buffer, size
                         return GIT_EEOF;
                 }
         }
-        r->ssh_last_used = ap_git_now_ms();
+        r->ssh_last_used = ap_mono_ms();
         *bytes_read = (size_t)n;
         return 0;
 }

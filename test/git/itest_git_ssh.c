@@ -16,14 +16,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "gitfixture.h"
-
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int setup(void **state)
 {
@@ -289,9 +283,9 @@ static void test_remote_down_then_back(void **state)
         pthread_t t;
         pthread_create(&t, NULL, restart_later, NULL);
         struct ap_git_change c2 = FILE_("two", "2\n");
-        uint64_t t0 = now_ms();
+        int64_t t0 = ap_mono_ms();
         int rc = push_files(r, "during the outage", &c2, 1, &res, &err);
-        uint64_t waited = now_ms() - t0;
+        int64_t waited = ap_mono_ms() - t0;
         pthread_join(t, NULL);
         if (rc < 0)
                 fail_msg("%s", err.msg);
