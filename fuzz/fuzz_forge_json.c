@@ -20,8 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         time_t when;
         (void)ap_forge_json_app_token(j, size, &tok, &when, NULL);
         ap_buf_release(&tok);
-        char msg[300];
+        char msg[300], login[64];
         ap_forge_json_message(j, size, msg, sizeof(msg));
+        bool org;
+        (void)ap_forge_json_owner(j, size, login, sizeof(login), &org, NULL);
+        (void)ap_forge_json_says_exists(j, size);
         char *s = malloc(size + 1);
         if (s) {
                 memcpy(s, data, size);

@@ -114,6 +114,9 @@ int ap_forge_new(const struct ap_forge_config *cfg, struct ap_forge **ret, struc
         f->kind = cfg->kind;
         f->ops = cfg->kind == AP_FORGE_LOCAL ? &ap_forge_local_ops : &ap_forge_rest_ops;
         f->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
+        f->retry_timeout_ms = cfg->retry_timeout_ms ? cfg->retry_timeout_ms : 20000;
+        f->backoff_initial_ms = cfg->backoff_initial_ms > 0 ? cfg->backoff_initial_ms : 500;
+        f->backoff_max_ms = cfg->backoff_max_ms > 0 ? cfg->backoff_max_ms : 8000;
         const char *api = cfg->api_url && *cfg->api_url ? cfg->api_url : "https://api.github.com";
         f->api_url = strdup(api);
         if (f->api_url && f->api_url[0] && f->api_url[strlen(f->api_url) - 1] == '/')
@@ -215,6 +218,33 @@ int ap_forge_set_default_branch(struct ap_forge *f, const char *repo, const char
         r = f->ops->set_default_branch(f, repo, branch, err);
         pthread_mutex_unlock(&f->lock);
         return r;
+}
+
+/* Run a repository operation under the lock after checking the name. */
+static int repo_op(struct ap_forge *f, const char *repo, bool *ret_changed,
+                   int (*op)(struct ap_forge *f, const char *repo, bool *ret_changed, struct ap_error *err),
+                   struct ap_error *err)
+{
+        int r = ap_forge_check_name(repo, err);
+        if (r < 0)
+                return r;
+        bool changed = false;
+        pthread_mutex_lock(&f->lock);
+        r = op(f, repo, &changed, err);
+        pthread_mutex_unlock(&f->lock);
+        if (r >= 0 && ret_changed)
+                *ret_changed = changed;
+        return r < 0 ? r : 0;
+}
+
+int ap_forge_delete_repo(struct ap_forge *f, const char *repo, bool *ret_deleted, struct ap_error *err)
+{
+        return repo_op(f, repo, ret_deleted, f->ops->delete_repo, err);
+}
+
+int ap_forge_archive_repo(struct ap_forge *f, const char *repo, bool *ret_archived, struct ap_error *err)
+{
+        return repo_op(f, repo, ret_archived, f->ops->archive_repo, err);
 }
 
 int ap_forge_git_token(struct ap_forge *f, struct ap_buf *out, struct ap_error *err)

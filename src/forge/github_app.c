@@ -86,7 +86,7 @@ int ap_forge_app_token(struct ap_forge *f, struct ap_buf *out, struct ap_error *
                                  "X-GitHub-Api-Version: 2022-11-28", NULL};
         long status = 0;
         ap_buf_init_secret(&body, AP_FORGE_RESPONSE_MAX);
-        if ((r = ap_forge_http_request(f->http, "POST", url, "{}", headers, &status, &body, err)) < 0)
+        if ((r = ap_forge_http_request(f->http, "POST", url, "{}", headers, &status, NULL, &body, err)) < 0)
                 return ap_error_prefix(err, "cannot get a github app installation token");
         if (status != 201) {
                 char msg[256];

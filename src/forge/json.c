@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "forge/forge_internal.h"
 
@@ -87,6 +88,7 @@ int ap_forge_json_repo(const char *json, size_t len, struct ap_forge_repo *ret, 
                 ssh_form(ssh, r.ssh_url, sizeof(r.ssh_url));
         if (!copy_str(r.https_url, sizeof(r.https_url), json_object_get(j, "clone_url")))
                 r.https_url[0] = '\0';
+        r.archived = json_is_true(json_object_get(j, "archived"));
         *ret = r;
         return 0;
 }
@@ -145,6 +147,11 @@ int ap_forge_json_app_token(const char *json, size_t len, struct ap_buf *token, 
         return 0;
 }
 
+char *ap_forge_json_dump(json_t *j)
+{
+        return j ? json_dumps(j, JSON_COMPACT) : NULL;
+}
+
 void ap_forge_json_message(const char *json, size_t len, char *out, size_t outlen)
 {
         json_t *j = json_loadb(json, len, 0, NULL);
@@ -159,4 +166,56 @@ void ap_forge_json_message(const char *json, size_t len, char *out, size_t outle
                 if ((unsigned char)*p < 0x20)
                         *p = ' ';
         json_decref(j);
+}
+
+/* Phrases with which GitHub (errors[].message, errors[].code "already_exists") and Gitea (message) say
+ * that what we asked to create is there already. */
+static const char *const exists_phrases[] = {
+    "already exist",      /* GitHub "name already exists on this account", Gitea "...already exists." */
+    "already in use",     /* GitHub "key is already in use" */
+    "already been taken", /* GitHub validation of unique fields */
+    "already been added", /* Gitea "This key has already been added to this repository" */
+    "has been used",      /* Gitea "Key content has been used as non-deploy key", "Key title has been used" */
+};
+
+static bool has_exists_phrase(const char *s)
+{
+        for (size_t i = 0; s && i < AP_ARRAY_SIZE(exists_phrases); i++)
+                if (strcasestr(s, exists_phrases[i]))
+                        return true;
+        return false;
+}
+
+bool ap_forge_json_says_exists(const char *json, size_t len)
+{
+        _cleanup_(json_decrefp) json_t *j = json_loadb(json, len, 0, NULL);
+        if (!json_is_object(j))
+                return false;
+        if (has_exists_phrase(json_string_value(json_object_get(j, "message"))))
+                return true;
+        json_t *errors = json_object_get(j, "errors");
+        for (size_t i = 0; i < json_array_size(errors); i++) {
+                json_t *e = json_array_get(errors, i);
+                const char *code = json_string_value(json_object_get(e, "code"));
+                if ((code && strcmp(code, "already_exists") == 0) ||
+                    has_exists_phrase(json_string_value(e)) ||
+                    has_exists_phrase(json_string_value(json_object_get(e, "message"))))
+                        return true;
+        }
+        return false;
+}
+
+int ap_forge_json_owner(const char *json, size_t len, char *login, size_t n, bool *ret_is_org,
+                        struct ap_error *err)
+{
+        _cleanup_(json_decrefp) json_t *j = load(json, len, err, "an account");
+        if (!j)
+                return err ? err->code : AP_E_CORRUPT;
+        const char *l = json_string_value(json_object_get(j, "login"));
+        if (!l || !l[0] || strlen(l) >= n)
+                return ap_error_set(err, AP_E_CORRUPT, "the forge sent an account without a login");
+        const char *type = json_string_value(json_object_get(j, "type"));
+        memcpy(login, l, strlen(l) + 1);
+        *ret_is_org = type && strcmp(type, "Organization") == 0;
+        return 0;
 }

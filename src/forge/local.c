@@ -14,7 +14,11 @@
 #include "crypto/ssh_key.h"
 #include "forge/forge_internal.h"
 
-#define KEYS_FILE "deploy-keys"
+#define KEYS_FILE     "deploy-keys"
+#define ARCHIVED_FILE "archived" /* present: the repository is archived (read-only) */
+#define ARCHIVED_HOOK                                                                                        \
+        "#!/bin/sh\n# written by app-platform when the repository was archived\n"                            \
+        "echo 'this repository is archived and read-only' >&2\nexit 1\n"
 
 static int lib_fail(const char *what, const char *path, struct ap_error *err)
 {
@@ -73,6 +77,9 @@ static int local_ensure_repo(struct ap_forge *f, const char *name, const char *d
         }
         git_reference_free(h);
         git_repository_free(g);
+        char marker[4400];
+        snprintf(marker, sizeof(marker), "%s/" ARCHIVED_FILE, path);
+        repo.archived = access(marker, F_OK) == 0;
         snprintf(repo.ssh_url, sizeof(repo.ssh_url), "%s", "");
         snprintf(repo.https_url, sizeof(repo.https_url), "%s", "");
         _cleanup_buf_ struct ap_buf url = AP_BUF_INIT;
@@ -81,6 +88,16 @@ static int local_ensure_repo(struct ap_forge *f, const char *name, const char *d
                 return r;
         snprintf(repo.clone_url, sizeof(repo.clone_url), "%s", url.data);
         *ret = repo;
+        return 0;
+}
+
+/* DIR/<repo>.git/hooks (git init makes it; a repository made by other tools may lack it). */
+static int mkdir_p_hooks(const char *path, struct ap_error *err)
+{
+        char hooks[4400];
+        snprintf(hooks, sizeof(hooks), "%s/hooks", path);
+        if (mkdir(hooks, 0755) < 0 && errno != EEXIST)
+                return ap_error_set(err, -errno, "cannot create '%s': %s", hooks, strerror(errno));
         return 0;
 }
 
@@ -151,6 +168,35 @@ static int local_set_default_branch(struct ap_forge *f, const char *repo, const 
         return rc < 0 ? lib_fail("set the default branch of", path, err) : 0;
 }
 
+static int local_delete_repo(struct ap_forge *f, const char *name, bool *ret_deleted, struct ap_error *err)
+{
+        char path[4300];
+        repo_path(f, name, path, sizeof(path));
+        return ap_dir_remove_atomic(path, ret_deleted, err);
+}
+
+static int local_archive_repo(struct ap_forge *f, const char *name, bool *ret_archived, struct ap_error *err)
+{
+        char path[4300], marker[4400], hook[4400];
+        repo_path(f, name, path, sizeof(path));
+        snprintf(marker, sizeof(marker), "%s/" ARCHIVED_FILE, path);
+        snprintf(hook, sizeof(hook), "%s/hooks/pre-receive", path);
+        if (access(path, F_OK) != 0 || access(marker, F_OK) == 0) {
+                *ret_archived = false; /* gone, or archived already */
+                return 0;
+        }
+        int r = 0;
+        /* the hook first: once the marker says "archived", pushes are refused already */
+        if (access(hook, F_OK) != 0 &&
+            ((r = mkdir_p_hooks(path, err)) < 0 ||
+             (r = ap_write_file_atomic(hook, ARCHIVED_HOOK, strlen(ARCHIVED_HOOK), 0755, err)) < 0))
+                return r;
+        if ((r = ap_write_file_atomic(marker, "archived by app-platform\n", 25, 0644, err)) < 0)
+                return r;
+        *ret_archived = true;
+        return 0;
+}
+
 static int local_git_token(struct ap_forge *f, struct ap_buf *out, struct ap_error *err)
 {
         return ap_error_set(err, AP_E_UNSUPPORTED, "local repositories need no token");
@@ -161,4 +207,6 @@ const struct ap_forge_ops ap_forge_local_ops = {
     .ensure_deploy_key = local_ensure_deploy_key,
     .set_default_branch = local_set_default_branch,
     .git_token = local_git_token,
+    .delete_repo = local_delete_repo,
+    .archive_repo = local_archive_repo,
 };

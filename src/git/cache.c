@@ -8,8 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "base/dir_atomic.h"
 #include "base/fileio.h"
@@ -128,15 +127,7 @@ int ap_git_cache_tip(struct ap_git_repo *r, git_oid *ret, bool *ret_found, struc
 
 bool ap_git_backoff(struct ap_git_repo *r, unsigned step, int64_t deadline)
 {
-        int64_t delay = r->backoff_initial_ms;
-        for (unsigned i = 0; i < step && delay < r->backoff_max_ms; i++)
-                delay *= 2;
-        if (delay > r->backoff_max_ms)
-                delay = r->backoff_max_ms;
-        /* jitter in [delay/2, delay] so pushers that collided do not collide again */
-        uint16_t rnd = 0;
-        if (RAND_bytes((unsigned char *)&rnd, sizeof(rnd)) == 1)
-                delay = delay / 2 + (delay / 2) * rnd / 65535;
+        int64_t delay = ap_backoff_ms(step, r->backoff_initial_ms, r->backoff_max_ms);
         if (ap_deadline_passed(deadline))
                 return false;
         /* one last attempt right at the deadline */
