@@ -25,8 +25,8 @@ void ap_git_cache_discard(struct ap_git_repo *r)
 
 static int git_fail(struct ap_git_repo *r, const char *what, struct ap_error *err)
 {
-        return ap_error_set(err, -EIO, "cannot %s for '%s' in '%s': %s", what, r->name, r->cache_dir,
-                            ap_git_last_message());
+        (void)ap_git_fault(r, NULL, -1, what, err);
+        return err ? err->code : -EIO;
 }
 
 static int init_bare(const char *tmp, void *userdata, struct ap_error *err)
@@ -35,7 +35,7 @@ static int init_bare(const char *tmp, void *userdata, struct ap_error *err)
         git_repository *repo = NULL;
         int rc = git_repository_init(&repo, tmp, 1);
         git_repository_free(repo);
-        return rc < 0 ? git_fail(r, "create the git cache", err) : 0;
+        return rc < 0 ? git_fail(r, "create the git cache of", err) : 0;
 }
 
 static int create_cache(struct ap_git_repo *r, struct ap_error *err)
@@ -66,7 +66,7 @@ int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err)
                 if (ret < 0)
                         return ret;
                 if (git_repository_open_bare(&repo, r->cache_dir) < 0)
-                        return git_fail(r, "open the git cache", err);
+                        return git_fail(r, "open the git cache of", err);
         }
         r->git = repo;
         r->need_fetch = true;
@@ -84,24 +84,36 @@ int ap_git_remote(struct ap_git_repo *r, git_remote **ret)
         return git_remote_create_with_opts(ret, r->url, &o);
 }
 
-int ap_git_cache_fetch(struct ap_git_repo *r, enum ap_git_fault *ret_fault, struct ap_error *err)
+int ap_git_remote_run(struct ap_git_repo *r, struct ap_git_op *op, const char *refspec, bool push)
 {
-        struct ap_git_op op = {.r = r};
-        git_fetch_options opts;
-        git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
-        ap_git_op_callbacks(&op, &opts.callbacks);
-        opts.prune = GIT_FETCH_PRUNE;
-        opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-        opts.update_fetchhead = 0;
-        char refspec[700];
-        snprintf(refspec, sizeof(refspec), "+%s:%s", r->remote_ref, r->tracking_ref);
-        char *specs[] = {refspec};
+        char *specs[] = {(char *)refspec};
         git_strarray arr = {specs, 1};
         git_remote *remote = NULL;
         int rc = ap_git_remote(r, &remote);
-        if (rc >= 0)
+        if (rc >= 0 && push) {
+                git_push_options opts;
+                git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
+                ap_git_op_callbacks(op, &opts.callbacks);
+                rc = git_remote_push(remote, &arr, &opts);
+        } else if (rc >= 0) {
+                git_fetch_options opts;
+                git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+                ap_git_op_callbacks(op, &opts.callbacks);
+                opts.prune = GIT_FETCH_PRUNE;
+                opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+                opts.update_fetchhead = 0;
                 rc = git_remote_fetch(remote, &arr, &opts, NULL);
+        }
         git_remote_free(remote);
+        return rc;
+}
+
+int ap_git_cache_fetch(struct ap_git_repo *r, enum ap_git_fault *ret_fault, struct ap_error *err)
+{
+        struct ap_git_op op = {.r = r};
+        char refspec[700];
+        snprintf(refspec, sizeof(refspec), "+%s:%s", r->remote_ref, r->tracking_ref);
+        int rc = ap_git_remote_run(r, &op, refspec, false);
         if (rc < 0) {
                 *ret_fault = ap_git_fault(r, &op, rc, "fetch", err);
                 return err ? err->code : -EIO;
@@ -119,18 +131,25 @@ int ap_git_cache_tip(struct ap_git_repo *r, git_oid *ret, bool *ret_found, struc
                 return 0;
         }
         if (rc < 0)
-                return git_fail(r, "read the branch tip", err);
+                return git_fail(r, "read the branch tip of", err);
         *ret = oid;
         *ret_found = true;
         return 0;
 }
 
+#define CANCEL_POLL_MS 10
+
 bool ap_git_backoff(struct ap_git_repo *r, unsigned step, int64_t deadline)
 {
-        int64_t delay = ap_backoff_ms(step, r->backoff_initial_ms, r->backoff_max_ms);
-        if (ap_deadline_passed(deadline))
+        if (ap_deadline_passed(deadline) || ap_git_cancelled(r))
                 return false;
         /* one last attempt right at the deadline */
-        ap_sleep_ms(AP_MIN(delay, ap_deadline_left_ms(deadline)));
-        return true;
+        int64_t until = AP_MIN(
+            ap_deadline_after_ms(ap_backoff_ms(step, r->backoff_initial_ms, r->backoff_max_ms)), deadline);
+        for (int64_t left; (left = ap_deadline_left_ms(until)) > 0;) {
+                if (ap_git_cancelled(r))
+                        return false;
+                ap_sleep_ms(AP_MIN(left, CANCEL_POLL_MS));
+        }
+        return !ap_git_cancelled(r);
 }

@@ -214,11 +214,23 @@ static int open_channel(struct ap_git_repo *r, struct ap_git_op *op, const char 
         return -1;
 }
 
+/* Between reads and writes: a cancelled call stops here (a read already waiting is not interrupted). */
+static int stop_if_cancelled(struct ap_git_op *op)
+{
+        if (!ap_git_cancelled(op->r))
+                return 0;
+        op->cancelled = true;
+        git_error_set_str(GIT_ERROR_NET, "cancelled");
+        return -1;
+}
+
 static int stream_read(git_smart_subtransport_stream *stream, char *buffer, size_t size, size_t *bytes_read)
 {
         struct ssh_stream *s = (struct ssh_stream *)stream;
         struct ap_git_repo *r = s->sub->op->r;
         *bytes_read = 0;
+        if (stop_if_cancelled(s->sub->op) < 0)
+                return -1;
         ssize_t n = libssh2_channel_read(s->channel, buffer, size);
         if (n < 0) {
                 ssh_fail(r, "ssh read failed");
@@ -248,6 +260,8 @@ static int stream_read(git_smart_subtransport_stream *stream, char *buffer, size
 static int stream_write(git_smart_subtransport_stream *stream, const char *buffer, size_t len)
 {
         struct ssh_stream *s = (struct ssh_stream *)stream;
+        if (stop_if_cancelled(s->sub->op) < 0)
+                return -1;
         for (size_t off = 0; off < len;) {
                 ssize_t n = libssh2_channel_write(s->channel, buffer + off, len - off);
                 if (n < 0) {
@@ -267,8 +281,10 @@ static void stream_free(git_smart_subtransport_stream *stream)
         struct ap_git_repo *r = s->sub->op->r;
         if (s->sub->current == s)
                 s->sub->current = NULL;
-        /* a clean close keeps the session for the next command; a failed one drops it */
-        if (libssh2_channel_close(s->channel) < 0 || libssh2_channel_wait_closed(s->channel) < 0)
+        /* a clean close keeps the session for the next command; a failed one drops it, and so does a
+         * cancelled one (the server may still be sending: do not wait for it) */
+        if (s->sub->op->cancelled || libssh2_channel_close(s->channel) < 0 ||
+            libssh2_channel_wait_closed(s->channel) < 0)
                 ap_git_ssh_close(r);
         if (r->ssh_session)
                 libssh2_channel_free(s->channel);
