@@ -45,6 +45,48 @@ static int create_cache(struct ap_git_repo *r, struct ap_error *err)
         return rc < 0 ? ap_error_prefix(err, "cannot create the git cache of '%s'", r->name) : 0;
 }
 
+#define MARK_FILE "ap-compacted"
+
+/* The folder's inode and the compaction mark's inode and mtime (0 when absent). */
+static void look(const struct ap_git_repo *r, ino_t *dir, ino_t *mark, struct timespec *mtime)
+{
+        char path[4200];
+        struct stat st;
+        *dir = stat(r->cache_dir, &st) == 0 ? st.st_ino : 0;
+        snprintf(path, sizeof(path), "%s/" MARK_FILE, r->cache_dir);
+        bool have = stat(path, &st) == 0;
+        *mark = have ? st.st_ino : 0;
+        *mtime = have ? st.st_mtim : (struct timespec){0, 0};
+}
+
+void ap_git_cache_revalidate(struct ap_git_repo *r)
+{
+        if (!r->git)
+                return;
+        ino_t dir, mark;
+        struct timespec mtime;
+        look(r, &dir, &mark, &mtime);
+        if (dir == r->seen_dir_ino && mark == r->seen_mark_ino && mtime.tv_sec == r->seen_mark_mtime.tv_sec &&
+            mtime.tv_nsec == r->seen_mark_mtime.tv_nsec)
+                return;
+        git_repository_free(r->git);
+        r->git = NULL;
+}
+
+int ap_git_cache_mark_compacted(struct ap_git_repo *r, struct ap_error *err)
+{
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/" MARK_FILE, r->cache_dir);
+        int rc = ap_write_file_atomic(path, "compacted\n", 10, 0600, err);
+        bool need_fetch = r->need_fetch;
+        git_repository_free(r->git); /* no handle to a deleted pack may stay */
+        r->git = NULL;
+        int rc2 = ap_git_cache_open(r, err);
+        if (rc2 >= 0)
+                r->need_fetch = need_fetch;
+        return rc < 0 ? rc : rc2;
+}
+
 int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err)
 {
         if (r->git)
@@ -70,6 +112,7 @@ int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err)
         }
         r->git = repo;
         r->need_fetch = true;
+        look(r, &r->seen_dir_ino, &r->seen_mark_ino, &r->seen_mark_mtime);
         return 0;
 }
 

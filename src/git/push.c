@@ -161,6 +161,7 @@ static void result(struct ap_git_repo *r, struct push_state *st, bool unchanged,
                    unsigned attempts)
 {
         forget_pending(r);
+        ap_git_maybe_compact(r);
         st->res.unchanged = unchanged;
         st->res.attempts = attempts;
         st->res.commit[0] = '\0';

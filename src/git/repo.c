@@ -109,6 +109,9 @@ int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **r
         r->cancel = cfg->cancel;
         r->before_push = cfg->before_push;
         r->fault_hook = cfg->fault_hook;
+        r->auto_compact = !cfg->no_auto_compact;
+        r->compact_loose = cfg->compact_loose_objects ? cfg->compact_loose_objects : 256;
+        r->compact_packs = cfg->compact_packs ? cfg->compact_packs : 16;
         r->hook_userdata = cfg->hook_userdata;
         snprintf(r->tracking_ref, sizeof(r->tracking_ref), "refs/remotes/origin/%s", branch);
         snprintf(r->remote_ref, sizeof(r->remote_ref), "refs/heads/%s", branch);
@@ -199,6 +202,7 @@ int ap_git_run_locked(struct ap_git_repo *r, const atomic_bool *call_cancel, ap_
         if (rc < 0)
                 return rc;
         r->call_cancel = call_cancel;
+        ap_git_cache_revalidate(r);
         int64_t deadline = ap_deadline_after_ms(r->retry_timeout_ms);
         for (int round = 0;; round++) {
                 if (ap_git_cancelled(r)) {
@@ -220,7 +224,10 @@ int ap_git_run_locked(struct ap_git_repo *r, const atomic_bool *call_cancel, ap_
 
 static int sync_fn(struct ap_git_repo *r, void *args, int64_t deadline, struct ap_error *err)
 {
-        return ap_git_sync_locked(r, deadline, err);
+        int rc = ap_git_sync_locked(r, deadline, err);
+        if (rc >= 0)
+                ap_git_maybe_compact(r);
+        return rc;
 }
 
 int ap_git_repo_sync(struct ap_git_repo *r, struct ap_error *err)

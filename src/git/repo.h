@@ -66,6 +66,16 @@ struct ap_git_repo_config {
          * interrupted: it ends at the server's answer or the transport's I/O timeout. */
         const atomic_bool *cancel;
 
+        /* Compaction (ap_git_repo_compact does it on request): after every 8th sync or commit_push the
+         * cache's files are counted; past compact_loose_objects loose objects (each commit writes a few)
+         * they are packed into one pack, and past compact_packs packs (each fetch and each packing writes
+         * one) everything is repacked into one and unreferenced objects are dropped, so the cache stays
+         * within a few times the size git gc would give. 0 = defaults (256 and 16); no_auto_compact
+         * leaves it to ap_git_repo_compact. */
+        unsigned compact_loose_objects;
+        unsigned compact_packs;
+        bool no_auto_compact;
+
         /* Test hooks (hook_userdata is passed to both). before_push runs after the commit is built and
          * right before each push attempt. fault_hook runs at named points so a crash test can kill the
          * process there: "after-local-commit" (the commit object is written in the cache, before any
@@ -168,3 +178,10 @@ struct ap_git_push_result {
  * branch moved); those are handled here and only reach the caller as the cause of AP_E_TIMEOUT. */
 int ap_git_repo_commit_push(struct ap_git_repo *r, const struct ap_git_commit_request *req,
                             struct ap_git_push_result *ret, struct ap_error *err) _warn_unused_;
+
+/* Repack the cache now, as git gc does: everything reachable from its refs into one pack (git's
+ * packbuilder, with deltas); every other pack, every loose object and leftover temporary files deleted,
+ * only after the new pack is complete. Takes the repo's locks, so it never runs beside another call on
+ * the same cache (in any process); cancelled through cfg.cancel. Runs by itself too (see
+ * compact_loose_objects). */
+int ap_git_repo_compact(struct ap_git_repo *r, struct ap_error *err) _warn_unused_;

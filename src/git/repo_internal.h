@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "git/known_hosts.h"
 #include "git/repo.h"
@@ -30,12 +32,20 @@ struct ap_git_repo {
         void (*before_push)(void *userdata, unsigned attempt);
         void (*fault_hook)(void *userdata, const char *point);
         void *hook_userdata;
+        bool auto_compact;
+        unsigned compact_loose, compact_packs; /* thresholds (compact.c) */
+        unsigned calls_since_check;            /* calls since the cache's files were last counted */
+        unsigned compactions;                  /* done by this object (for tests and debugging) */
 
         LIBSSH2_SESSION *ssh_session; /* kept open between operations (ssh_transport.c); NULL when none */
         int ssh_fd;                   /* its socket, -1 when none */
         int64_t ssh_last_used;        /* ap_mono_ms() */
 
-        git_repository *git;    /* the open cache; NULL until first use or after it was found unusable */
+        git_repository *git; /* the open cache; NULL until first use or after it was found unusable */
+        /* what the cache folder looked like when git was opened: another object (or process) may since
+         * have compacted it (new "ap-compacted" file) or replaced it (new folder), and then git is stale */
+        ino_t seen_dir_ino, seen_mark_ino;
+        struct timespec seen_mark_mtime;
         bool need_fetch;        /* the tracking ref may be behind the remote */
         char tracking_ref[300]; /* refs/remotes/origin/<branch> */
         char remote_ref[300];   /* refs/heads/<branch> */
@@ -99,6 +109,11 @@ int ap_git_give_up(struct ap_git_repo *r, struct ap_error *err);
 
 /* cache.c: open or create the bare cache (the caller holds r->lock). */
 int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err) _warn_unused_;
+/* Close the open cache when the folder changed under it since it was opened (compacted or replaced by
+ * another object or process), so the next open sees the folder as it is now. */
+void ap_git_cache_revalidate(struct ap_git_repo *r);
+/* Note a compaction in the folder (the "ap-compacted" file other objects check) and reopen the cache. */
+int ap_git_cache_mark_compacted(struct ap_git_repo *r, struct ap_error *err) _warn_unused_;
 /* Drop the open cache and delete its folder, so the next open clones afresh. */
 void ap_git_cache_discard(struct ap_git_repo *r);
 /* An in-memory remote for the configured URL (caller frees with git_remote_free). */
@@ -115,6 +130,10 @@ int ap_git_cache_tip(struct ap_git_repo *r, git_oid *ret, bool *ret_found,
 /* Sleep for the next backoff step (cut short at the deadline, base/clock.h, or by cancellation); false
  * once the deadline has passed or the call was cancelled. */
 bool ap_git_backoff(struct ap_git_repo *r, unsigned step, int64_t deadline);
+
+/* compact.c: after a call that wrote into the cache, pack it when it has grown past the thresholds
+ * (best effort: a failure costs disk space, not the call). */
+void ap_git_maybe_compact(struct ap_git_repo *r);
 
 /* commit.c: the tree of req applied on the commit base (NULL = empty branch), written into the cache;
  * *ret_same when it is base's own tree. */
