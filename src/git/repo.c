@@ -198,7 +198,7 @@ int ap_git_run_locked(struct ap_git_repo *r, const atomic_bool *call_cancel, ap_
         struct ap_error local = AP_ERROR_INIT;
         if (!err)
                 err = &local; /* the classification below reads the code */
-        int fd, rc = lock_repo(r, &fd, err);
+        int fd = -1, rc = lock_repo(r, &fd, err);
         if (rc < 0)
                 return rc;
         r->call_cancel = call_cancel;
