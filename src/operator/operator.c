@@ -160,16 +160,10 @@ int op_forge(struct ap_operator *op, const char *owner, struct ap_forge **ret, s
 
 int op_forge_delete_repo(struct ap_operator *op, struct ap_forge *f, const char *name, struct ap_error *err)
 {
-        if (op->cfg->forge != AP_FORGE_LOCAL)
-                return ap_error_set(err, AP_E_UNSUPPORTED,
-                                    "deleting repositories on %s is not implemented yet",
-                                    op->cfg->forge_name);
-        struct ap_buf path = AP_BUF_INIT;
-        int r = ap_buf_printf(&path, "%s/%s.git", op->cfg->local_repos_dir, name);
-        if (r == 0 && (r = ap_remove_tree(path.data)) < 0)
-                ap_error_set(err, r, "cannot delete the repository '%s': %s", path.data, strerror(-r));
-        ap_buf_release(&path);
-        (void)f;
+        bool deleted = false;
+        int r = ap_forge_delete_repo(f, name, &deleted, err);
+        if (r == 0 && deleted)
+                ap_log(AP_LOG_INFO, "deleted the platform repository '%s'", name);
         return r;
 }
 

@@ -11,6 +11,11 @@
 
 #define DEPLOY_KEY_TITLE "app-platform-flux"
 
+static int forge_token(void *userdata, struct ap_buf *out, struct ap_error *err)
+{
+        return ap_forge_git_token(userdata, out, err);
+}
+
 /* The handle of the platform repo in the app state, (re)made when its URL changed. */
 static int repo_handle(struct reg *g, const char *push_url, const char *clone_url, struct ap_error *err)
 {
@@ -20,13 +25,11 @@ static int repo_handle(struct reg *g, const char *push_url, const char *clone_ur
         pthread_mutex_unlock(&a->lock);
         if (same)
                 return 0;
-        struct ap_buf cache = AP_BUF_INIT, token = AP_BUF_INIT_SECRET;
+        struct ap_buf cache = AP_BUF_INIT;
+        struct ap_forge *f = NULL;
         int r = ap_buf_printf(&cache, "%s/platform/%s", g->cfg->cache_dir, g->n.app);
-        if (r == 0 && g->cfg->forge != AP_FORGE_LOCAL) {
-                struct ap_forge *f = NULL;
-                if ((r = op_forge(g->op, g->repo_owner, &f, err)) == 0)
-                        r = ap_forge_git_token(f, &token, err);
-        }
+        if (r == 0 && g->cfg->forge != AP_FORGE_LOCAL)
+                r = op_forge(g->op, g->repo_owner, &f, err);
         struct ap_git_repo *repo = NULL;
         if (r == 0) {
                 struct ap_git_repo_config rc = {
@@ -34,14 +37,15 @@ static int repo_handle(struct reg *g, const char *push_url, const char *clone_ur
                     .url = push_url,
                     .branch = g->cfg->platform_branch,
                     .cache_dir = cache.data,
-                    .token = token.len ? token.data : NULL,
+                    /* asked per connection: GitHub App installation tokens expire hourly */
+                    .token_fn = f ? forge_token : NULL,
+                    .token_userdata = f,
                     .author_name = g->cfg->git_author_name,
                     .author_email = g->cfg->git_author_email,
                 };
                 r = ap_git_repo_new(&rc, &repo, err);
         }
         ap_buf_release(&cache);
-        ap_buf_release(&token);
         if (r < 0)
                 return r;
         char *pu = strdup(push_url), *cu = strdup(clone_url), *lbl = strdup(g->repo_url_shown);
