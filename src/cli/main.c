@@ -11,6 +11,7 @@ static const struct ap_subcommand subcommands[] = {
     {"age", "age file encryption: keygen, encrypt, decrypt (age's flags)", cli_age_main},
     {"sops", "SOPS files: encrypt, decrypt (sops's flags)", cli_sops_main},
     {"manifests", "print the CRD, RBAC and Deployments to apply", cli_manifests_main},
+    {"dashboard", "serve the dashboard: OIDC login, JSON API, live status (SSE)", cli_dashboard_main},
     {"version", "print the version", NULL},
 };
 
