@@ -1,4 +1,6 @@
-/* cache.c - informers, the app snapshot, cached list bodies and change events (see cache.h). */
+/* cache.c - informers, the app snapshot, cached list bodies and change events (see cache.h). Secrets are
+ * watched per app, in '<app>-platform' only (the dashboard may read Secrets there and nowhere else): a pair
+ * of informers starts when a registration appears and stops when it goes. */
 #include "cache.h"
 
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <zlib.h>
 
 #include "base/buf.h"
+#include "base/log.h"
 #include "kube/informer.h"
 #include "kube/keymap.h"
 #include "view.h"
@@ -34,6 +37,14 @@ struct handler_ctx {
         enum ap_dash_kind kind;
 };
 
+/* The Secret informers of one app's platform namespace; kept (stopped) after the app goes, so readers
+ * never see them freed. */
+struct app_informers {
+        char *ns;
+        struct ap_kube_informer *inf[2]; /* AP_DASH_SECRETS, AP_DASH_OIDC */
+        bool running;
+};
+
 struct ap_dash_cache {
         struct ap_kube_client *kc;
         struct ap_dash_hub *hub;
@@ -45,7 +56,32 @@ struct ap_dash_cache {
         pthread_mutex_t lock; /* guards apps and views */
         struct ap_dash_apps *apps;
         struct ap_keymap views; /* "<kind>/<app>" -> struct view * */
+        struct ap_keymap per_app; /* platform namespace -> struct app_informers * */
+        bool stopping;
 };
+
+static bool per_app_kind(enum ap_dash_kind k)
+{
+        return k == AP_DASH_SECRETS || k == AP_DASH_OIDC;
+}
+
+/* The informer holding kind k in namespace ns (NULL when none). */
+static struct ap_kube_informer *inf_for(struct ap_dash_cache *c, enum ap_dash_kind k, const char *ns)
+{
+        if (!per_app_kind(k))
+                return c->inf[k];
+        pthread_mutex_lock(&c->lock);
+        struct app_informers *ai = ns ? ap_keymap_get(&c->per_app, ns) : NULL;
+        struct ap_kube_informer *inf = ai ? ai->inf[k - AP_DASH_SECRETS] : NULL;
+        pthread_mutex_unlock(&c->lock);
+        return inf;
+}
+
+static json_t *inf_by_ns(struct ap_dash_cache *c, enum ap_dash_kind k, const char *ns)
+{
+        struct ap_kube_informer *inf = inf_for(c, k, ns);
+        return inf ? ap_kube_informer_by_index(inf, "namespace", ns) : json_array();
+}
 
 const char *ap_dash_role_name(enum ap_dash_role r)
 {
@@ -122,6 +158,80 @@ static bool app_from(const json_t *obj, struct ap_dash_app *a)
         return ok;
 }
 
+static int add_informer_to(struct ap_dash_cache *c, enum ap_dash_kind k, const struct ap_kube_resource *res,
+                           const char *ns, const char *selector, void (*transform)(void *, json_t *),
+                           struct ap_kube_informer **ret, struct ap_error *err);
+
+static void start_app_informers(struct ap_dash_cache *c, const struct ap_dash_app *a)
+{
+        struct ap_error err = AP_ERROR_INIT;
+        struct app_informers *ai = calloc(1, sizeof(*ai));
+        int r = ai && (ai->ns = strdup(a->platform_ns)) ? 0 : ap_error_set(&err, -ENOMEM, "out of memory");
+        if (r == 0)
+                r = add_informer_to(c, AP_DASH_SECRETS, &ap_kube_res_secrets, a->platform_ns, AP_DASH_LABEL_SECRET "=true",
+                                    ap_kube_transform_strip_secret_values, &ai->inf[0], &err);
+        if (r == 0)
+                r = add_informer_to(c, AP_DASH_OIDC, &ap_kube_res_secrets, a->platform_ns, AP_DASH_LABEL_OIDC,
+                                    ap_dash_transform_oidc_secret, &ai->inf[1], &err);
+        for (int i = 0; r == 0 && i < 2; i++)
+                r = ap_kube_informer_start(ai->inf[i], &err);
+        pthread_mutex_lock(&c->lock);
+        if (r == 0 && ap_keymap_put(&c->per_app, ai->ns, ai, NULL) < 0)
+                r = ap_error_set(&err, -ENOMEM, "out of memory");
+        if (r == 0)
+                ai->running = true;
+        pthread_mutex_unlock(&c->lock);
+        if (r < 0) {
+                ap_warn("cannot watch the secrets of '%s': %s", a->name, err.msg);
+                if (ai) {
+                        ap_kube_informer_free(ai->inf[0]);
+                        ap_kube_informer_free(ai->inf[1]);
+                        free(ai->ns);
+                        free(ai);
+                }
+        }
+}
+
+/* Start the Secret informers of new apps, stop those of apps gone. Runs on the registration informer's
+ * thread (and once at start), so never concurrently with itself. */
+static void sync_per_app(struct ap_dash_cache *c, const struct ap_dash_apps *a)
+{
+        for (size_t i = 0; i < a->n; i++) {
+                pthread_mutex_lock(&c->lock);
+                struct app_informers *ai = c->stopping ? NULL : ap_keymap_get(&c->per_app, a->v[i].platform_ns);
+                bool want = !c->stopping && (!ai || !ai->running);
+                pthread_mutex_unlock(&c->lock);
+                if (want && ai) { /* the app came back: its old informers are stopped; start them again */
+                        struct ap_error err = AP_ERROR_INIT;
+                        for (int k = 0; k < 2; k++)
+                                ap_kube_informer_start(ai->inf[k], &err);
+                        ai->running = true;
+                } else if (want)
+                        start_app_informers(c, &a->v[i]);
+        }
+        /* stopping joins the informer threads, whose handlers take the lock: stop outside it */
+        struct app_informers *gone[64];
+        size_t n_gone = 0, it = 0;
+        const char *ns;
+        void *v;
+        pthread_mutex_lock(&c->lock);
+        while (ap_keymap_next(&c->per_app, &it, &ns, &v) && n_gone < AP_ARRAY_SIZE(gone)) {
+                struct app_informers *ai = v;
+                bool found = false;
+                for (size_t i = 0; i < a->n && !found; i++)
+                        found = strcmp(a->v[i].platform_ns, ns) == 0;
+                if (!found && ai->running) {
+                        ai->running = false;
+                        gone[n_gone++] = ai;
+                }
+        }
+        pthread_mutex_unlock(&c->lock);
+        for (size_t i = 0; i < n_gone; i++) {
+                ap_kube_informer_stop(gone[i]->inf[0]);
+                ap_kube_informer_stop(gone[i]->inf[1]);
+        }
+}
+
 /* Rebuild the snapshot from the registration informer. */
 static void rebuild_apps(struct ap_dash_cache *c)
 {
@@ -147,6 +257,7 @@ static void rebuild_apps(struct ap_dash_cache *c)
         struct ap_dash_apps *old = c->apps;
         c->apps = a;
         pthread_mutex_unlock(&c->lock);
+        sync_per_app(c, a);
         ap_dash_apps_unref(old);
 }
 
@@ -231,7 +342,7 @@ static json_t *render_one(struct ap_dash_cache *c, enum ap_dash_kind k, const st
 static void append_ns_items(struct ap_dash_cache *c, enum ap_dash_kind k, const char *ns, json_t *items,
                             const json_t *kusts, const struct ap_dash_app *app)
 {
-        json_t *objs = ap_kube_informer_by_index(c->inf[k], "namespace", ns);
+        json_t *objs = inf_by_ns(c, k, ns);
         size_t i;
         json_t *o;
         json_array_foreach(objs, i, o) json_array_append_new(items, render_one(c, k, app, o, kusts));
@@ -346,7 +457,8 @@ json_t *ap_dash_cache_get(struct ap_dash_cache *c, enum ap_dash_kind k, const ch
                 snprintf(key, sizeof(key), "%s/%s", ns, name);
         else
                 snprintf(key, sizeof(key), "%s", name);
-        return ap_kube_informer_get(c->inf[k], key);
+        struct ap_kube_informer *inf = inf_for(c, k, ns);
+        return inf ? ap_kube_informer_get(inf, key) : NULL;
 }
 
 json_t *ap_dash_cache_view(struct ap_dash_cache *c, enum ap_dash_kind k, const char *app_name, const json_t *obj)
@@ -410,7 +522,7 @@ static void republish_secrets(struct ap_dash_cache *c, const char *app)
         const struct ap_dash_app *a = ap_dash_apps_find(apps, app);
         if (a) {
                 json_t *kusts = platform_kusts(c, a);
-                json_t *objs = ap_kube_informer_by_index(c->inf[AP_DASH_SECRETS], "namespace", a->platform_ns);
+                json_t *objs = inf_by_ns(c, AP_DASH_SECRETS, a->platform_ns);
                 size_t i;
                 json_t *o;
                 json_array_foreach(objs, i, o) publish(c, AP_DASH_SECRETS, app, "upsert", ap_dash_view_secret(o, kusts));
@@ -461,20 +573,26 @@ static void on_delete(void *ud, json_t *obj)
 
 /* ---- lifecycle ---- */
 
-static int add_informer(struct ap_dash_cache *c, enum ap_dash_kind k, const struct ap_kube_resource *res,
-                        const char *selector, void (*transform)(void *, json_t *), struct ap_error *err)
+static int add_informer_to(struct ap_dash_cache *c, enum ap_dash_kind k, const struct ap_kube_resource *res,
+                           const char *ns, const char *selector, void (*transform)(void *, json_t *),
+                           struct ap_kube_informer **ret, struct ap_error *err)
 {
-        struct ap_kube_informer_options o = {.resource = res, .label_selector = selector, .transform = transform,
-                                             .backoff_max_ms = 10000};
-        int r = ap_kube_informer_new(c->kc, &o, &c->inf[k], err);
+        struct ap_kube_informer_options o = {.resource = res, .namespace = ns, .label_selector = selector,
+                                             .transform = transform, .backoff_max_ms = 10000};
+        int r = ap_kube_informer_new(c->kc, &o, ret, err);
         if (r < 0)
                 return r;
-        if (res->namespaced && (r = ap_kube_informer_add_index(c->inf[k], "namespace", ap_kube_index_namespace,
-                                                               NULL)) < 0)
+        if (res->namespaced && (r = ap_kube_informer_add_index(*ret, "namespace", ap_kube_index_namespace, NULL)) < 0)
                 return ap_error_set(err, r, "cannot add an index");
         c->hctx[k] = (struct handler_ctx){c, k};
         struct ap_kube_informer_handlers h = {on_add, on_update, on_delete, &c->hctx[k]};
-        return ap_kube_informer_add_handlers(c->inf[k], &h);
+        return ap_kube_informer_add_handlers(*ret, &h);
+}
+
+static int add_informer(struct ap_dash_cache *c, enum ap_dash_kind k, const struct ap_kube_resource *res,
+                        const char *selector, struct ap_error *err)
+{
+        return add_informer_to(c, k, res, NULL, selector, NULL, &c->inf[k], err);
 }
 
 int ap_dash_cache_new(struct ap_kube_client *kc, struct ap_dash_hub *hub, const char *issuer,
@@ -492,20 +610,17 @@ int ap_dash_cache_new(struct ap_kube_client *kc, struct ap_dash_hub *hub, const 
         int r = c->apps ? 0 : ap_error_set(err, -ENOMEM, "out of memory");
         if (c->apps)
                 c->apps->refs = 1;
+        ap_keymap_init(&c->per_app);
+        c->hctx[AP_DASH_SECRETS] = (struct handler_ctx){c, AP_DASH_SECRETS};
+        c->hctx[AP_DASH_OIDC] = (struct handler_ctx){c, AP_DASH_OIDC};
         if (r == 0)
-                r = add_informer(c, AP_DASH_REGISTRATIONS, &ap_dash_res_registrations, NULL, NULL, err);
+                r = add_informer(c, AP_DASH_REGISTRATIONS, &ap_dash_res_registrations, NULL, err);
         if (r == 0)
-                r = add_informer(c, AP_DASH_NAMESPACES, &ap_kube_res_namespaces, AP_DASH_LABEL_APP, NULL, err);
+                r = add_informer(c, AP_DASH_NAMESPACES, &ap_kube_res_namespaces, AP_DASH_LABEL_APP, err);
         if (r == 0)
-                r = add_informer(c, AP_DASH_SECRETS, &ap_kube_res_secrets, AP_DASH_LABEL_SECRET "=true",
-                                 ap_kube_transform_strip_secret_values, err);
+                r = add_informer(c, AP_DASH_GITREPOS, &ap_dash_res_gitrepositories, NULL, err);
         if (r == 0)
-                r = add_informer(c, AP_DASH_OIDC, &ap_kube_res_secrets, AP_DASH_LABEL_OIDC, ap_dash_transform_oidc_secret,
-                                 err);
-        if (r == 0)
-                r = add_informer(c, AP_DASH_GITREPOS, &ap_dash_res_gitrepositories, NULL, NULL, err);
-        if (r == 0)
-                r = add_informer(c, AP_DASH_KUSTS, &ap_dash_res_kustomizations, NULL, NULL, err);
+                r = add_informer(c, AP_DASH_KUSTS, &ap_dash_res_kustomizations, NULL, err);
         if (r < 0) {
                 ap_dash_cache_free(c);
                 return r;
@@ -524,10 +639,24 @@ int ap_dash_cache_start(struct ap_dash_cache *c, long timeout_ms, struct ap_erro
         if (r == 0)
                 rebuild_apps(c);
         for (int k = 1; r == 0 && k < AP_DASH_N_KINDS; k++)
-                r = ap_kube_informer_start(c->inf[k], err);
-        for (int k = 1; r == 0 && k <= AP_DASH_SECRETS; k++)
-                if (ap_kube_informer_wait_synced(c->inf[k], timeout_ms) < 0)
-                        r = ap_error_set(err, AP_E_UNAVAILABLE, "the %s cache did not sync", kind_event[k]);
+                if (c->inf[k])
+                        r = ap_kube_informer_start(c->inf[k], err);
+        if (r == 0 && ap_kube_informer_wait_synced(c->inf[AP_DASH_NAMESPACES], timeout_ms) < 0)
+                r = ap_error_set(err, AP_E_UNAVAILABLE, "the namespace cache did not sync");
+        /* the apps' secret caches: a moment each (the operator may not have granted access yet) */
+        pthread_mutex_lock(&c->lock);
+        size_t it = 0;
+        const char *ns;
+        void *v;
+        struct ap_kube_informer *wait[64];
+        size_t n = 0;
+        while (ap_keymap_next(&c->per_app, &it, &ns, &v) && n + 2 <= AP_ARRAY_SIZE(wait)) {
+                wait[n++] = ((struct app_informers *)v)->inf[0];
+                wait[n++] = ((struct app_informers *)v)->inf[1];
+        }
+        pthread_mutex_unlock(&c->lock);
+        for (size_t i = 0; r == 0 && i < n; i++)
+                ap_kube_informer_wait_synced(wait[i], 5000);
         return r;
 }
 
@@ -538,17 +667,39 @@ bool ap_dash_cache_synced(struct ap_dash_cache *c, enum ap_dash_kind k)
 
 bool ap_dash_cache_ready(struct ap_dash_cache *c)
 {
-        for (int k = 0; k <= AP_DASH_OIDC; k++)
-                if (!ap_dash_cache_synced(c, k))
-                        return false;
-        return true;
+        return ap_dash_cache_synced(c, AP_DASH_REGISTRATIONS) && ap_dash_cache_synced(c, AP_DASH_NAMESPACES);
 }
 
 void ap_dash_cache_stop(struct ap_dash_cache *c)
 {
+        pthread_mutex_lock(&c->lock);
+        c->stopping = true;
+        pthread_mutex_unlock(&c->lock);
         for (int k = 0; k < AP_DASH_N_KINDS; k++)
                 if (c->inf[k])
                         ap_kube_informer_stop(c->inf[k]);
+        /* no app informer is added once stopping is set, and none is freed before ap_dash_cache_free */
+        size_t it = 0;
+        const char *ns;
+        void *v;
+        pthread_mutex_lock(&c->lock);
+        struct ap_keymap all = c->per_app;
+        pthread_mutex_unlock(&c->lock);
+        while (ap_keymap_next(&all, &it, &ns, &v)) {
+                struct app_informers *ai = v;
+                ap_kube_informer_stop(ai->inf[0]);
+                ap_kube_informer_stop(ai->inf[1]);
+                ai->running = false;
+        }
+}
+
+static void app_informers_free(void *p)
+{
+        struct app_informers *ai = p;
+        ap_kube_informer_free(ai->inf[0]);
+        ap_kube_informer_free(ai->inf[1]);
+        free(ai->ns);
+        free(ai);
 }
 
 struct ap_dash_cache *ap_dash_cache_free(struct ap_dash_cache *c)
@@ -559,6 +710,7 @@ struct ap_dash_cache *ap_dash_cache_free(struct ap_dash_cache *c)
         for (int k = 0; k < AP_DASH_N_KINDS; k++)
                 ap_kube_informer_free(c->inf[k]);
         ap_keymap_release(&c->views, view_free);
+        ap_keymap_release(&c->per_app, app_informers_free);
         ap_dash_apps_unref(c->apps);
         pthread_mutex_destroy(&c->lock);
         free(c->issuer);
