@@ -356,11 +356,11 @@ int ap_dash_server_start(const struct ap_dash_server_options *o, ap_dash_serve_f
             {MHD_OPTION_END, 0, NULL},
         };
         s->d = MHD_start_daemon(
-            flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+            flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(o->max_header * 2), MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)o->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, log_mhd,
-            NULL, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+            (unsigned)o->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
         if (!s->d) {
                 ap_dash_server_free(s);
                 return ap_error_set(err, -EADDRINUSE, "cannot listen on port %d (in use, or the TLS files are not a "

@@ -98,6 +98,9 @@ provider.use(async (ctx, next) => {
   await next();
 });
 
+// IDP_LOG=1: one line per token grant, so a test can count refreshes
+if (env.IDP_LOG) provider.on('grant.success', (ctx) => console.log(`grant ${ctx.oidc.params.grant_type}`));
+
 server.on('request', provider.callback());
 console.log(`ready ${issuer}`);
 const stop = () => server.close(() => process.exit(0));
