@@ -33,10 +33,12 @@ static struct flag flags[] = {
     {"public-url", STR, NULL, "where browsers reach the dashboard (https://dash.example); required", NULL},
     {"tls-cert-file", STR, NULL, "PEM certificate: serve HTTPS (with --tls-key-file)", NULL},
     {"tls-key-file", STR, NULL, "PEM private key", NULL},
-    {"insecure-cookies", BOOL, "false", "cookies without Secure and __Host- (local plain-HTTP use only)", NULL},
+    {"insecure-cookies", BOOL, "false", "cookies without Secure and __Host- (local plain-HTTP use only)",
+     NULL},
     {"session-key-dir", STR, NULL, "folder of session keys (a mounted Secret); none = one random key", NULL},
     {"session-ttl", DURATION, "12h", "how long a login lasts", NULL},
-    {"session-key-grace", DURATION, "the session TTL", "how long a replaced session key still opens cookies", NULL},
+    {"session-key-grace", DURATION, "the session TTL", "how long a replaced session key still opens cookies",
+     NULL},
     {"oidc-issuer-url", STR, "https://my-id.hcl.labrats.work", "the OIDC provider", NULL},
     {"oidc-client-id", STR, "app-platform-dashboard", "the dashboard's client id at the provider", NULL},
     {"oidc-client-secret-file", STR, NULL, "file holding the client secret (a mounted Secret)", NULL},
@@ -73,13 +75,14 @@ static void usage(FILE *f)
 {
         fprintf(f, "usage: app-platform dashboard [options]\n\n"
                    "Serve the dashboard: OIDC login, the JSON API under /api/v1/ and live status over SSE.\n"
-                   "Every option has an environment twin (--public-url = APP_PLATFORM_PUBLIC_URL); options win.\n\n");
+                   "Every option has an environment twin (--public-url = APP_PLATFORM_PUBLIC_URL); options "
+                   "win.\n\n");
         for (size_t i = 0; i < AP_ARRAY_SIZE(flags); i++) {
                 char env[96];
                 env_name(flags[i].name, env, sizeof(env));
                 fprintf(f, "  --%-26s %s%s%s%s\n  %-28s (%s)\n", flags[i].name, flags[i].help,
-                        flags[i].def ? " [default: " : "", flags[i].def ? flags[i].def : "", flags[i].def ? "]" : "",
-                        "", env);
+                        flags[i].def ? " [default: " : "", flags[i].def ? flags[i].def : "",
+                        flags[i].def ? "]" : "", "", env);
         }
 }
 
@@ -149,7 +152,8 @@ static int duration(const char *name, long *ret, bool ms)
         else if (*end && strcmp(end, "s") != 0)
                 n = -1;
         if (end == v || n < 0)
-                return cli_usage_error("dashboard", "--%s '%s' is not a duration like 30s, 15m or 12h", name, v);
+                return cli_usage_error("dashboard", "--%s '%s' is not a duration like 30s, 15m or 12h", name,
+                                       v);
         *ret = (long)(n * mult * (ms ? 1000 : 1));
         return 0;
 }
@@ -296,7 +300,8 @@ int cli_dashboard_main(int argc, char **argv)
                 secret.max = 4096;
                 if (ap_read_file(val("oidc-client-secret-file"), &secret, &err) < 0)
                         return ap_log_error(&err, "cannot read the OIDC client secret"), AP_EXIT_FAILURE;
-                while (secret.len && (secret.data[secret.len - 1] == '\n' || secret.data[secret.len - 1] == '\r'))
+                while (secret.len &&
+                       (secret.data[secret.len - 1] == '\n' || secret.data[secret.len - 1] == '\r'))
                         secret.data[--secret.len] = '\0';
                 c.oidc_client_secret = secret.data;
         }

@@ -17,8 +17,8 @@ static json_t *app_item(struct ap_dash *d, const struct ap_dash_user *u, const s
         json_t *ready = view ? json_incref(json_object_get(view, "ready")) : json_null();
         json_decref(view);
         return json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", a->name, "role",
-                         ap_dash_role_name(ap_dash_authz_role(u, a)), "platformNamespace", a->platform_ns, "namespaces",
-                         nss, "ready", ready);
+                         ap_dash_role_name(ap_dash_authz_role(u, a)), "platformNamespace", a->platform_ns,
+                         "namespaces", nss, "ready", ready);
 }
 
 int ap_dash_api_apps(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
@@ -26,7 +26,8 @@ int ap_dash_api_apps(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_
         struct ap_dash_apps *apps = ap_dash_cache_apps(d->cache);
         json_t *items = json_array();
         for (size_t i = 0; i < apps->n; i++)
-                if (req->user->platform_admin || ap_dash_authz_role(req->user, &apps->v[i]) != AP_DASH_ROLE_NONE)
+                if (req->user->platform_admin ||
+                    ap_dash_authz_role(req->user, &apps->v[i]) != AP_DASH_ROLE_NONE)
                         json_array_append_new(items, app_item(d, req->user, &apps->v[i]));
         ap_dash_apps_unref(apps);
         return ap_dash_reply_json(resp, 200, json_pack("{s:o}", "items", items));
@@ -60,7 +61,8 @@ int ap_dash_api_events(struct ap_dash *d, struct ap_dash_req *req, struct ap_das
         uint64_t last = lei ? strtoull(lei, NULL, 10) : 0;
         struct ap_error err = AP_ERROR_INIT;
         struct ap_dash_sub *sub = NULL;
-        int r = ap_dash_hub_subscribe(d->hub, req->user->imp_user, req->user->platform_admin, names, n, last, &sub, &err);
+        int r = ap_dash_hub_subscribe(d->hub, req->user->imp_user, req->user->platform_admin, names, n, last,
+                                      &sub, &err);
         ap_dash_apps_unref(apps);
         if (r == -EUSERS)
                 return ap_dash_reply_error(resp, 429, "%s", err.msg);

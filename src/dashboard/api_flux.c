@@ -26,8 +26,9 @@ static bool flux_ready(struct ap_dash *d, struct ap_dash_resp *resp, enum ap_das
 {
         if (ap_dash_cache_synced(d->cache, k))
                 return true;
-        ap_dash_reply_error(resp, 503, "Flux's %s API is not available in this cluster (are the Flux CRDs "
-                                       "installed?); ask a platform admin",
+        ap_dash_reply_error(resp, 503,
+                            "Flux's %s API is not available in this cluster (are the Flux CRDs "
+                            "installed?); ask a platform admin",
                             kind_word(k));
         return false;
 }
@@ -56,8 +57,8 @@ int ap_dash_api_kustomizations_list(struct ap_dash *d, struct ap_dash_req *req, 
         return 0;
 }
 
-int ap_dash_flux_create(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp, enum ap_dash_kind k,
-                        const struct ap_dash_app *app, json_t *obj)
+int ap_dash_flux_create(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp,
+                        enum ap_dash_kind k, const struct ap_dash_app *app, json_t *obj)
 {
         const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
         const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
@@ -70,8 +71,9 @@ int ap_dash_flux_create(struct ap_dash *d, struct ap_dash_req *req, struct ap_da
         json_t *out = NULL;
         int r = ap_kube_create(d->kc, res_of(k), ns, obj, &o, &out, &st, &err);
         if (r < 0)
-                ap_dash_reply_kube(resp, r, &st, &err,
-                                   ap_dash_printf(req->arena, "cannot create %s '%s/%s'", kind_word(k), ns, name));
+                ap_dash_reply_kube(
+                    resp, r, &st, &err,
+                    ap_dash_printf(req->arena, "cannot create %s '%s/%s'", kind_word(k), ns, name));
         else {
                 ap_info("%s '%s/%s' created by '%s'", kind_word(k), ns, name, req->user->name);
                 ap_dash_reply_json(resp, 201, ap_dash_cache_view(d->cache, k, app->name, out));
@@ -89,13 +91,15 @@ static json_t *writable(struct ap_dash *d, struct ap_dash_req *req, struct ap_da
         const char *ns = req->params[1], *name = req->params[2];
         json_t *obj = ap_dash_app_has_namespace(app, ns) ? ap_dash_cache_get(d->cache, k, ns, name) : NULL;
         if (!obj) {
-                ap_dash_reply_error(resp, 404, "no %s '%s/%s' in app '%s'", kind_word(k), ns, name, app->name);
+                ap_dash_reply_error(resp, 404, "no %s '%s/%s' in app '%s'", kind_word(k), ns, name,
+                                    app->name);
                 return NULL;
         }
         if (ap_dash_is_managed(obj)) {
                 json_decref(obj);
-                ap_dash_reply_error(resp, 403, "%s '%s/%s' is managed by the operator (read-only): change the app "
-                                               "registration instead",
+                ap_dash_reply_error(resp, 403,
+                                    "%s '%s/%s' is managed by the operator (read-only): change the app "
+                                    "registration instead",
                                     kind_word(k), ns, name);
                 return NULL;
         }
@@ -118,13 +122,14 @@ int ap_dash_api_flux_delete(struct ap_dash *d, struct ap_dash_req *req, struct a
                 int r = ap_kube_delete(d->kc, res_of(k), req->params[1], req->params[2], &o, NULL, &st, &err);
                 if (r < 0)
                         ap_dash_reply_kube(resp, r, &st, &err,
-                                           ap_dash_printf(req->arena, "cannot delete %s '%s/%s'", kind_word(k),
-                                                          req->params[1], req->params[2]));
+                                           ap_dash_printf(req->arena, "cannot delete %s '%s/%s'",
+                                                          kind_word(k), req->params[1], req->params[2]));
                 else {
                         ap_info("%s '%s/%s' deleted by '%s'", kind_word(k), req->params[1], req->params[2],
                                 req->user->name);
-                        ap_dash_reply_json(resp, 202, json_pack("{s:s, s:s, s:s}", "name", req->params[2], "namespace",
-                                                                req->params[1], "status", "Deleting"));
+                        ap_dash_reply_json(resp, 202,
+                                           json_pack("{s:s, s:s, s:s}", "name", req->params[2], "namespace",
+                                                     req->params[1], "status", "Deleting"));
                 }
                 ap_kube_status_release(&st);
         }
@@ -153,9 +158,11 @@ int ap_dash_api_flux_action(struct ap_dash *d, struct ap_dash_req *req, struct a
         if (strcmp(action, "suspend") == 0 || strcmp(action, "resume") == 0)
                 patch = json_pack("{s:{s:b}}", "spec", "suspend", strcmp(action, "suspend") == 0);
         else if (strcmp(action, "reconcile") == 0)
-                patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", AP_DASH_ANN_RECONCILE, now_rfc3339(req->arena));
+                patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", AP_DASH_ANN_RECONCILE,
+                                  now_rfc3339(req->arena));
         else
-                return ap_dash_reply_error(resp, 404, "no action '%s' (suspend, resume or reconcile)", action);
+                return ap_dash_reply_error(resp, 404, "no action '%s' (suspend, resume or reconcile)",
+                                           action);
         struct ap_dash_apps *apps;
         const struct ap_dash_app *app;
         if (ap_dash_req_app(d, req, resp, &apps, &app) < 0) {
@@ -169,12 +176,12 @@ int ap_dash_api_flux_action(struct ap_dash *d, struct ap_dash_req *req, struct a
                 struct ap_kube_status st = AP_KUBE_STATUS_INIT;
                 struct ap_error err = AP_ERROR_INIT;
                 json_t *out = NULL;
-                int r = ap_kube_patch(d->kc, res_of(k), req->params[1], req->params[2], AP_KUBE_PATCH_MERGE, patch, &o,
-                                      &out, &st, &err);
+                int r = ap_kube_patch(d->kc, res_of(k), req->params[1], req->params[2], AP_KUBE_PATCH_MERGE,
+                                      patch, &o, &out, &st, &err);
                 if (r < 0)
                         ap_dash_reply_kube(resp, r, &st, &err,
-                                           ap_dash_printf(req->arena, "cannot %s %s '%s/%s'", action, kind_word(k),
-                                                          req->params[1], req->params[2]));
+                                           ap_dash_printf(req->arena, "cannot %s %s '%s/%s'", action,
+                                                          kind_word(k), req->params[1], req->params[2]));
                 else
                         ap_dash_reply_json(resp, 200, ap_dash_cache_view(d->cache, k, app->name, out));
                 json_decref(out);

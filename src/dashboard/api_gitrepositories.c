@@ -18,8 +18,10 @@ int ap_dash_api_gitrepositories_create(struct ap_dash *d, struct ap_dash_req *re
                 const char *interval = json_string_value(json_object_get(body, "interval"));
                 const char *secret = json_string_value(json_object_get(body, "secretRef"));
                 json_t *ref = json_object_get(body, "ref");
-                if (!url || !(strncmp(url, "ssh://", 6) == 0 || strncmp(url, "https://", 8) == 0 ||
-                              strncmp(url, "http://", 7) == 0) || !ap_dash_printable(url, 2048))
+                if (!url ||
+                    !(strncmp(url, "ssh://", 6) == 0 || strncmp(url, "https://", 8) == 0 ||
+                      strncmp(url, "http://", 7) == 0) ||
+                    !ap_dash_printable(url, 2048))
                         ap_dash_reply_error(resp, 422, "url must be an ssh://, https:// or http:// Git URL");
                 else if (!ap_dash_flux_interval(interval, resp) || !ap_dash_flux_ref(ref, resp))
                         ;

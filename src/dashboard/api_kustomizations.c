@@ -13,12 +13,14 @@ static bool source_ok(const json_t *src, const struct ap_dash_app *app, struct a
         const char *kind = json_string_value(json_object_get(src, "kind"));
         const char *name = json_string_value(json_object_get(src, "name"));
         const char *ns = json_string_value(json_object_get(src, "namespace"));
-        if (!json_is_object(src) || !name || !ap_dash_dns_label(name, 253) || (kind && strcmp(kind, "GitRepository") != 0)) {
+        if (!json_is_object(src) || !name || !ap_dash_dns_label(name, 253) ||
+            (kind && strcmp(kind, "GitRepository") != 0)) {
                 ap_dash_reply_error(resp, 422, "sourceRef must be {\"kind\":\"GitRepository\",\"name\":...}");
                 return false;
         }
         if (ns && !ap_dash_app_has_namespace(app, ns)) {
-                ap_dash_reply_error(resp, 422, "sourceRef.namespace '%s' is not a namespace of '%s'", ns, app->name);
+                ap_dash_reply_error(resp, 422, "sourceRef.namespace '%s' is not a namespace of '%s'", ns,
+                                    app->name);
                 return false;
         }
         return true;
@@ -37,7 +39,8 @@ static bool deps_ok(const json_t *deps, const struct ap_dash_app *app, struct ap
                 const char *name = json_string_value(json_object_get(e, "name"));
                 const char *ns = json_string_value(json_object_get(e, "namespace"));
                 if (!name || !ap_dash_dns_label(name, 253) || (ns && !ap_dash_app_has_namespace(app, ns))) {
-                        ap_dash_reply_error(resp, 422, "dependsOn[%zu] must name a Kustomization of '%s'", i, app->name);
+                        ap_dash_reply_error(resp, 422, "dependsOn[%zu] must name a Kustomization of '%s'", i,
+                                            app->name);
                         return false;
                 }
         }
@@ -56,13 +59,14 @@ static bool substitute_ok(const json_t *sub, struct ap_dash_resp *resp)
         {
                 bool ok = json_is_string(v) && k[0] && !(k[0] >= '0' && k[0] <= '9');
                 for (const char *p = k; ok && *p; p++)
-                        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                             *p == '_';
+                        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                             (*p >= '0' && *p <= '9') || *p == '_';
                 if (!ok) {
-                        ap_dash_reply_error(resp, 422,
-                                            "postBuild.substitute: '%s' must be a variable name ([A-Za-z_][A-Za-z0-9_]*) "
-                                            "with a string value",
-                                            k);
+                        ap_dash_reply_error(
+                            resp, 422,
+                            "postBuild.substitute: '%s' must be a variable name ([A-Za-z_][A-Za-z0-9_]*) "
+                            "with a string value",
+                            k);
                         return false;
                 }
         }
@@ -72,7 +76,8 @@ static bool substitute_ok(const json_t *sub, struct ap_dash_resp *resp)
 static bool path_ok(const char *p, struct ap_dash_resp *resp)
 {
         if (p && (!ap_dash_printable(p, 1024) || p[0] == '/' || strstr(p, ".."))) {
-                ap_dash_reply_error(resp, 422, "path must be relative to the repository root (like ./k8s/overlays/dev)");
+                ap_dash_reply_error(resp, 422,
+                                    "path must be relative to the repository root (like ./k8s/overlays/dev)");
                 return false;
         }
         return true;
@@ -119,13 +124,15 @@ int ap_dash_api_kustomizations_create(struct ap_dash *d, struct ap_dash_req *req
         json_t *obj = NULL;
         const char *tns = json_string_value(json_object_get(body, "targetNamespace"));
         const char *sa = json_string_value(json_object_get(body, "serviceAccountName"));
-        if (body && ap_dash_flux_meta(body, app, resp) && source_ok(json_object_get(body, "sourceRef"), app, resp) &&
+        if (body && ap_dash_flux_meta(body, app, resp) &&
+            source_ok(json_object_get(body, "sourceRef"), app, resp) &&
             path_ok(json_string_value(json_object_get(body, "path")), resp) &&
             ap_dash_flux_interval(json_string_value(json_object_get(body, "interval")), resp) &&
             substitute_ok(json_object_get(json_object_get(body, "postBuild"), "substitute"), resp) &&
             deps_ok(json_object_get(body, "dependsOn"), app, resp)) {
                 if (tns && !ap_dash_app_has_namespace(app, tns))
-                        ap_dash_reply_error(resp, 422, "targetNamespace '%s' is not a namespace of '%s'", tns, app->name);
+                        ap_dash_reply_error(resp, 422, "targetNamespace '%s' is not a namespace of '%s'", tns,
+                                            app->name);
                 else if (sa && !ap_dash_dns_label(sa, 253))
                         ap_dash_reply_error(resp, 422, "serviceAccountName must be a ServiceAccount name");
                 else {

@@ -31,14 +31,15 @@ static int patch_registration(struct ap_dash *d, struct ap_dash_req *req, struct
         struct ap_kube_status st = AP_KUBE_STATUS_INIT;
         struct ap_error err = AP_ERROR_INIT;
         json_t *out = NULL;
-        int r = ap_kube_patch(d->kc, &ap_dash_res_registrations, NULL, app->name, AP_KUBE_PATCH_JSON, ops, &o, &out,
-                              &st, &err);
+        int r = ap_kube_patch(d->kc, &ap_dash_res_registrations, NULL, app->name, AP_KUBE_PATCH_JSON, ops, &o,
+                              &out, &st, &err);
         if (r < 0)
                 ap_dash_reply_kube(resp, r, &st, &err, what);
         else {
                 ap_info("namespaces of '%s' changed by '%s'", app->name, req->user->name);
                 json_t *v = ap_dash_view_registration(out);
-                ap_dash_reply_json(resp, 200, json_pack("{s:O}", "namespaces", json_object_get(v, "namespaces")));
+                ap_dash_reply_json(resp, 200,
+                                   json_pack("{s:O}", "namespaces", json_object_get(v, "namespaces")));
                 json_decref(v);
         }
         json_decref(out);
@@ -75,24 +76,29 @@ int ap_dash_api_namespaces_add(struct ap_dash *d, struct ap_dash_req *req, struc
         json_t *obj = NULL;
         if (!body)
                 ;
-        else if (!ap_dash_dns_label(name, 63) || strncmp(name, app->name, pl) != 0 || name[pl] != '-' || !name[pl + 1])
-                ap_dash_reply_error(resp, 422, "a namespace of '%s' must be named '%s-<something>' (lowercase letters, "
-                                               "digits and '-', at most 63 characters)",
+        else if (!ap_dash_dns_label(name, 63) || strncmp(name, app->name, pl) != 0 || name[pl] != '-' ||
+                 !name[pl + 1])
+                ap_dash_reply_error(resp, 422,
+                                    "a namespace of '%s' must be named '%s-<something>' (lowercase letters, "
+                                    "digits and '-', at most 63 characters)",
                                     app->name, app->name);
         else if (strcmp(name, app->platform_ns) == 0)
-                ap_dash_reply_error(resp, 422, "'%s' is the platform namespace, which the operator manages", name);
+                ap_dash_reply_error(resp, 422, "'%s' is the platform namespace, which the operator manages",
+                                    name);
         else if (ap_dash_app_has_namespace(app, name))
                 ap_dash_reply_error(resp, 409, "'%s' is already a namespace of '%s'", name, app->name);
         else if ((obj = registration(d, app, resp))) {
-                const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+                const char *rv =
+                    json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
                 bool has = json_is_array(json_object_get(json_object_get(obj, "spec"), "namespaces"));
-                json_t *ops = json_pack("[{s:s, s:s, s:s}]", "op", "test", "path", "/metadata/resourceVersion", "value",
-                                        rv ? rv : "");
-                json_array_append_new(ops, has ? json_pack("{s:s, s:s, s:s}", "op", "add", "path", "/spec/namespaces/-",
-                                                           "value", name)
-                                               : json_pack("{s:s, s:s, s:[s]}", "op", "add", "path", "/spec/namespaces",
-                                                           "value", name));
-                patch_registration(d, req, resp, app, ops, ap_dash_printf(req->arena, "cannot add namespace '%s'", name));
+                json_t *ops = json_pack("[{s:s, s:s, s:s}]", "op", "test", "path",
+                                        "/metadata/resourceVersion", "value", rv ? rv : "");
+                json_array_append_new(ops, has ? json_pack("{s:s, s:s, s:s}", "op", "add", "path",
+                                                           "/spec/namespaces/-", "value", name)
+                                               : json_pack("{s:s, s:s, s:[s]}", "op", "add", "path",
+                                                           "/spec/namespaces", "value", name));
+                patch_registration(d, req, resp, app, ops,
+                                   ap_dash_printf(req->arena, "cannot add namespace '%s'", name));
                 json_decref(ops);
         }
         json_decref(obj);
@@ -112,23 +118,27 @@ int ap_dash_api_namespaces_remove(struct ap_dash *d, struct ap_dash_req *req, st
         if (!may_edit(req, resp, app))
                 ;
         else if (strcmp(name, app->platform_ns) == 0)
-                ap_dash_reply_error(resp, 422, "'%s' is the platform namespace, which the operator manages", name);
+                ap_dash_reply_error(resp, 422, "'%s' is the platform namespace, which the operator manages",
+                                    name);
         else if (!ap_dash_app_has_namespace(app, name))
                 ap_dash_reply_error(resp, 404, "'%s' is not a namespace of '%s'", name, app->name);
         else if ((obj = registration(d, app, resp))) {
-                const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+                const char *rv =
+                    json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
                 json_t *nss = json_object_get(json_object_get(obj, "spec"), "namespaces");
                 size_t i, at = (size_t)-1;
                 json_t *e;
-                json_array_foreach(nss, i, e) if (json_is_string(e) && strcmp(json_string_value(e), name) == 0) at = i;
+                json_array_foreach(nss, i, e) if (json_is_string(e) &&
+                                                  strcmp(json_string_value(e), name) == 0) at = i;
                 if (at == (size_t)-1)
-                        ap_dash_reply_error(resp, 409, "app '%s' changed meanwhile; reload and try again", app->name);
+                        ap_dash_reply_error(resp, 409, "app '%s' changed meanwhile; reload and try again",
+                                            app->name);
                 else {
-                        json_t *ops = json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:o}]", "op", "test", "path",
-                                                "/metadata/resourceVersion", "value", rv ? rv : "", "op", "test", "path",
-                                                ap_dash_printf(req->arena, "/spec/namespaces/%zu", at), "value", name,
-                                                "op", "remove", "path",
-                                                json_sprintf("/spec/namespaces/%zu", at));
+                        json_t *ops =
+                            json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:o}]", "op", "test", "path",
+                                      "/metadata/resourceVersion", "value", rv ? rv : "", "op", "test",
+                                      "path", ap_dash_printf(req->arena, "/spec/namespaces/%zu", at), "value",
+                                      name, "op", "remove", "path", json_sprintf("/spec/namespaces/%zu", at));
                         patch_registration(d, req, resp, app, ops,
                                            ap_dash_printf(req->arena, "cannot remove namespace '%s'", name));
                         json_decref(ops);

@@ -11,8 +11,9 @@ static bool admin_only(struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
         if (req->user->platform_admin)
                 return true;
-        ap_dash_reply_error(resp, 403,
-                            "app registrations are for platform admins only: ask one to register or change an app");
+        ap_dash_reply_error(
+            resp, 403,
+            "app registrations are for platform admins only: ask one to register or change an app");
         return false;
 }
 
@@ -74,11 +75,13 @@ int ap_dash_api_registrations_create(struct ap_dash *d, struct ap_dash_req *req,
         const char *name = json_string_value(json_object_get(body, "name"));
         json_t *spec = json_object();
         if (!ap_dash_dns_label(name, 40)) {
-                ap_dash_reply_error(resp, 422, "the app name must be a DNS label of at most 40 characters "
-                                               "(lowercase letters, digits, '-')");
+                ap_dash_reply_error(resp, 422,
+                                    "the app name must be a DNS label of at most 40 characters "
+                                    "(lowercase letters, digits, '-')");
         } else if (take_spec(body, spec, resp, true)) {
-                json_t *obj = json_pack("{s:s, s:s, s:{s:s}, s:O}", "apiVersion", "labrats.work/v1alpha1", "kind",
-                                        "AppPlatformRegistration", "metadata", "name", name, "spec", spec);
+                json_t *obj =
+                    json_pack("{s:s, s:s, s:{s:s}, s:O}", "apiVersion", "labrats.work/v1alpha1", "kind",
+                              "AppPlatformRegistration", "metadata", "name", name, "spec", spec);
                 struct ap_kube_opts o = {.field_manager = "app-platform-dashboard"};
                 ap_dash_authz_as(req->user, &o);
                 struct ap_kube_status st = AP_KUBE_STATUS_INIT;
@@ -117,11 +120,12 @@ int ap_dash_api_registrations_update(struct ap_dash *d, struct ap_dash_req *req,
                 struct ap_kube_status st = AP_KUBE_STATUS_INIT;
                 struct ap_error err = AP_ERROR_INIT;
                 json_t *out = NULL;
-                int r = ap_kube_patch(d->kc, &ap_dash_res_registrations, NULL, req->params[0], AP_KUBE_PATCH_MERGE,
-                                      patch, &o, &out, &st, &err);
+                int r = ap_kube_patch(d->kc, &ap_dash_res_registrations, NULL, req->params[0],
+                                      AP_KUBE_PATCH_MERGE, patch, &o, &out, &st, &err);
                 if (r < 0)
-                        ap_dash_reply_kube(resp, r, &st, &err,
-                                           ap_dash_printf(req->arena, "cannot change app '%s'", req->params[0]));
+                        ap_dash_reply_kube(
+                            resp, r, &st, &err,
+                            ap_dash_printf(req->arena, "cannot change app '%s'", req->params[0]));
                 else
                         ap_dash_reply_json(resp, 200, ap_dash_view_registration(out));
                 json_decref(out);

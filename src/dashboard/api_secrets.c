@@ -19,8 +19,8 @@ static bool key_ok(const char *k)
                 return false;
         for (size_t i = 0; i < n; i++) {
                 char c = k[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '_' || c == '.'))
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.'))
                         return false;
         }
         return true;
@@ -35,8 +35,9 @@ static bool data_ok(const json_t *data, struct ap_dash_resp *resp)
         json_object_foreach((json_t *)data, k, v)
         {
                 if (!key_ok(k)) {
-                        ap_dash_reply_error(resp, 422, "key names may hold only letters, digits, '-', '_' and '.' "
-                                                       "(at most 253); this one does not: %s",
+                        ap_dash_reply_error(resp, 422,
+                                            "key names may hold only letters, digits, '-', '_' and '.' "
+                                            "(at most 253); this one does not: %s",
                                             k);
                         return false;
                 }
@@ -47,8 +48,8 @@ static bool data_ok(const json_t *data, struct ap_dash_resp *resp)
                 total += json_string_length(v);
         }
         if (total > MAX_DATA_BYTES) {
-                ap_dash_reply_error(resp, 413, "the values add up to %zu bytes, over the %d-byte limit", total,
-                                    MAX_DATA_BYTES);
+                ap_dash_reply_error(resp, 413, "the values add up to %zu bytes, over the %d-byte limit",
+                                    total, MAX_DATA_BYTES);
                 return false;
         }
         return true;
@@ -59,7 +60,8 @@ static bool targets_ok(struct ap_dash_req *req, const json_t *targets, const str
                        struct ap_dash_resp *resp, const char **ret_csv)
 {
         if (!json_is_array(targets) || json_array_size(targets) == 0) {
-                ap_dash_reply_error(resp, 422, "targetNamespaces must list at least one of the app's namespaces");
+                ap_dash_reply_error(resp, 422,
+                                    "targetNamespaces must list at least one of the app's namespaces");
                 return false;
         }
         char *csv = ap_dash_strdup(req->arena, "");
@@ -69,8 +71,8 @@ static bool targets_ok(struct ap_dash_req *req, const json_t *targets, const str
         {
                 const char *ns = json_string_value(t);
                 if (!ns || !ap_dash_app_has_namespace(app, ns) || strcmp(ns, app->platform_ns) == 0) {
-                        ap_dash_reply_error(resp, 422, "'%s' is not one of the namespaces of '%s'", ns ? ns : "?",
-                                            app->name);
+                        ap_dash_reply_error(resp, 422, "'%s' is not one of the namespaces of '%s'",
+                                            ns ? ns : "?", app->name);
                         return false;
                 }
                 csv = ap_dash_printf(req->arena, "%s%s%s", csv, i ? "," : "", ns);
@@ -79,7 +81,8 @@ static bool targets_ok(struct ap_dash_req *req, const json_t *targets, const str
         return true;
 }
 
-static int reply_secret(struct ap_dash *d, struct ap_dash_resp *resp, int status, const char *app, json_t *obj)
+static int reply_secret(struct ap_dash *d, struct ap_dash_resp *resp, int status, const char *app,
+                        json_t *obj)
 {
         ap_kube_transform_strip_secret_values(NULL, obj); /* the apiserver echoes the values back */
         return ap_dash_reply_json(resp, status, ap_dash_cache_view(d->cache, AP_DASH_SECRETS, app, obj));
@@ -97,7 +100,8 @@ int ap_dash_api_secrets_list(struct ap_dash *d, struct ap_dash_req *req, struct 
 }
 
 /* The cached intent Secret of this app, or a 404 reply. */
-static json_t *find_secret(struct ap_dash *d, const struct ap_dash_app *app, const char *name, struct ap_dash_resp *resp)
+static json_t *find_secret(struct ap_dash *d, const struct ap_dash_app *app, const char *name,
+                           struct ap_dash_resp *resp)
 {
         json_t *obj = ap_dash_cache_get(d->cache, AP_DASH_SECRETS, app->platform_ns, name);
         const char *l = obj ? ap_dash_label(obj, AP_DASH_LABEL_APP) : NULL;
@@ -131,25 +135,28 @@ static void create(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_re
         json_t *data = json_object_get(body, "data");
         const char *csv = NULL;
         if (!ap_dash_dns_label(name, 63)) {
-                ap_dash_reply_error(resp, 422, "a secret name holds lowercase letters, digits and '-' (at most 63)");
+                ap_dash_reply_error(resp, 422,
+                                    "a secret name holds lowercase letters, digits and '-' (at most 63)");
                 return;
         }
         if (tn && *tn && !ap_dash_dns_label(tn, 63)) {
-                ap_dash_reply_error(resp, 422, "targetName holds lowercase letters, digits and '-' (at most 63)");
+                ap_dash_reply_error(resp, 422,
+                                    "targetName holds lowercase letters, digits and '-' (at most 63)");
                 return;
         }
         if (!json_is_object(data) || json_object_size(data) == 0) {
                 ap_dash_reply_error(resp, 422, "data must hold at least one key and its value");
                 return;
         }
-        if (!data_ok(data, resp) || !targets_ok(req, json_object_get(body, "targetNamespaces"), app, resp, &csv))
+        if (!data_ok(data, resp) ||
+            !targets_ok(req, json_object_get(body, "targetNamespaces"), app, resp, &csv))
                 return;
-        json_t *obj = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s}}, s:O}", "apiVersion",
-                                "v1", "kind", "Secret", "type", "Opaque", "metadata", "name", name, "namespace",
-                                app->platform_ns, "labels", AP_DASH_LABEL_SECRET, "true", AP_DASH_LABEL_APP, app->name,
-                                "annotations", AP_DASH_ANN_TARGETS, csv, AP_DASH_ANN_TARGET_NAME, tn && *tn ? tn : name,
-                                AP_DASH_ANN_REQUESTED_BY, req->user->name, AP_DASH_ANN_COMMITTED, "false", "stringData",
-                                data);
+        json_t *obj = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s}}, s:O}",
+                                "apiVersion", "v1", "kind", "Secret", "type", "Opaque", "metadata", "name",
+                                name, "namespace", app->platform_ns, "labels", AP_DASH_LABEL_SECRET, "true",
+                                AP_DASH_LABEL_APP, app->name, "annotations", AP_DASH_ANN_TARGETS, csv,
+                                AP_DASH_ANN_TARGET_NAME, tn && *tn ? tn : name, AP_DASH_ANN_REQUESTED_BY,
+                                req->user->name, AP_DASH_ANN_COMMITTED, "false", "stringData", data);
         struct ap_kube_opts o = {.field_manager = "app-platform-dashboard"};
         ap_dash_authz_as(req->user, &o);
         struct ap_kube_status st = AP_KUBE_STATUS_INIT;
@@ -157,7 +164,8 @@ static void create(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_re
         json_t *out = NULL;
         int r = ap_kube_create(d->kc, &ap_kube_res_secrets, app->platform_ns, obj, &o, &out, &st, &err);
         if (r < 0)
-                ap_dash_reply_kube(resp, r, &st, &err, ap_dash_printf(req->arena, "cannot create secret '%s'", name));
+                ap_dash_reply_kube(resp, r, &st, &err,
+                                   ap_dash_printf(req->arena, "cannot create secret '%s'", name));
         else {
                 ap_info("secret '%s/%s' created by '%s'", app->name, name, req->user->name);
                 reply_secret(d, resp, 201, app->name, out);
@@ -183,17 +191,19 @@ int ap_dash_api_secrets_create(struct ap_dash *d, struct ap_dash_req *req, struc
 
 /* Merge-patch an intent as the user. */
 static void patch_secret(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp,
-                         const struct ap_dash_app *app, const char *name, json_t *patch, int status, const char *verb)
+                         const struct ap_dash_app *app, const char *name, json_t *patch, int status,
+                         const char *verb)
 {
         struct ap_kube_opts o = {.field_manager = "app-platform-dashboard"};
         ap_dash_authz_as(req->user, &o);
         struct ap_kube_status st = AP_KUBE_STATUS_INIT;
         struct ap_error err = AP_ERROR_INIT;
         json_t *out = NULL;
-        int r = ap_kube_patch(d->kc, &ap_kube_res_secrets, app->platform_ns, name, AP_KUBE_PATCH_MERGE, patch, &o, &out,
-                              &st, &err);
+        int r = ap_kube_patch(d->kc, &ap_kube_res_secrets, app->platform_ns, name, AP_KUBE_PATCH_MERGE, patch,
+                              &o, &out, &st, &err);
         if (r < 0)
-                ap_dash_reply_kube(resp, r, &st, &err, ap_dash_printf(req->arena, "cannot %s secret '%s'", verb, name));
+                ap_dash_reply_kube(resp, r, &st, &err,
+                                   ap_dash_printf(req->arena, "cannot %s secret '%s'", verb, name));
         else {
                 ap_info("secret '%s/%s' %sd by '%s'", app->name, name, verb, req->user->name);
                 reply_secret(d, resp, status, app->name, out);
@@ -206,7 +216,8 @@ static bool deleting(const json_t *obj, struct ap_dash_resp *resp)
 {
         const char *del = ap_dash_annotation(obj, AP_DASH_ANN_DELETE);
         if (del && strcmp(del, "true") == 0) {
-                ap_dash_reply_error(resp, 409, "the secret is being deleted; wait until it is gone to create it again");
+                ap_dash_reply_error(resp, 409,
+                                    "the secret is being deleted; wait until it is gone to create it again");
                 return true;
         }
         return false;
@@ -228,10 +239,12 @@ static json_t *edit_patch(struct ap_dash_req *req, struct ap_dash_resp *resp, co
                 return NULL;
         }
         if (tn && *tn && !ap_dash_dns_label(tn, 63)) {
-                ap_dash_reply_error(resp, 422, "targetName holds lowercase letters, digits and '-' (at most 63)");
+                ap_dash_reply_error(resp, 422,
+                                    "targetName holds lowercase letters, digits and '-' (at most 63)");
                 return NULL;
         }
-        json_t *ann = json_pack("{s:s, s:s}", AP_DASH_ANN_REQUESTED_BY, req->user->name, AP_DASH_ANN_COMMITTED, "false");
+        json_t *ann = json_pack("{s:s, s:s}", AP_DASH_ANN_REQUESTED_BY, req->user->name,
+                                AP_DASH_ANN_COMMITTED, "false");
         if (csv)
                 json_object_set_new(ann, AP_DASH_ANN_TARGETS, json_string(csv));
         if (tn && *tn)
@@ -248,7 +261,8 @@ static json_t *edit_patch(struct ap_dash_req *req, struct ap_dash_resp *resp, co
         json_array_foreach(rm, i, k)
         {
                 const char *key = json_string_value(k);
-                if (key && json_object_get(json_object_get(obj, "data"), key) && !json_object_get(data, key)) {
+                if (key && json_object_get(json_object_get(obj, "data"), key) &&
+                    !json_object_get(data, key)) {
                         json_object_set_new(del, key, json_null());
                         left--;
                 }
@@ -259,7 +273,8 @@ static json_t *edit_patch(struct ap_dash_req *req, struct ap_dash_resp *resp, co
                 json_decref(del);
         if (left + json_object_size(data) == 0) {
                 json_decref(patch);
-                ap_dash_reply_error(resp, 422, "a secret must keep at least one key; delete the secret instead");
+                ap_dash_reply_error(resp, 422,
+                                    "a secret must keep at least one key; delete the secret instead");
                 return NULL;
         }
         return patch;
@@ -291,8 +306,8 @@ int ap_dash_api_secrets_delete(struct ap_dash *d, struct ap_dash_req *req, struc
                 return 0;
         json_t *obj = find_secret(d, app, req->params[1], resp);
         if (obj && !deleting(obj, resp)) {
-                json_t *patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations", AP_DASH_ANN_DELETE, "true",
-                                          AP_DASH_ANN_REQUESTED_BY, req->user->name);
+                json_t *patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations", AP_DASH_ANN_DELETE,
+                                          "true", AP_DASH_ANN_REQUESTED_BY, req->user->name);
                 patch_secret(d, req, resp, app, req->params[1], patch, 202, "delete");
                 json_decref(patch);
         }

@@ -18,7 +18,7 @@ AP_DEFINE_CLEANUP(struct ap_dash_arena *, ap_dash_arena_free);
 
 /* Zeroed memory, aligned for any type; NULL when out of memory. */
 void *ap_dash_alloc(struct ap_dash_arena *a, size_t n);
-char *ap_dash_strdup(struct ap_dash_arena *a, const char *s);     /* NULL s -> NULL */
+char *ap_dash_strdup(struct ap_dash_arena *a, const char *s); /* NULL s -> NULL */
 char *ap_dash_strndup(struct ap_dash_arena *a, const char *s, size_t n);
 char *ap_dash_printf(struct ap_dash_arena *a, const char *fmt, ...) _printf_(2, 3);
 char *ap_dash_vprintf(struct ap_dash_arena *a, const char *fmt, va_list ap);

@@ -13,11 +13,16 @@ static const char *type_of(const char *name)
         static const struct {
                 const char *ext, *type;
         } types[] = {
-            {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-            {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
-            {".png", "image/png"},                 {".ico", "image/x-icon"},
-            {".json", "application/json"},         {".woff2", "font/woff2"},
-            {".map", "application/json"},          {".txt", "text/plain; charset=utf-8"},
+            {".html", "text/html; charset=utf-8"},
+            {".js", "text/javascript; charset=utf-8"},
+            {".css", "text/css; charset=utf-8"},
+            {".svg", "image/svg+xml"},
+            {".png", "image/png"},
+            {".ico", "image/x-icon"},
+            {".json", "application/json"},
+            {".woff2", "font/woff2"},
+            {".map", "application/json"},
+            {".txt", "text/plain; charset=utf-8"},
         };
         const char *dot = strrchr(name, '.');
         for (size_t i = 0; dot && i < AP_ARRAY_SIZE(types); i++)
@@ -31,8 +36,8 @@ static bool name_ok(const char *n)
         if (!*n || n[0] == '.' || strlen(n) > 200)
                 return false;
         for (const char *p = n; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-                      *p == '_' || *p == '.'))
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '-' || *p == '_' || *p == '.'))
                         return false;
         return true;
 }
@@ -52,7 +57,8 @@ static bool serve_file(struct ap_dash *d, struct ap_dash_resp *resp, const char 
                         i++;
                 if (i == ap_dash_web_files_count)
                         return false;
-                struct ap_dash_blob *b = ap_dash_blob_new(ap_dash_web_files[i].data, ap_dash_web_files[i].size);
+                struct ap_dash_blob *b =
+                    ap_dash_blob_new(ap_dash_web_files[i].data, ap_dash_web_files[i].size);
                 if (!b)
                         return false;
                 resp->blob = b;

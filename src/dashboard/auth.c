@@ -24,15 +24,15 @@ static int64_t now_s(void)
 }
 
 /* "<name>=<value>; Path=/; HttpOnly; SameSite=Lax[; Secure]; Max-Age=<n>" as an arena string. */
-static const char *cookie_header(struct ap_dash *d, struct ap_dash_arena *a, const char *name, const char *value,
-                                 long max_age)
+static const char *cookie_header(struct ap_dash *d, struct ap_dash_arena *a, const char *name,
+                                 const char *value, long max_age)
 {
         return ap_dash_printf(a, "%s=%s; Path=/; HttpOnly; SameSite=Lax%s; Max-Age=%ld", name, value,
                               d->cfg.insecure_cookies ? "" : "; Secure", max_age);
 }
 
-static int set_sealed_cookie(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp, const char *name,
-                             const json_t *payload, long max_age, struct ap_error *err)
+static int set_sealed_cookie(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp,
+                             const char *name, const json_t *payload, long max_age, struct ap_error *err)
 {
         _cleanup_buf_ struct ap_buf v = AP_BUF_INIT;
         v.max = 4000;
@@ -78,8 +78,9 @@ int ap_dash_auth_login(struct ap_dash *d, struct ap_dash_req *req, struct ap_das
                 ap_warn("login: %s", err.msg);
                 return ap_dash_reply_error(resp, 503, "cannot start the login: %s", err.msg);
         }
-        json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:I}", "st", state.data, "nc", nonce.data, "pv", verifier.data,
-                              "ret", safe_return(ret) ? ret : "/", "exp", (json_int_t)(now_s() + LOGIN_TTL_S));
+        json_t *p =
+            json_pack("{s:s, s:s, s:s, s:s, s:I}", "st", state.data, "nc", nonce.data, "pv", verifier.data,
+                      "ret", safe_return(ret) ? ret : "/", "exp", (json_int_t)(now_s() + LOGIN_TTL_S));
         int r = set_sealed_cookie(d, req, resp, d->login_cookie, p, LOGIN_TTL_S, &err);
         json_decref(p);
         if (r < 0)
@@ -119,15 +120,16 @@ static int callback_fail(struct ap_dash_resp *resp, int status, const char *what
 }
 
 /* The session payload from verified tokens. */
-static json_t *session_payload(struct ap_dash *d, const char *sid, const struct ap_dash_tokens *t, int64_t exp)
+static json_t *session_payload(struct ap_dash *d, const char *sid, const struct ap_dash_tokens *t,
+                               int64_t exp)
 {
         const char *sub = json_string_value(json_object_get(t->claims, "sub"));
         const char *usr = username_of(d, t->claims);
         if (!sub || !usr)
                 return NULL;
-        json_t *p = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I}", "sid", sid, "sub", sub, "usr", usr, "grp",
-                              groups_of(d, t->claims), "iat", (json_int_t)now_s(), "exp", (json_int_t)exp, "aexp",
-                              (json_int_t)t->expires_at);
+        json_t *p = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I}", "sid", sid, "sub", sub, "usr", usr,
+                              "grp", groups_of(d, t->claims), "iat", (json_int_t)now_s(), "exp",
+                              (json_int_t)exp, "aexp", (json_int_t)t->expires_at);
         if (p && t->refresh_token)
                 json_object_set_new(p, "rt", json_string(t->refresh_token));
         return p;
@@ -163,14 +165,16 @@ int ap_dash_auth_callback(struct ap_dash *d, struct ap_dash_req *req, struct ap_
                         _cleanup_buf_ struct ap_buf sid = AP_BUF_INIT;
                         ap_dash_random_b64url(16, &sid);
                         json_t *p = session_payload(d, sid.data, &t, now_s() + d->cfg.session_ttl_s);
-                        if (!p || set_sealed_cookie(d, req, resp, d->session_cookie, p, d->cfg.session_ttl_s, &err) < 0)
+                        if (!p || set_sealed_cookie(d, req, resp, d->session_cookie, p, d->cfg.session_ttl_s,
+                                                    &err) < 0)
                                 callback_fail(resp, 401, "the login could not be completed",
                                               p ? err.msg : "the ID token has no usable user name");
                         else {
                                 ap_info("login: '%s'", json_string_value(json_object_get(p, "usr")));
                                 resp->status = 302;
                                 const char *ret = json_string_value(json_object_get(st, "ret"));
-                                ap_dash_resp_header(resp, "Location", ap_dash_strdup(req->arena, ret ? ret : "/"));
+                                ap_dash_resp_header(resp, "Location",
+                                                    ap_dash_strdup(req->arena, ret ? ret : "/"));
                                 ap_dash_resp_header(resp, "Set-Cookie",
                                                     cookie_header(d, req->arena, d->login_cookie, "", 0));
                         }
@@ -196,7 +200,7 @@ struct flight {
 };
 
 struct ap_dash_refresher {
-        pthread_mutex_t lock; /* guards flights */
+        pthread_mutex_t lock;     /* guards flights */
         struct ap_keymap flights; /* sid -> struct flight * */
 };
 
@@ -328,15 +332,17 @@ static int refresh_shared(struct ap_dash *d, const json_t *old, json_t **ret, st
         return r;
 }
 
-static int unauthorized(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp, const char *why)
+static int unauthorized(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp,
+                        const char *why)
 {
-        ap_dash_reply_json(resp, 401,
-                           json_pack("{s:{s:i, s:s, s:s, s:s}}", "error", "status", 401, "code", "Unauthorized",
-                                     "message", ap_dash_printf(req->arena, "%s: log in again", why), "login",
-                                     "/auth/login"));
+        ap_dash_reply_json(
+            resp, 401,
+            json_pack("{s:{s:i, s:s, s:s, s:s}}", "error", "status", 401, "code", "Unauthorized", "message",
+                      ap_dash_printf(req->arena, "%s: log in again", why), "login", "/auth/login"));
         /* drop a cookie that will never work again */
         if (ap_dash_req_header(req, "Cookie"))
-                ap_dash_resp_header(resp, "Set-Cookie", cookie_header(d, req->arena, d->session_cookie, "", 0));
+                ap_dash_resp_header(resp, "Set-Cookie",
+                                    cookie_header(d, req->arena, d->session_cookie, "", 0));
         return -EPERM;
 }
 
@@ -345,7 +351,8 @@ int ap_dash_auth_request(struct ap_dash *d, struct ap_dash_req *req, struct ap_d
         struct ap_error err = AP_ERROR_INIT;
         json_t *s = open_cookie(d, req, d->session_cookie, &err);
         if (!s)
-                return unauthorized(d, req, resp, err.code == -ENOENT ? "not logged in" : "the session is not valid");
+                return unauthorized(d, req, resp,
+                                    err.code == -ENOENT ? "not logged in" : "the session is not valid");
         int64_t now = now_s();
         int r = 0;
         if (json_integer_value(json_object_get(s, "exp")) <= now)
@@ -380,7 +387,8 @@ int ap_dash_auth_logout(struct ap_dash *d, struct ap_dash_req *req, struct ap_da
         _cleanup_buf_ struct ap_buf url = AP_BUF_INIT;
         const char *post = ap_dash_printf(req->arena, "%s/", d->cfg.public_url);
         bool rp = ap_dash_oidc_logout_url(d->oidc, post, NULL, &url, &err) == 0;
-        ap_dash_reply_json(resp, 200, json_pack("{s:s, s:b}", "redirect", rp ? url.data : "/", "providerLogout", rp));
+        ap_dash_reply_json(resp, 200,
+                           json_pack("{s:s, s:b}", "redirect", rp ? url.data : "/", "providerLogout", rp));
         ap_dash_resp_header(resp, "Set-Cookie", cookie_header(d, req->arena, d->session_cookie, "", 0));
         ap_info("logout: '%s'", req->user->name);
         return 0;
@@ -398,8 +406,8 @@ int ap_dash_api_session(struct ap_dash *d, struct ap_dash_req *req, struct ap_da
         for (size_t i = 0; i < u->n_imp_groups; i++)
                 json_array_append_new(imp, json_string(u->imp_groups[i]));
         return ap_dash_reply_json(resp, 200,
-                                  json_pack("{s:{s:s, s:s, s:o}, s:b, s:s, s:{s:s, s:o}}", "user", "name", u->name,
-                                            "sub", u->sub, "groups", groups, "platformAdmin", u->platform_admin,
-                                            "csrfToken", csrf.data, "impersonation", "user", u->imp_user, "groups",
-                                            imp));
+                                  json_pack("{s:{s:s, s:s, s:o}, s:b, s:s, s:{s:s, s:o}}", "user", "name",
+                                            u->name, "sub", u->sub, "groups", groups, "platformAdmin",
+                                            u->platform_admin, "csrfToken", csrf.data, "impersonation",
+                                            "user", u->imp_user, "groups", imp));
 }

@@ -25,7 +25,7 @@ struct ap_dash_authz {
         struct ap_dash_cache *cache;
         char *prefix, *admin_group;
         long ttl_ms;
-        pthread_mutex_t lock; /* guards perms */
+        pthread_mutex_t lock;   /* guards perms */
         struct ap_keymap perms; /* "<imp user>\n<groups hash>\n<app>" -> struct cached * */
 };
 
@@ -34,10 +34,11 @@ int ap_dash_authz_check_prefix(const char *prefix, struct ap_error *err)
         size_t n = prefix ? strlen(prefix) : 0;
         if (n == 0 || strncmp(prefix, "system:", 7) == 0 || !ap_dash_printable(prefix, 64) ||
             !strchr(":-/", prefix[n - 1]))
-                return ap_error_set(err, -EINVAL,
-                                    "the impersonation prefix '%s' must be non-empty, end in ':', '-' or '/', and "
-                                    "not start with 'system:'",
-                                    prefix ? prefix : "");
+                return ap_error_set(
+                    err, -EINVAL,
+                    "the impersonation prefix '%s' must be non-empty, end in ':', '-' or '/', and "
+                    "not start with 'system:'",
+                    prefix ? prefix : "");
         return 0;
 }
 
@@ -128,8 +129,8 @@ enum ap_dash_role ap_dash_authz_role(const struct ap_dash_user *u, const struct 
         return best;
 }
 
-size_t ap_dash_authz_apps(const struct ap_dash_user *u, const struct ap_dash_apps *apps, struct ap_dash_arena *a,
-                          const char ***ret)
+size_t ap_dash_authz_apps(const struct ap_dash_user *u, const struct ap_dash_apps *apps,
+                          struct ap_dash_arena *a, const char ***ret)
 {
         const char **v = ap_dash_alloc(a, (apps->n + 1) * sizeof(char *));
         size_t n = 0;
@@ -143,9 +144,9 @@ size_t ap_dash_authz_apps(const struct ap_dash_user *u, const struct ap_dash_app
 static const struct ap_kube_resource res_ssar = {"authorization.k8s.io", "v1", "selfsubjectaccessreviews",
                                                  "SelfSubjectAccessReview", false};
 
-int ap_dash_authz_can(struct ap_dash_authz *z, const struct ap_dash_user *u, const char *verb, const char *group,
-                      const char *resource, const char *ns, const char *name, bool *ret_allowed,
-                      struct ap_error *err)
+int ap_dash_authz_can(struct ap_dash_authz *z, const struct ap_dash_user *u, const char *verb,
+                      const char *group, const char *resource, const char *ns, const char *name,
+                      bool *ret_allowed, struct ap_error *err)
 {
         json_t *ra = json_pack("{s:s, s:s, s:s}", "verb", verb, "group", group, "resource", resource);
         if (ns)
@@ -194,8 +195,8 @@ static int compute(struct ap_dash_authz *z, const struct ap_dash_user *u, const 
 {
         static const char *const verbs[] = {"create", "update", "delete"};
         enum ap_dash_role role = ap_dash_authz_role(u, app);
-        json_t *p = json_pack("{s:s, s:s, s:b}", "app", app->name, "role", ap_dash_role_name(role), "platformAdmin",
-                              u->platform_admin);
+        json_t *p = json_pack("{s:s, s:s, s:b}", "app", app->name, "role", ap_dash_role_name(role),
+                              "platformAdmin", u->platform_admin);
         json_t *sec = json_object();
         json_object_set_new(p, "secrets", sec);
         int r = 0;
@@ -223,8 +224,8 @@ static int compute(struct ap_dash_authz *z, const struct ap_dash_user *u, const 
         return 0;
 }
 
-int ap_dash_authz_permissions(struct ap_dash_authz *z, const struct ap_dash_user *u, const struct ap_dash_app *app,
-                              json_t **ret, struct ap_error *err)
+int ap_dash_authz_permissions(struct ap_dash_authz *z, const struct ap_dash_user *u,
+                              const struct ap_dash_app *app, json_t **ret, struct ap_error *err)
 {
         /* the whole identity is the key (no hash that two group sets could share) */
         _cleanup_buf_ struct ap_buf key = AP_BUF_INIT;

@@ -16,10 +16,10 @@
 #include "kube/url.h"
 
 struct ap_dash_user {
-        const char *sub;      /* the IdP subject */
-        const char *name;     /* the username claim (or sub) */
-        const char *sid;      /* session id (CSRF binding) */
-        const char **groups;  /* IdP groups as sent (for spec.access) */
+        const char *sub;     /* the IdP subject */
+        const char *name;    /* the username claim (or sub) */
+        const char *sid;     /* session id (CSRF binding) */
+        const char **groups; /* IdP groups as sent (for spec.access) */
         size_t n_groups;
         bool platform_admin;  /* in the platform-admin group */
         const char *imp_user; /* prefix + name */
@@ -47,14 +47,14 @@ void ap_dash_authz_as(const struct ap_dash_user *u, struct ap_kube_opts *o);
 /* The user's role in app (the highest of their groups' access rows); ROLE_NONE when none. */
 enum ap_dash_role ap_dash_authz_role(const struct ap_dash_user *u, const struct ap_dash_app *app);
 /* The names of the apps u holds a role in (all apps for a platform admin), arena strings. */
-size_t ap_dash_authz_apps(const struct ap_dash_user *u, const struct ap_dash_apps *apps, struct ap_dash_arena *a,
-                          const char ***ret);
+size_t ap_dash_authz_apps(const struct ap_dash_user *u, const struct ap_dash_apps *apps,
+                          struct ap_dash_arena *a, const char ***ret);
 
 /* What u may do in app, from SelfSubjectAccessReviews as u (cached): a new object
  * {"secrets":{create,update,delete}, "gitrepositories":{ns:{create,delete,patch}}, "kustomizations":...}. */
-int ap_dash_authz_permissions(struct ap_dash_authz *z, const struct ap_dash_user *u, const struct ap_dash_app *app,
-                              json_t **ret, struct ap_error *err);
+int ap_dash_authz_permissions(struct ap_dash_authz *z, const struct ap_dash_user *u,
+                              const struct ap_dash_app *app, json_t **ret, struct ap_error *err);
 /* One SelfSubjectAccessReview as u: *ret_allowed. */
-int ap_dash_authz_can(struct ap_dash_authz *z, const struct ap_dash_user *u, const char *verb, const char *group,
-                      const char *resource, const char *ns, const char *name, bool *ret_allowed,
-                      struct ap_error *err);
+int ap_dash_authz_can(struct ap_dash_authz *z, const struct ap_dash_user *u, const char *verb,
+                      const char *group, const char *resource, const char *ns, const char *name,
+                      bool *ret_allowed, struct ap_error *err);

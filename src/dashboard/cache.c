@@ -17,15 +17,15 @@
 #include "kube/keymap.h"
 #include "view.h"
 
-const struct ap_kube_resource ap_dash_res_registrations = {"labrats.work", "v1alpha1", "appplatformregistrations",
-                                                           "AppPlatformRegistration", false};
-const struct ap_kube_resource ap_dash_res_gitrepositories = {"source.toolkit.fluxcd.io", "v1", "gitrepositories",
-                                                             "GitRepository", true};
-const struct ap_kube_resource ap_dash_res_kustomizations = {"kustomize.toolkit.fluxcd.io", "v1", "kustomizations",
-                                                            "Kustomization", true};
+const struct ap_kube_resource ap_dash_res_registrations = {
+    "labrats.work", "v1alpha1", "appplatformregistrations", "AppPlatformRegistration", false};
+const struct ap_kube_resource ap_dash_res_gitrepositories = {"source.toolkit.fluxcd.io", "v1",
+                                                             "gitrepositories", "GitRepository", true};
+const struct ap_kube_resource ap_dash_res_kustomizations = {"kustomize.toolkit.fluxcd.io", "v1",
+                                                            "kustomizations", "Kustomization", true};
 
 static const char *const kind_event[AP_DASH_N_KINDS] = {"registration", "namespace",     "secret",
-                                                         "oidcclient",   "gitrepository", "kustomization"};
+                                                        "oidcclient",   "gitrepository", "kustomization"};
 
 struct view {
         uint64_t gen;
@@ -55,7 +55,7 @@ struct ap_dash_cache {
 
         pthread_mutex_t lock; /* guards apps and views */
         struct ap_dash_apps *apps;
-        struct ap_keymap views; /* "<kind>/<app>" -> struct view * */
+        struct ap_keymap views;   /* "<kind>/<app>" -> struct view * */
         struct ap_keymap per_app; /* platform namespace -> struct app_informers * */
         bool stopping;
 };
@@ -168,8 +168,9 @@ static void start_app_informers(struct ap_dash_cache *c, const struct ap_dash_ap
         struct app_informers *ai = calloc(1, sizeof(*ai));
         int r = ai && (ai->ns = strdup(a->platform_ns)) ? 0 : ap_error_set(&err, -ENOMEM, "out of memory");
         if (r == 0)
-                r = add_informer_to(c, AP_DASH_SECRETS, &ap_kube_res_secrets, a->platform_ns, AP_DASH_LABEL_SECRET "=true",
-                                    ap_kube_transform_strip_secret_values, &ai->inf[0], &err);
+                r = add_informer_to(c, AP_DASH_SECRETS, &ap_kube_res_secrets, a->platform_ns,
+                                    AP_DASH_LABEL_SECRET "=true", ap_kube_transform_strip_secret_values,
+                                    &ai->inf[0], &err);
         if (r == 0)
                 r = add_informer_to(c, AP_DASH_OIDC, &ap_kube_res_secrets, a->platform_ns, AP_DASH_LABEL_OIDC,
                                     ap_dash_transform_oidc_secret, &ai->inf[1], &err);
@@ -198,7 +199,8 @@ static void sync_per_app(struct ap_dash_cache *c, const struct ap_dash_apps *a)
 {
         for (size_t i = 0; i < a->n; i++) {
                 pthread_mutex_lock(&c->lock);
-                struct app_informers *ai = c->stopping ? NULL : ap_keymap_get(&c->per_app, a->v[i].platform_ns);
+                struct app_informers *ai =
+                    c->stopping ? NULL : ap_keymap_get(&c->per_app, a->v[i].platform_ns);
                 bool want = !c->stopping && (!ai || !ai->running);
                 pthread_mutex_unlock(&c->lock);
                 if (want && ai) { /* the app came back: its old informers are stopped; start them again */
@@ -330,7 +332,8 @@ static json_t *render_one(struct ap_dash_cache *c, enum ap_dash_kind k, const st
         case AP_DASH_KUSTS:
                 return ap_dash_view_kustomization(obj);
         case AP_DASH_NAMESPACES: {
-                const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+                const char *name =
+                    json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
                 bool plat = app && name && strcmp(name, app->platform_ns) == 0;
                 return ap_dash_view_namespace(name ? name : "", plat ? "platform" : "app", obj);
         }
@@ -366,7 +369,8 @@ static json_t *build_items(struct ap_dash_cache *c, enum ap_dash_kind k, const s
                 for (size_t i = 0; i <= app->n_ns; i++) {
                         const char *n = i == 0 ? app->platform_ns : app->namespaces[i - 1];
                         json_t *o = ap_kube_informer_get(c->inf[k], n);
-                        json_array_append_new(items, ap_dash_view_namespace(n, i == 0 ? "platform" : "app", o));
+                        json_array_append_new(items,
+                                              ap_dash_view_namespace(n, i == 0 ? "platform" : "app", o));
                         json_decref(o);
                 }
                 return items;
@@ -413,7 +417,8 @@ static void view_free(void *p)
         free(v);
 }
 
-struct ap_dash_blob *ap_dash_cache_list(struct ap_dash_cache *c, enum ap_dash_kind k, const char *app, bool gzip)
+struct ap_dash_blob *ap_dash_cache_list(struct ap_dash_cache *c, enum ap_dash_kind k, const char *app,
+                                        bool gzip)
 {
         char key[320];
         snprintf(key, sizeof(key), "%d/%s", (int)k, k == AP_DASH_REGISTRATIONS || !app ? "" : app);
@@ -461,7 +466,8 @@ json_t *ap_dash_cache_get(struct ap_dash_cache *c, enum ap_dash_kind k, const ch
         return inf ? ap_kube_informer_get(inf, key) : NULL;
 }
 
-json_t *ap_dash_cache_view(struct ap_dash_cache *c, enum ap_dash_kind k, const char *app_name, const json_t *obj)
+json_t *ap_dash_cache_view(struct ap_dash_cache *c, enum ap_dash_kind k, const char *app_name,
+                           const json_t *obj)
 {
         struct ap_dash_apps *apps = ap_dash_cache_apps(c);
         const struct ap_dash_app *app = ap_dash_apps_find(apps, app_name);
@@ -477,8 +483,8 @@ json_t *ap_dash_cache_view(struct ap_dash_cache *c, enum ap_dash_kind k, const c
 static void publish(struct ap_dash_cache *c, enum ap_dash_kind k, const char *app, const char *action,
                     json_t *view)
 {
-        json_t *ev = json_pack("{s:s, s:o, s:o}", "action", action, "app", app ? json_string(app) : json_null(),
-                               "object", view ? view : json_null());
+        json_t *ev = json_pack("{s:s, s:o, s:o}", "action", action, "app",
+                               app ? json_string(app) : json_null(), "object", view ? view : json_null());
         char *s = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
         if (s)
                 ap_dash_hub_publish(c->hub, k == AP_DASH_REGISTRATIONS ? NULL : app, kind_event[k], s);
@@ -497,12 +503,14 @@ static const char *app_of(enum ap_dash_kind k, const struct ap_dash_apps *apps, 
                     ap_dash_apps_by_namespace(apps, json_string_value(json_object_get(md, "name")));
                 return a ? a->name : NULL;
         }
-        const struct ap_dash_app *a = ap_dash_apps_by_namespace(apps, json_string_value(json_object_get(md, "namespace")));
+        const struct ap_dash_app *a =
+            ap_dash_apps_by_namespace(apps, json_string_value(json_object_get(md, "namespace")));
         if (k == AP_DASH_SECRETS || k == AP_DASH_OIDC) {
                 /* only the app's own platform namespace holds its intents */
                 const char *l = ap_dash_label(obj, AP_DASH_LABEL_APP);
                 return a && l && strcmp(l, a->name) == 0 &&
-                               strcmp(a->platform_ns, json_string_value(json_object_get(md, "namespace"))) == 0
+                               strcmp(a->platform_ns, json_string_value(json_object_get(md, "namespace"))) ==
+                                   0
                            ? a->name
                            : NULL;
         }
@@ -525,7 +533,8 @@ static void republish_secrets(struct ap_dash_cache *c, const char *app)
                 json_t *objs = inf_by_ns(c, AP_DASH_SECRETS, a->platform_ns);
                 size_t i;
                 json_t *o;
-                json_array_foreach(objs, i, o) publish(c, AP_DASH_SECRETS, app, "upsert", ap_dash_view_secret(o, kusts));
+                json_array_foreach(objs, i, o)
+                    publish(c, AP_DASH_SECRETS, app, "upsert", ap_dash_view_secret(o, kusts));
                 json_decref(objs);
                 json_decref(kusts);
         }
@@ -544,15 +553,18 @@ static void changed(struct handler_ctx *h, json_t *old_obj, json_t *obj, const c
         struct ap_dash_apps *apps = ap_dash_cache_apps(c);
         const char *app = app_of(h->kind, apps, obj);
         if (app || h->kind == AP_DASH_REGISTRATIONS) {
-                json_t *v = strcmp(action, "delete") == 0 && h->kind != AP_DASH_REGISTRATIONS
-                                ? json_pack("{s:o, s:o}", "name",
-                                            json_deep_copy(json_object_get(json_object_get(obj, "metadata"), "name")),
-                                            "namespace",
-                                            json_deep_copy(json_object_get(json_object_get(obj, "metadata"), "namespace")))
-                                : ap_dash_cache_view(c, h->kind, app, obj);
+                json_t *v =
+                    strcmp(action, "delete") == 0 && h->kind != AP_DASH_REGISTRATIONS
+                        ? json_pack(
+                              "{s:o, s:o}", "name",
+                              json_deep_copy(json_object_get(json_object_get(obj, "metadata"), "name")),
+                              "namespace",
+                              json_deep_copy(json_object_get(json_object_get(obj, "metadata"), "namespace")))
+                        : ap_dash_cache_view(c, h->kind, app, obj);
                 publish(c, h->kind, app, action, v);
-                const char *ar = applied_rev(obj), *or = old_obj ? applied_rev(old_obj) : NULL;
-                if (h->kind == AP_DASH_KUSTS && app && ap_dash_is_managed(obj) && ar && (!or || strcmp(ar, or) != 0))
+                const char *ar = applied_rev(obj), * or = old_obj ? applied_rev(old_obj) : NULL;
+                if (h->kind == AP_DASH_KUSTS && app && ap_dash_is_managed(obj) && ar &&
+                    (! or || strcmp(ar, or) != 0))
                         republish_secrets(c, app);
         }
         ap_dash_apps_unref(apps);
@@ -577,12 +589,16 @@ static int add_informer_to(struct ap_dash_cache *c, enum ap_dash_kind k, const s
                            const char *ns, const char *selector, void (*transform)(void *, json_t *),
                            struct ap_kube_informer **ret, struct ap_error *err)
 {
-        struct ap_kube_informer_options o = {.resource = res, .namespace = ns, .label_selector = selector,
-                                             .transform = transform, .backoff_max_ms = 10000};
+        struct ap_kube_informer_options o = {.resource = res,
+                                             .namespace = ns,
+                                             .label_selector = selector,
+                                             .transform = transform,
+                                             .backoff_max_ms = 10000};
         int r = ap_kube_informer_new(c->kc, &o, ret, err);
         if (r < 0)
                 return r;
-        if (res->namespaced && (r = ap_kube_informer_add_index(*ret, "namespace", ap_kube_index_namespace, NULL)) < 0)
+        if (res->namespaced &&
+            (r = ap_kube_informer_add_index(*ret, "namespace", ap_kube_index_namespace, NULL)) < 0)
                 return ap_error_set(err, r, "cannot add an index");
         c->hctx[k] = (struct handler_ctx){c, k};
         struct ap_kube_informer_handlers h = {on_add, on_update, on_delete, &c->hctx[k]};

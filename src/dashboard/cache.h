@@ -77,7 +77,8 @@ bool ap_dash_app_has_namespace(const struct ap_dash_app *app, const char *ns);
 
 /* The cached list body {"items":[...]} of kind for app (ignored for registrations), gzip-encoded when
  * gzip; a reference the caller drops. NULL when out of memory. */
-struct ap_dash_blob *ap_dash_cache_list(struct ap_dash_cache *c, enum ap_dash_kind k, const char *app, bool gzip);
+struct ap_dash_blob *ap_dash_cache_list(struct ap_dash_cache *c, enum ap_dash_kind k, const char *app,
+                                        bool gzip);
 /* One cached object (a copy the caller owns), or NULL. ns NULL for cluster-scoped kinds. */
 json_t *ap_dash_cache_get(struct ap_dash_cache *c, enum ap_dash_kind k, const char *ns, const char *name);
 /* The view of one object as list items show it (a new reference), or NULL when absent. */

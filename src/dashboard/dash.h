@@ -57,8 +57,8 @@ int ap_dash_req_app(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_r
 /* A DNS-1123 label of at most max characters. */
 bool ap_dash_dns_label(const char *s, size_t max);
 /* Send a list body from the view cache (gzip when the client accepts it). */
-int ap_dash_reply_list(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp, enum ap_dash_kind k,
-                       const char *app);
+int ap_dash_reply_list(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp,
+                       enum ap_dash_kind k, const char *app);
 
 /* ---- auth.c ---- */
 int ap_dash_auth_login(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp);
@@ -95,8 +95,8 @@ int ap_dash_api_kustomizations_create(struct ap_dash *d, struct ap_dash_req *req
 int ap_dash_api_flux_delete(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp);
 int ap_dash_api_flux_action(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp);
 /* Create a Flux object (built by the kind's file) as the user in the app's namespace. */
-int ap_dash_flux_create(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp, enum ap_dash_kind k,
-                        const struct ap_dash_app *app, json_t *obj);
+int ap_dash_flux_create(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp,
+                        enum ap_dash_kind k, const struct ap_dash_app *app, json_t *obj);
 int ap_dash_api_events(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp);
 
 /* ---- assets.c ---- */

@@ -80,7 +80,8 @@ oom:
 
 static int check_config(const struct ap_dash_config *c, struct ap_error *err)
 {
-        if (!c->public_url || (strncmp(c->public_url, "https://", 8) != 0 && strncmp(c->public_url, "http://", 7) != 0))
+        if (!c->public_url ||
+            (strncmp(c->public_url, "https://", 8) != 0 && strncmp(c->public_url, "http://", 7) != 0))
                 return ap_error_set(err, -EINVAL, "the public URL ('%s') must be an http:// or https:// URL",
                                     c->public_url ? c->public_url : "");
         if (!c->oidc_issuer || !c->oidc_client_id)
@@ -88,8 +89,9 @@ static int check_config(const struct ap_dash_config *c, struct ap_error *err)
         if (!!c->tls_cert_file != !!c->tls_key_file)
                 return ap_error_set(err, -EINVAL, "TLS needs both a certificate and a key file");
         if (strncmp(c->public_url, "http://", 7) == 0 && !c->insecure_cookies)
-                return ap_error_set(err, -EINVAL, "a plain-HTTP public URL needs insecure cookies (browsers drop "
-                                                  "Secure cookies for http:// sites other than localhost)");
+                return ap_error_set(err, -EINVAL,
+                                    "a plain-HTTP public URL needs insecure cookies (browsers drop "
+                                    "Secure cookies for http:// sites other than localhost)");
         return ap_dash_authz_check_prefix(c->impersonate_prefix, err);
 }
 
@@ -176,8 +178,9 @@ int ap_dash_start(struct ap_dash *d, struct ap_error *err)
                                          .algs = algs};
         int r = ap_dash_keyring_new(d->cfg.session_key_dir, d->cfg.key_grace_s, &d->keys, err);
         if (r == 0 && !d->cfg.session_key_dir)
-                ap_warn("no session key folder: a random key is used, so sessions end when this process does and "
-                        "replicas cannot share them");
+                ap_warn(
+                    "no session key folder: a random key is used, so sessions end when this process does and "
+                    "replicas cannot share them");
         if (r == 0)
                 r = ap_dash_oidc_new(&oc, &d->oidc, err);
         if (r == 0)

@@ -10,9 +10,9 @@
 #include "kube/client.h"
 
 struct ap_dash_config {
-        const char *listen;          /* "HOST:PORT" or ":PORT"; default ":8080" */
-        const char *health_addr;     /* /healthz, /readyz; default ":8081"; "0" = off */
-        const char *tls_cert_file;   /* PEM; with tls_key_file: serve HTTPS */
+        const char *listen;        /* "HOST:PORT" or ":PORT"; default ":8080" */
+        const char *health_addr;   /* /healthz, /readyz; default ":8081"; "0" = off */
+        const char *tls_cert_file; /* PEM; with tls_key_file: serve HTTPS */
         const char *tls_key_file;
         unsigned threads;            /* worker threads; 0 = 4 */
         size_t max_body;             /* request body limit (413); 0 = 1 MiB */
@@ -32,9 +32,9 @@ struct ap_dash_config {
         const char *oidc_client_secret; /* secret (read from a file by the CLI) */
         const char *oidc_ca_file;
         const char *oidc_scopes;
-        const char *oidc_username_claim; /* default "preferred_username" (falls back to sub) */
-        const char *oidc_groups_claim;   /* default "groups" */
-        const char *impersonate_prefix;  /* default "oidc:"; may not be empty or start with "system:" */
+        const char *oidc_username_claim;  /* default "preferred_username" (falls back to sub) */
+        const char *oidc_groups_claim;    /* default "groups" */
+        const char *impersonate_prefix;   /* default "oidc:"; may not be empty or start with "system:" */
         const char *platform_admin_group; /* IdP group of platform admins; default "platform-admins" */
         long authz_cache_ms;              /* access review answers kept; 0 = 10 s */
         const char *assets_dir;           /* serve the web build from here instead of the embedded one */

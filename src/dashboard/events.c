@@ -181,8 +181,9 @@ void ap_dash_hub_publish(struct ap_dash_hub *h, const char *app, const char *nam
         pthread_mutex_unlock(&h->lock);
 }
 
-int ap_dash_hub_subscribe(struct ap_dash_hub *h, const char *user, bool platform_admin, const char *const *apps,
-                          size_t n_apps, uint64_t last_event_id, struct ap_dash_sub **ret, struct ap_error *err)
+int ap_dash_hub_subscribe(struct ap_dash_hub *h, const char *user, bool platform_admin,
+                          const char *const *apps, size_t n_apps, uint64_t last_event_id,
+                          struct ap_dash_sub **ret, struct ap_error *err)
 {
         struct ap_dash_sub *s = calloc(1, sizeof(*s));
         if (!s)
@@ -210,7 +211,8 @@ int ap_dash_hub_subscribe(struct ap_dash_hub *h, const char *user, bool platform
                 r = ap_error_set(err, AP_E_UNAVAILABLE, "the dashboard is shutting down; reconnect");
         else if (mine >= h->max_per_user)
                 r = ap_error_set(err, -EUSERS,
-                                 "you already have %u live event streams open (the limit); close a tab", mine);
+                                 "you already have %u live event streams open (the limit); close a tab",
+                                 mine);
         if (r == 0) {
                 uint64_t oldest = h->len ? h->ring[h->head].id : h->last_id + 1;
                 if (last_event_id == 0 || last_event_id > h->last_id)
@@ -285,7 +287,8 @@ bool ap_dash_sub_ready(struct ap_dash_sub *s)
         if (!h)
                 return true;
         pthread_mutex_lock(&h->lock);
-        bool ready = h->closing || s->closed || s->hello || s->resync || s->heartbeat || h->last_id > s->cursor;
+        bool ready =
+            h->closing || s->closed || s->hello || s->resync || s->heartbeat || h->last_id > s->cursor;
         pthread_mutex_unlock(&h->lock);
         return ready;
 }

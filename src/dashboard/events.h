@@ -32,8 +32,9 @@ uint64_t ap_dash_hub_last_id(struct ap_dash_hub *h);
 /* Subscribe user (a stable key: the impersonated user name) to the events of apps (copied) and, for a
  * platform admin, of everything. last_event_id: the client's Last-Event-ID, or 0. -EUSERS when the user
  * already has the maximum of streams open. The subscription starts with one reference. */
-int ap_dash_hub_subscribe(struct ap_dash_hub *h, const char *user, bool platform_admin, const char *const *apps,
-                          size_t n_apps, uint64_t last_event_id, struct ap_dash_sub **ret, struct ap_error *err);
+int ap_dash_hub_subscribe(struct ap_dash_hub *h, const char *user, bool platform_admin,
+                          const char *const *apps, size_t n_apps, uint64_t last_event_id,
+                          struct ap_dash_sub **ret, struct ap_error *err);
 /* Called (from any thread, with the hub's lock held: do not call back into the hub) when the
  * subscription has something to read or should end. */
 void ap_dash_sub_set_notify(struct ap_dash_sub *s, void (*fn)(void *ud), void *ud);

@@ -57,8 +57,9 @@ bool ap_dash_flux_ref(const json_t *ref, struct ap_dash_resp *resp)
                 for (size_t i = 0; i < AP_ARRAY_SIZE(keys); i++)
                         known |= strcmp(k, keys[i]) == 0;
                 if (!known || !ap_dash_printable(json_string_value(v), 256)) {
-                        ap_dash_reply_error(resp, 422, "ref.%s must be one of branch, tag, semver, commit, name with a "
-                                                       "string value",
+                        ap_dash_reply_error(resp, 422,
+                                            "ref.%s must be one of branch, tag, semver, commit, name with a "
+                                            "string value",
                                             k);
                         return false;
                 }
@@ -75,6 +76,6 @@ json_t *ap_dash_flux_object(const json_t *body, const char *api_version, const c
 {
         const char *ns = json_string_value(json_object_get(body, "namespace"));
         const char *name = json_string_value(json_object_get(body, "name"));
-        return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{}}", "apiVersion", api_version, "kind", kind, "metadata", "name",
-                         name, "namespace", ns, "spec");
+        return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{}}", "apiVersion", api_version, "kind", kind,
+                         "metadata", "name", name, "namespace", ns, "spec");
 }

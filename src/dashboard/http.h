@@ -33,7 +33,7 @@ struct ap_dash_req {
         /* filled by the router */
         const char *params[AP_DASH_MAX_PARAMS]; /* the route's {name} segments in order */
         size_t n_params;
-        int route_arg; /* the route's own argument (e.g. which Flux kind) */
+        int route_arg;                   /* the route's own argument (e.g. which Flux kind) */
         const struct ap_dash_user *user; /* NULL on public routes */
 };
 

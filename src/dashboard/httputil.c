@@ -136,8 +136,8 @@ int ap_dash_form_next(struct ap_dash_arena *a, const char **p, const char *end, 
         const char *eq = memchr(s, '=', (size_t)(pend - s));
         const char *kend = eq ? eq : pend;
         char *k = ap_dash_percent_decode(a, s, (size_t)(kend - s), true);
-        char *v = eq ? ap_dash_percent_decode(a, eq + 1, (size_t)(pend - eq - 1), true)
-                     : ap_dash_strdup(a, "");
+        char *v =
+            eq ? ap_dash_percent_decode(a, eq + 1, (size_t)(pend - eq - 1), true) : ap_dash_strdup(a, "");
         *p = pend;
         if (!k || !v)
                 return -EINVAL;

@@ -35,7 +35,8 @@ static int basic_header(const char *user, const char *pass, struct ap_buf *out)
         return r;
 }
 
-int ap_dash_http_do(const struct ap_dash_http_call *c, long *ret_code, struct ap_buf *resp, struct ap_error *err)
+int ap_dash_http_do(const struct ap_dash_http_call *c, long *ret_code, struct ap_buf *resp,
+                    struct ap_error *err)
 {
         pthread_once(&once, global_init);
         CURL *h = curl_easy_init();

@@ -8,7 +8,7 @@
 #include "base/error.h"
 
 struct ap_dash_http_call {
-        const char *method;     /* "GET" or "POST" */
+        const char *method; /* "GET" or "POST" */
         const char *url;
         const char *ca_file;    /* NULL = system store */
         const char *bearer;     /* Authorization: Bearer (secret), or NULL */
@@ -20,4 +20,5 @@ struct ap_dash_http_call {
 
 /* Perform the call; the body (capped at 1 MiB) goes to resp and the status to *ret_code. Transport
  * failures: AP_E_UNAVAILABLE / AP_E_TIMEOUT with err naming the URL. Any HTTP status is a success here. */
-int ap_dash_http_do(const struct ap_dash_http_call *c, long *ret_code, struct ap_buf *resp, struct ap_error *err);
+int ap_dash_http_do(const struct ap_dash_http_call *c, long *ret_code, struct ap_buf *resp,
+                    struct ap_error *err);

@@ -50,7 +50,8 @@ static bool import_key(json_t *k, struct jwk *out)
                 return false;
         const char *kty = json_string_value(json_object_get(k, "kty"));
         if (!kty || (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0))
-                return false; /* OKP (EdDSA) is not in cjose 0.6; oct (HMAC) never verifies an ID token here */
+                return false; /* OKP (EdDSA) is not in cjose 0.6; oct (HMAC) never verifies an ID token here
+                               */
         if (json_object_get(k, "d"))
                 return false; /* a private key in a public set: refuse rather than hold it */
         cjose_err cerr = {0};
@@ -96,7 +97,8 @@ int ap_dash_jwks_parse(const char *json, size_t n, struct ap_dash_jwks **ret, st
         json_decref(doc);
         if (j->n == 0) {
                 ap_dash_jwks_free(j);
-                return ap_error_set(err, -EINVAL, "the JWKS holds no RSA or EC signing key this server can use");
+                return ap_error_set(err, -EINVAL,
+                                    "the JWKS holds no RSA or EC signing key this server can use");
         }
         *ret = j;
         return 0;
@@ -210,7 +212,8 @@ int ap_dash_idtoken_verify(const struct ap_dash_jwks *jwks, const char *token, s
                            const struct ap_dash_idtoken_expect *x, json_t **ret_claims, struct ap_error *err)
 {
         if (n == 0 || n > MAX_TOKEN)
-                return ap_error_set(err, -EBADMSG, "the ID token is empty or larger than %d bytes", MAX_TOKEN);
+                return ap_error_set(err, -EBADMSG, "the ID token is empty or larger than %d bytes",
+                                    MAX_TOKEN);
         json_t *hdr = ap_dash_jws_header(token, n);
         const char *alg = json_string_value(json_object_get(hdr, "alg"));
         const char *kid = json_string_value(json_object_get(hdr, "kid"));

@@ -13,10 +13,10 @@
 #include "idp_http.h"
 #include "jose.h"
 
-#define JWKS_MAX_AGE_MS      (10 * 60 * 1000)
-#define JWKS_COOLDOWN_MS     (30 * 1000)
-#define DISCOVERY_RETRY_MS   (10 * 1000)
-#define DEFAULT_SCOPES       "openid profile email groups offline_access"
+#define JWKS_MAX_AGE_MS    (10 * 60 * 1000)
+#define JWKS_COOLDOWN_MS   (30 * 1000)
+#define DISCOVERY_RETRY_MS (10 * 1000)
+#define DEFAULT_SCOPES     "openid profile email groups offline_access"
 
 struct ap_dash_oidc {
         char *issuer, *client_id, *client_secret, *redirect_url, *scopes, *ca_file;
@@ -48,7 +48,8 @@ int ap_dash_oidc_new(const struct ap_dash_oidc_config *cfg, struct ap_dash_oidc 
         pthread_mutex_init(&o->fetch_lock, NULL);
         size_t il = strlen(cfg->issuer);
         o->issuer = strdup(cfg->issuer);
-        if (o->issuer && il > 1 && o->issuer[il - 1] == '/' && strchr(o->issuer + 8, '/') == o->issuer + il - 1)
+        if (o->issuer && il > 1 && o->issuer[il - 1] == '/' &&
+            strchr(o->issuer + 8, '/') == o->issuer + il - 1)
                 o->issuer[il - 1] = '\0'; /* "https://idp/" and "https://idp" name the same issuer */
         o->client_id = strdup(cfg->client_id);
         o->client_secret = dup_or_null(cfg->client_secret);
@@ -143,17 +144,20 @@ static int apply_discovery(struct ap_dash_oidc *o, json_t *doc, struct ap_error 
         bool s256 = false;
         size_t i;
         json_t *m;
-        json_array_foreach(methods, i, m) s256 |= json_is_string(m) && strcmp(json_string_value(m), "S256") == 0;
+        json_array_foreach(methods, i, m) s256 |=
+            json_is_string(m) && strcmp(json_string_value(m), "S256") == 0;
         if (methods && !s256)
-                return ap_error_set(err, AP_E_UNSUPPORTED, "the provider '%s' does not offer PKCE S256", o->issuer);
+                return ap_error_set(err, AP_E_UNSUPPORTED, "the provider '%s' does not offer PKCE S256",
+                                    o->issuer);
         o->auth_ep = str_field(doc, "authorization_endpoint");
         o->token_ep = str_field(doc, "token_endpoint");
         o->userinfo_ep = str_field(doc, "userinfo_endpoint");
         o->end_session_ep = str_field(doc, "end_session_endpoint");
         o->jwks_uri = str_field(doc, "jwks_uri");
         if (!o->auth_ep || !o->token_ep || !o->jwks_uri)
-                return ap_error_set(err, AP_E_INVALID,
-                                    "the provider's discovery lacks the authorization, token or JWKS endpoint");
+                return ap_error_set(
+                    err, AP_E_INVALID,
+                    "the provider's discovery lacks the authorization, token or JWKS endpoint");
         o->discovered = true;
         return 0;
 }
@@ -162,7 +166,8 @@ int ap_dash_oidc_discover(struct ap_dash_oidc *o, struct ap_error *err)
 {
         pthread_mutex_lock(&o->lock);
         bool done = o->discovered;
-        bool wait = !done && o->discovery_tried_ms && ap_mono_ms() - o->discovery_tried_ms < DISCOVERY_RETRY_MS;
+        bool wait =
+            !done && o->discovery_tried_ms && ap_mono_ms() - o->discovery_tried_ms < DISCOVERY_RETRY_MS;
         pthread_mutex_unlock(&o->lock);
         if (done)
                 return 0;
@@ -250,7 +255,8 @@ static int refresh_jwks(struct ap_dash_oidc *o, int64_t min_age_ms, struct ap_er
                 long code = 0;
                 struct ap_dash_http_call c = {.method = "GET", .url = uri, .ca_file = o->ca_file};
                 struct ap_dash_jwks *j = NULL;
-                r = uri ? ap_dash_http_do(&c, &code, &body, err) : ap_error_set(err, -ENOMEM, "out of memory");
+                r = uri ? ap_dash_http_do(&c, &code, &body, err)
+                        : ap_error_set(err, -ENOMEM, "out of memory");
                 if (r == 0 && code != 200)
                         r = ap_error_set(err, AP_E_UNAVAILABLE, "the JWKS at '%s' answered %ld", uri, code);
                 if (r == 0)
@@ -335,8 +341,12 @@ static int token_call(struct ap_dash_oidc *o, const char *form, const char *nonc
         pthread_mutex_unlock(&o->lock);
         _cleanup_(ap_buf_releasep) struct ap_buf body = AP_BUF_INIT_SECRET;
         long code = 0;
-        struct ap_dash_http_call c = {.method = "POST", .url = ep, .ca_file = o->ca_file, .form = form,
-                                      .basic_user = o->client_id, .basic_pass = o->client_secret};
+        struct ap_dash_http_call c = {.method = "POST",
+                                      .url = ep,
+                                      .ca_file = o->ca_file,
+                                      .form = form,
+                                      .basic_user = o->client_id,
+                                      .basic_pass = o->client_secret};
         int r = ep ? ap_dash_http_do(&c, &code, &body, err) : ap_error_set(err, -ENOMEM, "out of memory");
         free(ep);
         if (r < 0)
@@ -355,7 +365,8 @@ static int token_call(struct ap_dash_oidc *o, const char *form, const char *nonc
         json_t *exp_in = json_object_get(j, "expires_in");
         struct ap_dash_tokens t = {0};
         if (!at || (need_id_token && !idt))
-                r = ap_error_set(err, AP_E_INVALID, "the token endpoint's answer lacks an access or ID token");
+                r = ap_error_set(err, AP_E_INVALID,
+                                 "the token endpoint's answer lacks an access or ID token");
         if (r == 0 && idt)
                 r = verify_id_token(o, idt, nonce, &t.claims, err);
         if (r == 0 && !t.claims)

@@ -13,7 +13,7 @@
 #include "base/error.h"
 
 struct ap_dash_oidc_config {
-        const char *issuer;        /* as configured; must equal the discovered issuer */
+        const char *issuer; /* as configured; must equal the discovered issuer */
         const char *client_id;
         const char *client_secret; /* secret */
         const char *redirect_url;  /* https://dashboard/auth/callback */

@@ -90,18 +90,30 @@ int ap_dash_reply_json(struct ap_dash_resp *resp, int status, json_t *obj)
 static const char *status_code_name(int status)
 {
         switch (status) {
-        case 400: return "BadRequest";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "NotFound";
-        case 405: return "MethodNotAllowed";
-        case 409: return "Conflict";
-        case 413: return "TooLarge";
-        case 415: return "UnsupportedMediaType";
-        case 422: return "Invalid";
-        case 429: return "TooManyRequests";
-        case 503: return "Unavailable";
-        default: return status >= 500 ? "InternalError" : "Error";
+        case 400:
+                return "BadRequest";
+        case 401:
+                return "Unauthorized";
+        case 403:
+                return "Forbidden";
+        case 404:
+                return "NotFound";
+        case 405:
+                return "MethodNotAllowed";
+        case 409:
+                return "Conflict";
+        case 413:
+                return "TooLarge";
+        case 415:
+                return "UnsupportedMediaType";
+        case 422:
+                return "Invalid";
+        case 429:
+                return "TooManyRequests";
+        case 503:
+                return "Unavailable";
+        default:
+                return status >= 500 ? "InternalError" : "Error";
         }
 }
 
@@ -122,16 +134,24 @@ static int http_status_of(int rc, const struct ap_kube_status *st)
         if (st && st->code >= 400)
                 return st->code;
         switch (rc) {
-        case AP_E_NOT_FOUND: return 404;
-        case AP_E_FORBIDDEN: return 403;
-        case AP_E_UNAUTHORIZED: return 403; /* our own credentials: not the user's fault, but not theirs to fix */
+        case AP_E_NOT_FOUND:
+                return 404;
+        case AP_E_FORBIDDEN:
+                return 403;
+        case AP_E_UNAUTHORIZED:
+                return 403; /* our own credentials: not the user's fault, but not theirs to fix */
         case AP_E_CONFLICT:
-        case AP_E_EXISTS: return 409;
-        case AP_E_INVALID: return 422;
-        case AP_E_TIMEOUT: return 504;
+        case AP_E_EXISTS:
+                return 409;
+        case AP_E_INVALID:
+                return 422;
+        case AP_E_TIMEOUT:
+                return 504;
         case -EAGAIN:
-        case AP_E_RATE_LIMITED: return 503;
-        default: return 502;
+        case AP_E_RATE_LIMITED:
+                return 503;
+        default:
+                return 502;
         }
 }
 
@@ -149,7 +169,8 @@ int ap_dash_reply_kube(struct ap_dash_resp *resp, int rc, const struct ap_kube_s
                 next = ": the cluster did not answer; try again shortly";
         if (status == 429 || status == 503)
                 ap_dash_resp_header(resp, "Retry-After",
-                                    st && st->retry_after_seconds > 0 && st->retry_after_seconds < 10 ? "5" : "1");
+                                    st && st->retry_after_seconds > 0 && st->retry_after_seconds < 10 ? "5"
+                                                                                                      : "1");
         ap_dash_reply_error(resp, status, "%s: %s%s", what, msg, next);
         if (st && st->n_causes) {
                 json_t *doc = json_loadb(resp->body.data, resp->body.len, 0, NULL);
@@ -194,10 +215,11 @@ int ap_dash_req_app(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_r
         const struct ap_dash_app *app = ap_dash_apps_find(apps, req->params[0]);
         if (!app || (!req->user->platform_admin && ap_dash_authz_role(req->user, app) == AP_DASH_ROLE_NONE)) {
                 ap_dash_apps_unref(apps);
-                ap_dash_reply_error(resp, 404,
-                                    "no app '%s' that you have a role in: check the app name, or ask a platform "
-                                    "admin to add your group to its access list",
-                                    req->params[0]);
+                ap_dash_reply_error(
+                    resp, 404,
+                    "no app '%s' that you have a role in: check the app name, or ask a platform "
+                    "admin to add your group to its access list",
+                    req->params[0]);
                 return -ENOENT;
         }
         *ret_apps = apps;
@@ -205,8 +227,8 @@ int ap_dash_req_app(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_r
         return 0;
 }
 
-int ap_dash_reply_list(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp, enum ap_dash_kind k,
-                       const char *app)
+int ap_dash_reply_list(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp,
+                       enum ap_dash_kind k, const char *app)
 {
         const char *ae = ap_dash_req_header(req, "Accept-Encoding");
         bool gz = ae && strstr(ae, "gzip");
@@ -239,9 +261,10 @@ static bool csrf_ok(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_r
                 return false;
         }
         if (!tok || !ap_dash_csrf_check(d->keys, req->user->sid, tok, strlen(tok))) {
-                ap_dash_reply_error(resp, 403,
-                                    "missing or wrong CSRF token: send the X-CSRF-Token header with the csrfToken "
-                                    "of GET /api/v1/session");
+                ap_dash_reply_error(
+                    resp, 403,
+                    "missing or wrong CSRF token: send the X-CSRF-Token header with the csrfToken "
+                    "of GET /api/v1/session");
                 return false;
         }
         if (req->body_len && (!ct || strncasecmp(ct, "application/json", 16) != 0)) {
@@ -294,7 +317,8 @@ void ap_dash_route(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_re
                 return;
         }
         if (strncmp(req->path, "/api/", 5) == 0 || strncmp(req->path, "/auth/", 6) == 0) {
-                ap_dash_reply_error(resp, 404, "no API endpoint '%s' (see the README's Dashboard API)", req->path);
+                ap_dash_reply_error(resp, 404, "no API endpoint '%s' (see the README's Dashboard API)",
+                                    req->path);
                 return;
         }
         if (!is_safe(req->method)) {

@@ -20,7 +20,7 @@
 #include "events.h"
 
 #define CSP                                                                                                  \
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "       \
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "      \
         "font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 struct ap_dash_server {
@@ -73,7 +73,8 @@ static void add_security_headers(struct ap_dash_server *s, struct MHD_Response *
         MHD_add_response_header(r, "Permissions-Policy", "geolocation=(), camera=(), microphone=()");
         MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
         if (s->tls)
-                MHD_add_response_header(r, "Strict-Transport-Security", "max-age=63072000; includeSubDomains");
+                MHD_add_response_header(r, "Strict-Transport-Security",
+                                        "max-age=63072000; includeSubDomains");
         if (api)
                 MHD_add_response_header(r, "Cache-Control", "no-store");
 }
@@ -149,7 +150,8 @@ static struct MHD_Response *sse_response(struct ap_dash_server *s, struct MHD_Co
         e->srv = s;
         e->sub = sub;
         pthread_mutex_init(&e->lock, NULL);
-        struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, e, sse_free);
+        struct MHD_Response *r =
+            MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, e, sse_free);
         if (!r) {
                 pthread_mutex_destroy(&e->lock);
                 free(e);
@@ -197,7 +199,8 @@ static struct MHD_Response *make_response(struct ap_dash_server *s, struct MHD_C
         if (!r)
                 return NULL;
         if (!resp->stream)
-                MHD_add_response_header(r, "Content-Type", resp->content_type ? resp->content_type : "application/json");
+                MHD_add_response_header(r, "Content-Type",
+                                        resp->content_type ? resp->content_type : "application/json");
         add_security_headers(s, r, resp->is_api && !resp->stream);
         for (size_t i = 0; i < resp->n_headers; i++)
                 MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
@@ -218,15 +221,22 @@ static enum MHD_Result iter_len(void *cls, enum MHD_ValueKind kind, const char *
         return MHD_YES;
 }
 
-static enum MHD_Result serve(struct ap_dash_server *s, struct MHD_Connection *c, const char *url, const char *method,
-                             struct reqctx *rc)
+static enum MHD_Result serve(struct ap_dash_server *s, struct MHD_Connection *c, const char *url,
+                             const char *method, struct reqctx *rc)
 {
         size_t qlen = 0;
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, iter_len, &qlen);
         if (strlen(url) + qlen > s->o.max_url)
                 return queue_text(s, c, 414, "the URL is longer than the server accepts");
-        struct ap_dash_req req = {.arena = rc->arena, .method = method, .path = url, .header = hdr, .query = qry,
-                                  .ctx = c, .body = rc->body.data, .body_len = rc->body.len, .tls = s->tls};
+        struct ap_dash_req req = {.arena = rc->arena,
+                                  .method = method,
+                                  .path = url,
+                                  .header = hdr,
+                                  .query = qry,
+                                  .ctx = c,
+                                  .body = rc->body.data,
+                                  .body_len = rc->body.len,
+                                  .tls = s->tls};
         struct ap_dash_resp resp = {.body = AP_BUF_INIT};
         resp.body.max = (size_t)64 << 20;
         s->fn(s->ud, &req, &resp);
@@ -241,7 +251,8 @@ static enum MHD_Result serve(struct ap_dash_server *s, struct MHD_Connection *c,
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                  const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *version, const char *upload_data, size_t *upload_size,
+                                  void **con_cls)
 {
         struct ap_dash_server *s = cls;
         struct reqctx *rc = *con_cls;
@@ -270,7 +281,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return serve(s, c, url, method, rc);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
         struct ap_dash_server *s = cls;
         struct reqctx *rc = *con_cls;
@@ -357,14 +369,15 @@ int ap_dash_server_start(const struct ap_dash_server_options *o, ap_dash_serve_f
         };
         s->d = MHD_start_daemon(
             flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
-            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(o->max_header * 2), MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)o->timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)(o->max_header * 2), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
         if (!s->d) {
                 ap_dash_server_free(s);
-                return ap_error_set(err, -EADDRINUSE, "cannot listen on port %d (in use, or the TLS files are not a "
-                                                      "matching PEM certificate and key)",
+                return ap_error_set(err, -EADDRINUSE,
+                                    "cannot listen on port %d (in use, or the TLS files are not a "
+                                    "matching PEM certificate and key)",
                                     o->port);
         }
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -378,7 +391,8 @@ int ap_dash_server_port(const struct ap_dash_server *s)
         return s->port;
 }
 
-void ap_dash_server_shutdown(struct ap_dash_server *s, void (*close_streams)(void *ud), void *ud, long wait_ms)
+void ap_dash_server_shutdown(struct ap_dash_server *s, void (*close_streams)(void *ud), void *ud,
+                             long wait_ms)
 {
         if (!s || s->shut || !s->d)
                 return;

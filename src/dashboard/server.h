@@ -30,5 +30,6 @@ int ap_dash_server_start(const struct ap_dash_server_options *o, ap_dash_serve_f
 int ap_dash_server_port(const struct ap_dash_server *s);
 /* Stop accepting; call close_streams(ud) so SSE streams end; wait up to wait_ms for streams and requests
  * in flight; stop the daemon. Idempotent. */
-void ap_dash_server_shutdown(struct ap_dash_server *s, void (*close_streams)(void *ud), void *ud, long wait_ms);
+void ap_dash_server_shutdown(struct ap_dash_server *s, void (*close_streams)(void *ud), void *ud,
+                             long wait_ms);
 struct ap_dash_server *ap_dash_server_free(struct ap_dash_server *s);

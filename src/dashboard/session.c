@@ -29,10 +29,10 @@
 
 struct key {
         char kid[KID_MAX + 1];
-        unsigned char enc[32];  /* AES-256-GCM */
-        unsigned char mac[32];  /* HMAC-SHA256 for CSRF */
-        int64_t first_seen;     /* wall seconds */
-        bool present;           /* still in the folder */
+        unsigned char enc[32]; /* AES-256-GCM */
+        unsigned char mac[32]; /* HMAC-SHA256 for CSRF */
+        int64_t first_seen;    /* wall seconds */
+        bool present;          /* still in the folder */
 };
 
 struct ap_dash_keyring {
@@ -71,8 +71,8 @@ static bool kid_ok(const char *kid)
                 return false;
         for (size_t i = 0; i < n; i++) {
                 char c = kid[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '_'))
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_'))
                         return false;
         }
         return true;
@@ -91,8 +91,9 @@ static int add_locked(struct ap_dash_keyring *k, const char *kid, const void *ma
                       int64_t first_seen, struct ap_error *err)
 {
         if (!kid_ok(kid))
-                return ap_error_set(err, -EINVAL, "session key id '%s' must be 1-%d characters of [A-Za-z0-9_-]",
-                                    kid, KID_MAX);
+                return ap_error_set(err, -EINVAL,
+                                    "session key id '%s' must be 1-%d characters of [A-Za-z0-9_-]", kid,
+                                    KID_MAX);
         if (n < 32)
                 return ap_error_set(err, -EINVAL, "session key '%s' is shorter than 32 bytes", kid);
         struct key *e = find(k, kid, strlen(kid));
@@ -333,8 +334,9 @@ int ap_dash_open(struct ap_dash_keyring *k, const char *name, const char *value,
         }
         pthread_mutex_unlock(&k->lock);
         if (r < 0)
-                return ap_error_set(err, -EBADMSG, "session cookie does not verify (tampered, or its key is "
-                                                   "retired): log in again");
+                return ap_error_set(err, -EBADMSG,
+                                    "session cookie does not verify (tampered, or its key is "
+                                    "retired): log in again");
         pt.len = n;
         pt.data[n] = '\0';
         json_t *obj = json_loadb(pt.data, pt.len, JSON_REJECT_DUPLICATES, NULL);

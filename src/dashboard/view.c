@@ -22,7 +22,8 @@ const json_t *ap_dash_condition_find(const json_t *conditions, const char *type)
 
 static const char *meta_map(const json_t *obj, const char *map, const char *key)
 {
-        return json_string_value(json_object_get(json_object_get(json_object_get(obj, "metadata"), map), key));
+        return json_string_value(
+            json_object_get(json_object_get(json_object_get(obj, "metadata"), map), key));
 }
 
 const char *ap_dash_label(const json_t *obj, const char *key)
@@ -59,8 +60,8 @@ static json_t *copy_or_null(const json_t *v)
 /* {status, reason, message} of the Ready condition; status "Unknown" when there is none. */
 static json_t *ready_of(const json_t *obj)
 {
-        const json_t *c = ap_dash_condition_find(json_object_get(json_object_get(obj, "status"), "conditions"),
-                                                 "Ready");
+        const json_t *c =
+            ap_dash_condition_find(json_object_get(json_object_get(obj, "status"), "conditions"), "Ready");
         const char *st = json_string_value(json_object_get(c, "status"));
         return json_pack("{s:s, s:o, s:o, s:o}", "status", st ? st : "Unknown", "reason",
                          str_or_null(json_string_value(json_object_get(c, "reason"))), "message",
@@ -75,12 +76,13 @@ static json_t *conditions_of(const json_t *obj)
         const json_t *c;
         json_array_foreach(json_object_get(json_object_get(obj, "status"), "conditions"), i, c)
         {
-                json_array_append_new(
-                    out, json_pack("{s:o, s:o, s:o, s:o, s:o}", "type", copy_or_null(json_object_get(c, "type")),
-                                   "status", copy_or_null(json_object_get(c, "status")), "reason",
-                                   copy_or_null(json_object_get(c, "reason")), "message",
-                                   copy_or_null(json_object_get(c, "message")), "lastTransitionTime",
-                                   copy_or_null(json_object_get(c, "lastTransitionTime"))));
+                json_array_append_new(out, json_pack("{s:o, s:o, s:o, s:o, s:o}", "type",
+                                                     copy_or_null(json_object_get(c, "type")), "status",
+                                                     copy_or_null(json_object_get(c, "status")), "reason",
+                                                     copy_or_null(json_object_get(c, "reason")), "message",
+                                                     copy_or_null(json_object_get(c, "message")),
+                                                     "lastTransitionTime",
+                                                     copy_or_null(json_object_get(c, "lastTransitionTime"))));
         }
         return out;
 }
@@ -107,14 +109,15 @@ json_t *ap_dash_view_registration(const json_t *obj)
         json_object_set_new(v, "repository", copy_or_null(json_object_get(spec, "repository")));
         const char *dp = json_string_value(json_object_get(spec, "deletionPolicy"));
         json_object_set_new(v, "deletionPolicy", json_string(dp ? dp : "Retain"));
-        json_object_set_new(v, "generation", copy_or_null(json_object_get(json_object_get(obj, "metadata"),
-                                                                          "generation")));
-        json_object_set_new(
-            v, "status",
-            json_pack("{s:o, s:o, s:o, s:o}", "observedGeneration", copy_or_null(json_object_get(st, "observedGeneration")),
-                      "platformNamespace", copy_or_null(json_object_get(st, "platformNamespace")), "repositoryURL",
-                      copy_or_null(json_object_get(st, "repositoryURL")), "agePublicKey",
-                      copy_or_null(json_object_get(st, "agePublicKey"))));
+        json_object_set_new(v, "generation",
+                            copy_or_null(json_object_get(json_object_get(obj, "metadata"), "generation")));
+        json_object_set_new(v, "status",
+                            json_pack("{s:o, s:o, s:o, s:o}", "observedGeneration",
+                                      copy_or_null(json_object_get(st, "observedGeneration")),
+                                      "platformNamespace",
+                                      copy_or_null(json_object_get(st, "platformNamespace")), "repositoryURL",
+                                      copy_or_null(json_object_get(st, "repositoryURL")), "agePublicKey",
+                                      copy_or_null(json_object_get(st, "agePublicKey"))));
         json_object_set_new(v, "ready", ready_of(obj));
         json_object_set_new(v, "conditions", conditions_of(obj));
         return v;
@@ -127,9 +130,11 @@ static void flux_common(json_t *v, const json_t *obj)
         json_object_set_new(v, "suspended", json_boolean(json_is_true(json_object_get(spec, "suspend"))));
         json_object_set_new(v, "ready", ready_of(obj));
         json_object_set_new(v, "conditions", conditions_of(obj));
-        json_object_set_new(v, "reconcileRequestedAt", str_or_null(ap_dash_annotation(obj, AP_DASH_ANN_RECONCILE)));
-        json_object_set_new(v, "lastHandledReconcileAt",
-                            copy_or_null(json_object_get(json_object_get(obj, "status"), "lastHandledReconcileAt")));
+        json_object_set_new(v, "reconcileRequestedAt",
+                            str_or_null(ap_dash_annotation(obj, AP_DASH_ANN_RECONCILE)));
+        json_object_set_new(
+            v, "lastHandledReconcileAt",
+            copy_or_null(json_object_get(json_object_get(obj, "status"), "lastHandledReconcileAt")));
 }
 
 json_t *ap_dash_view_gitrepository(const json_t *obj)
@@ -156,10 +161,13 @@ json_t *ap_dash_view_kustomization(const json_t *obj)
         json_t *deps = json_object_get(spec, "dependsOn");
         json_object_set_new(v, "dependsOn", deps ? json_deep_copy(deps) : json_array());
         json_t *subst = json_object_get(json_object_get(spec, "postBuild"), "substitute");
-        json_object_set_new(v, "postBuild", json_pack("{s:o}", "substitute", subst ? json_deep_copy(subst) : json_object()));
+        json_object_set_new(v, "postBuild",
+                            json_pack("{s:o}", "substitute", subst ? json_deep_copy(subst) : json_object()));
         flux_common(v, obj);
-        json_object_set_new(v, "lastAppliedRevision", copy_or_null(json_object_get(st, "lastAppliedRevision")));
-        json_object_set_new(v, "lastAttemptedRevision", copy_or_null(json_object_get(st, "lastAttemptedRevision")));
+        json_object_set_new(v, "lastAppliedRevision",
+                            copy_or_null(json_object_get(st, "lastAppliedRevision")));
+        json_object_set_new(v, "lastAttemptedRevision",
+                            copy_or_null(json_object_get(st, "lastAttemptedRevision")));
         return v;
 }
 
@@ -200,8 +208,8 @@ static bool applied(const json_t *kusts, const char *commit)
         const json_t *k;
         json_array_foreach(kusts, i, k)
         {
-                const char *rev = json_string_value(json_object_get(json_object_get(k, "status"),
-                                                                    "lastAppliedRevision"));
+                const char *rev =
+                    json_string_value(json_object_get(json_object_get(k, "status"), "lastAppliedRevision"));
                 if (!rev || !strstr(rev, commit))
                         return false;
         }

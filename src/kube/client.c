@@ -34,8 +34,8 @@ struct ap_kube_client {
 
         atomic_ulong n_requests, n_http2, n_connects;
 
-        double qps, burst;          /* token bucket (qps 0 = off) */
-        pthread_mutex_t rate_lock;  /* guards tokens, tokens_at */
+        double qps, burst;         /* token bucket (qps 0 = off) */
+        pthread_mutex_t rate_lock; /* guards tokens, tokens_at */
         double tokens;
         struct timespec tokens_at;
 };

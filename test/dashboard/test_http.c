@@ -47,7 +47,8 @@ static void test_percent(void **state)
         assert_null(ap_dash_percent_decode(a, "%2", 2, false));
         assert_null(ap_dash_percent_decode(a, "%zz", 3, false));
         assert_null(ap_dash_percent_decode(a, "a%00b", 5, false)); /* no NUL smuggled into C strings */
-        assert_string_equal(ap_dash_form_get(a, "code=x%2By&state=s&iss=http%3A%2F%2Fi", 37, "iss"), "http://i");
+        assert_string_equal(ap_dash_form_get(a, "code=x%2By&state=s&iss=http%3A%2F%2Fi", 37, "iss"),
+                            "http://i");
         assert_string_equal(ap_dash_form_get(a, "code=x%2By&state=s", 18, "code"), "x+y");
         assert_null(ap_dash_form_get(a, "code=1", 6, "state"));
         assert_string_equal(ap_dash_form_get(a, "&&k&v=1", 7, "k"), "");
@@ -69,7 +70,8 @@ static void test_prefix(void **state)
         assert_int_equal(ap_dash_authz_check_prefix("", &err), -EINVAL);
         assert_int_equal(ap_dash_authz_check_prefix("system:", &err), -EINVAL);
         assert_int_equal(ap_dash_authz_check_prefix("system:oidc:", &err), -EINVAL);
-        assert_int_equal(ap_dash_authz_check_prefix("oidc", &err), -EINVAL); /* "oidcsystem:..." would read oddly */
+        assert_int_equal(ap_dash_authz_check_prefix("oidc", &err),
+                         -EINVAL); /* "oidcsystem:..." would read oddly */
 }
 
 static void test_user(void **state)
@@ -78,8 +80,9 @@ static void test_user(void **state)
         struct ap_dash_authz *z = NULL;
         assert_int_equal(ap_dash_authz_new(NULL, NULL, "oidc:", "platform-admins", 0, &z, &err), 0);
         struct ap_dash_arena *a = ap_dash_arena_new();
-        json_t *s = json_pack("{s:s, s:s, s:s, s:[s, s, s, s, s]}", "sid", "x", "sub", "u-1", "usr", "mallory", "grp",
-                              "system:masters", "app-a-readers", "", "bad\ngroup", "platform-admins");
+        json_t *s =
+            json_pack("{s:s, s:s, s:s, s:[s, s, s, s, s]}", "sid", "x", "sub", "u-1", "usr", "mallory", "grp",
+                      "system:masters", "app-a-readers", "", "bad\ngroup", "platform-admins");
         struct ap_dash_user u;
         assert_int_equal(ap_dash_authz_user(z, a, s, &u, &err), 0);
         assert_string_equal(u.imp_user, "oidc:mallory");

@@ -54,8 +54,9 @@ static int teardown(void **state)
 
 static json_t *good_claims(void)
 {
-        return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", "https://idp.test", "sub", "alice", "aud", "dash",
-                         "exp", (json_int_t)(NOW + 300), "iat", (json_int_t)(NOW - 5), "nonce", "n-1");
+        return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "iss", "https://idp.test", "sub", "alice", "aud",
+                         "dash", "exp", (json_int_t)(NOW + 300), "iat", (json_int_t)(NOW - 5), "nonce",
+                         "n-1");
 }
 
 static char *sign(cjose_jwk_t *k, const char *alg, const char *kid, json_t *claims)
@@ -83,8 +84,8 @@ static int verify(const char *tok)
         struct ap_dash_jwks *j = NULL;
         assert_int_equal(ap_dash_jwks_parse(jwks_json, strlen(jwks_json), &j, &err), 0);
         assert_int_equal(ap_dash_jwks_len(j), 1); /* the OKP key is skipped */
-        struct ap_dash_idtoken_expect x = {.issuer = "https://idp.test", .client_id = "dash", .nonce = "n-1",
-                                           .now_s = NOW, .leeway_s = 60};
+        struct ap_dash_idtoken_expect x = {
+            .issuer = "https://idp.test", .client_id = "dash", .nonce = "n-1", .now_s = NOW, .leeway_s = 60};
         json_t *claims = NULL;
         int r = ap_dash_idtoken_verify(j, tok, strlen(tok), &x, &claims, &err);
         if (r == 0)
@@ -225,8 +226,9 @@ static void test_jwks_refusals(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_good),       cmocka_unit_test(test_bad_signature), cmocka_unit_test(test_claims),
-            cmocka_unit_test(test_algorithms), cmocka_unit_test(test_kid),           cmocka_unit_test(test_jwks_refusals),
+            cmocka_unit_test(test_good),   cmocka_unit_test(test_bad_signature),
+            cmocka_unit_test(test_claims), cmocka_unit_test(test_algorithms),
+            cmocka_unit_test(test_kid),    cmocka_unit_test(test_jwks_refusals),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -171,8 +171,9 @@ static void test_csrf(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_round_trip), cmocka_unit_test(test_tamper),    cmocka_unit_test(test_other_key),
-            cmocka_unit_test(test_rotation),   cmocka_unit_test(test_short_key), cmocka_unit_test(test_csrf),
+            cmocka_unit_test(test_round_trip), cmocka_unit_test(test_tamper),
+            cmocka_unit_test(test_other_key),  cmocka_unit_test(test_rotation),
+            cmocka_unit_test(test_short_key),  cmocka_unit_test(test_csrf),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

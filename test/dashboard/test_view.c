@@ -14,7 +14,8 @@
 
 static json_t *secret(const char *committed, const char *commit, const char *err, const char *del)
 {
-        json_t *ann = json_pack("{s:s, s:s}", AP_DASH_ANN_TARGETS, "a-dev, a-prod", AP_DASH_ANN_REQUESTED_BY, "alice");
+        json_t *ann =
+            json_pack("{s:s, s:s}", AP_DASH_ANN_TARGETS, "a-dev, a-prod", AP_DASH_ANN_REQUESTED_BY, "alice");
         if (committed)
                 json_object_set_new(ann, AP_DASH_ANN_COMMITTED, json_string(committed));
         if (commit)
@@ -23,10 +24,11 @@ static json_t *secret(const char *committed, const char *commit, const char *err
                 json_object_set_new(ann, AP_DASH_ANN_LAST_ERROR, json_string(err));
         if (del)
                 json_object_set_new(ann, AP_DASH_ANN_DELETE, json_string(del));
-        json_object_set_new(ann, "kubectl.kubernetes.io/last-applied-configuration", json_string("{\"data\":\"s3cr3t\"}"));
-        return json_pack("{s:{s:s, s:s, s:s, s:o}, s:{s:s, s:s}}", "metadata", "name", "db", "namespace", "a-platform",
-                         "resourceVersion", "7", "annotations", ann, "data", "password", "czNjcjN0", "<b>html</b>",
-                         "eA==");
+        json_object_set_new(ann, "kubectl.kubernetes.io/last-applied-configuration",
+                            json_string("{\"data\":\"s3cr3t\"}"));
+        return json_pack("{s:{s:s, s:s, s:s, s:o}, s:{s:s, s:s}}", "metadata", "name", "db", "namespace",
+                         "a-platform", "resourceVersion", "7", "annotations", ann, "data", "password",
+                         "czNjcjN0", "<b>html</b>", "eA==");
 }
 
 static json_t *kust(const char *rev)
@@ -71,7 +73,8 @@ static void test_secret_view(void **state)
         assert_non_null(strstr(out, "\"<b>html</b>\"")); /* key names are data, not markup */
         assert_string_equal(json_string_value(json_object_get(v, "targetName")), "db");
         assert_int_equal(json_array_size(json_object_get(v, "targetNamespaces")), 2);
-        assert_string_equal(json_string_value(json_array_get(json_object_get(v, "targetNamespaces"), 1)), "a-prod");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(v, "targetNamespaces"), 1)),
+                            "a-prod");
         assert_int_equal(json_array_size(json_object_get(v, "keys")), 2);
         free(out);
         json_decref(v);
@@ -80,9 +83,9 @@ static void test_secret_view(void **state)
 
 static void test_oidc_transform(void **state)
 {
-        json_t *s = json_pack("{s:{s:s, s:s, s:{s:s}}, s:{s:s, s:s}}", "metadata", "name", "c", "namespace", "a-platform",
-                              "labels", AP_DASH_LABEL_OIDC, "my-app", "data", "hostname", "YXBwLmV4YW1wbGU=",
-                              "clientSecret", "c3VwZXJzZWNyZXQ=");
+        json_t *s = json_pack("{s:{s:s, s:s, s:{s:s}}, s:{s:s, s:s}}", "metadata", "name", "c", "namespace",
+                              "a-platform", "labels", AP_DASH_LABEL_OIDC, "my-app", "data", "hostname",
+                              "YXBwLmV4YW1wbGU=", "clientSecret", "c3VwZXJzZWNyZXQ=");
         ap_dash_transform_oidc_secret(NULL, s);
         char *raw = json_dumps(s, 0);
         assert_null(strstr(raw, "c3VwZXJzZWNyZXQ="));
@@ -98,19 +101,24 @@ static void test_oidc_transform(void **state)
 
 static void test_flux_views(void **state)
 {
-        json_t *k = json_pack("{s:{s:s, s:s, s:{s:s}}, s:{s:s, s:b, s:[{s:s}], s:{s:{s:s}}}, s:{s:s, s:s, s:[{s:s, s:s, s:s, s:s}]}}",
-                              "metadata", "name", "app", "namespace", "a-dev", "labels", AP_DASH_LABEL_MANAGED_BY,
-                              AP_DASH_OPERATOR, "spec", "path", "./k8s", "suspend", 1, "dependsOn", "name", "infra",
-                              "postBuild", "substitute", "x", "1", "status", "lastAppliedRevision", "main@sha1:1",
-                              "lastAttemptedRevision", "main@sha1:2", "conditions", "type", "Ready", "status", "False",
-                              "reason", "DependencyNotReady", "message", "dependency 'a-dev/infra' is not ready");
+        json_t *k = json_pack("{s:{s:s, s:s, s:{s:s}}, s:{s:s, s:b, s:[{s:s}], s:{s:{s:s}}}, s:{s:s, s:s, "
+                              "s:[{s:s, s:s, s:s, s:s}]}}",
+                              "metadata", "name", "app", "namespace", "a-dev", "labels",
+                              AP_DASH_LABEL_MANAGED_BY, AP_DASH_OPERATOR, "spec", "path", "./k8s", "suspend",
+                              1, "dependsOn", "name", "infra", "postBuild", "substitute", "x", "1", "status",
+                              "lastAppliedRevision", "main@sha1:1", "lastAttemptedRevision", "main@sha1:2",
+                              "conditions", "type", "Ready", "status", "False", "reason",
+                              "DependencyNotReady", "message", "dependency 'a-dev/infra' is not ready");
         json_t *v = ap_dash_view_kustomization(k);
         assert_true(json_is_true(json_object_get(v, "managed")));
         assert_true(json_is_true(json_object_get(v, "suspended")));
-        assert_string_equal(json_string_value(json_object_get(json_object_get(v, "ready"), "reason")), "DependencyNotReady");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(v, "ready"), "reason")),
+                            "DependencyNotReady");
         assert_string_equal(json_string_value(json_object_get(v, "lastAttemptedRevision")), "main@sha1:2");
-        assert_non_null(ap_dash_condition_find(json_object_get(json_object_get(k, "status"), "conditions"), "Ready"));
-        assert_null(ap_dash_condition_find(json_object_get(json_object_get(k, "status"), "conditions"), "Healthy"));
+        assert_non_null(
+            ap_dash_condition_find(json_object_get(json_object_get(k, "status"), "conditions"), "Ready"));
+        assert_null(
+            ap_dash_condition_find(json_object_get(json_object_get(k, "status"), "conditions"), "Healthy"));
         json_decref(v);
         json_decref(k);
 }
