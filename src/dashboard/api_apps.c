@@ -35,10 +35,7 @@ int ap_dash_api_apps(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_
 
 int ap_dash_api_permissions(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         struct ap_error err = AP_ERROR_INIT;
         json_t *p = NULL;
         if (ap_dash_authz_permissions(d->authz, req->user, app, &p, &err) < 0) {
@@ -46,7 +43,6 @@ int ap_dash_api_permissions(struct ap_dash *d, struct ap_dash_req *req, struct a
                 ap_dash_reply_kube(resp, err.code, NULL, &err, "cannot review your permissions");
         } else
                 ap_dash_reply_json(resp, 200, p);
-        ap_dash_apps_unref(apps);
         return 0;
 }
 

@@ -35,25 +35,17 @@ static bool flux_ready(struct ap_dash *d, struct ap_dash_resp *resp, enum ap_das
 
 int ap_dash_api_gitrepositories_list(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         if (flux_ready(d, resp, AP_DASH_GITREPOS))
                 ap_dash_reply_list(d, req, resp, AP_DASH_GITREPOS, app->name);
-        ap_dash_apps_unref(apps);
         return 0;
 }
 
 int ap_dash_api_kustomizations_list(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         if (flux_ready(d, resp, AP_DASH_KUSTS))
                 ap_dash_reply_list(d, req, resp, AP_DASH_KUSTS, app->name);
-        ap_dash_apps_unref(apps);
         return 0;
 }
 
@@ -109,10 +101,7 @@ static json_t *writable(struct ap_dash *d, struct ap_dash_req *req, struct ap_da
 int ap_dash_api_flux_delete(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
         enum ap_dash_kind k = req->route_arg;
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         json_t *obj = flux_ready(d, resp, k) ? writable(d, req, resp, app, k) : NULL;
         if (obj) {
                 struct ap_kube_opts o = {0};
@@ -134,7 +123,6 @@ int ap_dash_api_flux_delete(struct ap_dash *d, struct ap_dash_req *req, struct a
                 ap_kube_status_release(&st);
         }
         json_decref(obj);
-        ap_dash_apps_unref(apps);
         return 0;
 }
 
@@ -163,12 +151,7 @@ int ap_dash_api_flux_action(struct ap_dash *d, struct ap_dash_req *req, struct a
         else
                 return ap_dash_reply_error(resp, 404, "no action '%s' (suspend, resume or reconcile)",
                                            action);
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0) {
-                json_decref(patch);
-                return 0;
-        }
+        const struct ap_dash_app *app = req->app;
         json_t *obj = flux_ready(d, resp, k) ? writable(d, req, resp, app, k) : NULL;
         if (obj) {
                 struct ap_kube_opts o = {.field_manager = "app-platform-dashboard"};
@@ -189,6 +172,5 @@ int ap_dash_api_flux_action(struct ap_dash *d, struct ap_dash_req *req, struct a
         }
         json_decref(obj);
         json_decref(patch);
-        ap_dash_apps_unref(apps);
         return 0;
 }

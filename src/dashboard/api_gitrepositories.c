@@ -7,10 +7,7 @@
 
 int ap_dash_api_gitrepositories_create(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         json_t *body = ap_dash_body_json(req, resp);
         json_t *obj = NULL;
         if (body && ap_dash_flux_meta(body, app, resp)) {
@@ -42,6 +39,5 @@ int ap_dash_api_gitrepositories_create(struct ap_dash *d, struct ap_dash_req *re
         }
         json_decref(obj);
         json_decref(body);
-        ap_dash_apps_unref(apps);
         return 0;
 }

@@ -116,10 +116,7 @@ static json_t *build(json_t *body, const struct ap_dash_app *app)
 
 int ap_dash_api_kustomizations_create(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         json_t *body = ap_dash_body_json(req, resp);
         json_t *obj = NULL;
         const char *tns = json_string_value(json_object_get(body, "targetNamespace"));
@@ -142,6 +139,5 @@ int ap_dash_api_kustomizations_create(struct ap_dash *d, struct ap_dash_req *req
         }
         json_decref(obj);
         json_decref(body);
-        ap_dash_apps_unref(apps);
         return 0;
 }

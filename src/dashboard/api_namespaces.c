@@ -12,12 +12,8 @@
 
 int ap_dash_api_namespaces_list(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         ap_dash_reply_list(d, req, resp, AP_DASH_NAMESPACES, app->name);
-        ap_dash_apps_unref(apps);
         return 0;
 }
 
@@ -66,10 +62,7 @@ static json_t *registration(struct ap_dash *d, const struct ap_dash_app *app, st
 
 int ap_dash_api_namespaces_add(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         json_t *body = may_edit(req, resp, app) ? ap_dash_body_json(req, resp) : NULL;
         const char *name = json_string_value(json_object_get(body, "name"));
         size_t pl = strlen(app->name);
@@ -103,16 +96,12 @@ int ap_dash_api_namespaces_add(struct ap_dash *d, struct ap_dash_req *req, struc
         }
         json_decref(obj);
         json_decref(body);
-        ap_dash_apps_unref(apps);
         return 0;
 }
 
 int ap_dash_api_namespaces_remove(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         const char *name = req->params[1];
         json_t *obj = NULL;
         if (!may_edit(req, resp, app))
@@ -145,6 +134,5 @@ int ap_dash_api_namespaces_remove(struct ap_dash *d, struct ap_dash_req *req, st
                 }
         }
         json_decref(obj);
-        ap_dash_apps_unref(apps);
         return 0;
 }

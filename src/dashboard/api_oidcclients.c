@@ -5,11 +5,7 @@
 
 int ap_dash_api_oidcclients_list(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         ap_dash_reply_list(d, req, resp, AP_DASH_OIDC, app->name);
-        ap_dash_apps_unref(apps);
         return 0;
 }

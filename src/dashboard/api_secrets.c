@@ -90,12 +90,8 @@ static int reply_secret(struct ap_dash *d, struct ap_dash_resp *resp, int status
 
 int ap_dash_api_secrets_list(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         ap_dash_reply_list(d, req, resp, AP_DASH_SECRETS, app->name);
-        ap_dash_apps_unref(apps);
         return 0;
 }
 
@@ -115,15 +111,11 @@ static json_t *find_secret(struct ap_dash *d, const struct ap_dash_app *app, con
 
 int ap_dash_api_secrets_get(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         json_t *obj = find_secret(d, app, req->params[1], resp);
         if (obj)
                 ap_dash_reply_json(resp, 200, ap_dash_cache_view(d->cache, AP_DASH_SECRETS, app->name, obj));
         json_decref(obj);
-        ap_dash_apps_unref(apps);
         return 0;
 }
 
@@ -177,15 +169,11 @@ static void create(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_re
 
 int ap_dash_api_secrets_create(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         json_t *body = ap_dash_body_json(req, resp);
         if (body)
                 create(d, req, resp, app, body);
         json_decref(body);
-        ap_dash_apps_unref(apps);
         return 0;
 }
 
@@ -282,10 +270,7 @@ static json_t *edit_patch(struct ap_dash_req *req, struct ap_dash_resp *resp, co
 
 int ap_dash_api_secrets_update(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         json_t *body = ap_dash_body_json(req, resp);
         json_t *obj = body ? find_secret(d, app, req->params[1], resp) : NULL;
         json_t *patch = obj && !deleting(obj, resp) ? edit_patch(req, resp, app, obj, body) : NULL;
@@ -294,16 +279,12 @@ int ap_dash_api_secrets_update(struct ap_dash *d, struct ap_dash_req *req, struc
         json_decref(patch);
         json_decref(obj);
         json_decref(body);
-        ap_dash_apps_unref(apps);
         return 0;
 }
 
 int ap_dash_api_secrets_delete(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_resp *resp)
 {
-        struct ap_dash_apps *apps;
-        const struct ap_dash_app *app;
-        if (ap_dash_req_app(d, req, resp, &apps, &app) < 0)
-                return 0;
+        const struct ap_dash_app *app = req->app;
         json_t *obj = find_secret(d, app, req->params[1], resp);
         if (obj && !deleting(obj, resp)) {
                 json_t *patch = json_pack("{s:{s:{s:s, s:s}}}", "metadata", "annotations", AP_DASH_ANN_DELETE,
@@ -312,6 +293,5 @@ int ap_dash_api_secrets_delete(struct ap_dash *d, struct ap_dash_req *req, struc
                 json_decref(patch);
         }
         json_decref(obj);
-        ap_dash_apps_unref(apps);
         return 0;
 }

@@ -18,6 +18,8 @@
 struct ap_dash_user;
 struct ap_dash_blob;
 struct ap_dash_sub;
+struct ap_dash_app;
+struct ap_dash_apps;
 
 struct ap_dash_req {
         struct ap_dash_arena *arena;
@@ -35,6 +37,10 @@ struct ap_dash_req {
         size_t n_params;
         int route_arg;                   /* the route's own argument (e.g. which Flux kind) */
         const struct ap_dash_user *user; /* NULL on public routes */
+        /* routes under /api/v1/apps/{app}: the app (the user holds a role in it, or is a platform admin),
+         * borrowed from the snapshot apps, which the router holds until the handler returns */
+        const struct ap_dash_app *app;
+        struct ap_dash_apps *apps;
 };
 
 struct ap_dash_header {

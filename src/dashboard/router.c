@@ -9,7 +9,7 @@
 #include "base/log.h"
 #include "dash.h"
 
-enum { PUBLIC = 0, AUTH = 1 };
+enum { PUBLIC = 0, AUTH = 1, APP = 2 | AUTH };
 
 struct route {
         const char *method;
@@ -19,7 +19,7 @@ struct route {
         int arg;
 };
 
-#define APP "/api/v1/apps/{}"
+#define APPS "/api/v1/apps/{}"
 static const struct route routes[] = {
     {"GET", "/auth/login", ap_dash_auth_login, PUBLIC, 0},
     {"GET", "/auth/callback", ap_dash_auth_callback, PUBLIC, 0},
@@ -27,28 +27,28 @@ static const struct route routes[] = {
     {"GET", "/api/v1/session", ap_dash_api_session, AUTH, 0},
     {"GET", "/api/v1/events", ap_dash_api_events, AUTH, 0},
     {"GET", "/api/v1/apps", ap_dash_api_apps, AUTH, 0},
-    {"GET", APP "/permissions", ap_dash_api_permissions, AUTH, 0},
+    {"GET", APPS "/permissions", ap_dash_api_permissions, APP, 0},
     {"GET", "/api/v1/registrations", ap_dash_api_registrations_list, AUTH, 0},
     {"POST", "/api/v1/registrations", ap_dash_api_registrations_create, AUTH, 0},
     {"GET", "/api/v1/registrations/{}", ap_dash_api_registrations_get, AUTH, 0},
     {"PUT", "/api/v1/registrations/{}", ap_dash_api_registrations_update, AUTH, 0},
-    {"GET", APP "/namespaces", ap_dash_api_namespaces_list, AUTH, 0},
-    {"POST", APP "/namespaces", ap_dash_api_namespaces_add, AUTH, 0},
-    {"DELETE", APP "/namespaces/{}", ap_dash_api_namespaces_remove, AUTH, 0},
-    {"GET", APP "/secrets", ap_dash_api_secrets_list, AUTH, 0},
-    {"POST", APP "/secrets", ap_dash_api_secrets_create, AUTH, 0},
-    {"GET", APP "/secrets/{}", ap_dash_api_secrets_get, AUTH, 0},
-    {"PUT", APP "/secrets/{}", ap_dash_api_secrets_update, AUTH, 0},
-    {"DELETE", APP "/secrets/{}", ap_dash_api_secrets_delete, AUTH, 0},
-    {"GET", APP "/oidcclients", ap_dash_api_oidcclients_list, AUTH, 0},
-    {"GET", APP "/gitrepositories", ap_dash_api_gitrepositories_list, AUTH, 0},
-    {"POST", APP "/gitrepositories", ap_dash_api_gitrepositories_create, AUTH, 0},
-    {"DELETE", APP "/gitrepositories/{}/{}", ap_dash_api_flux_delete, AUTH, AP_DASH_GITREPOS},
-    {"POST", APP "/gitrepositories/{}/{}/{}", ap_dash_api_flux_action, AUTH, AP_DASH_GITREPOS},
-    {"GET", APP "/kustomizations", ap_dash_api_kustomizations_list, AUTH, 0},
-    {"POST", APP "/kustomizations", ap_dash_api_kustomizations_create, AUTH, 0},
-    {"DELETE", APP "/kustomizations/{}/{}", ap_dash_api_flux_delete, AUTH, AP_DASH_KUSTS},
-    {"POST", APP "/kustomizations/{}/{}/{}", ap_dash_api_flux_action, AUTH, AP_DASH_KUSTS},
+    {"GET", APPS "/namespaces", ap_dash_api_namespaces_list, APP, 0},
+    {"POST", APPS "/namespaces", ap_dash_api_namespaces_add, APP, 0},
+    {"DELETE", APPS "/namespaces/{}", ap_dash_api_namespaces_remove, APP, 0},
+    {"GET", APPS "/secrets", ap_dash_api_secrets_list, APP, 0},
+    {"POST", APPS "/secrets", ap_dash_api_secrets_create, APP, 0},
+    {"GET", APPS "/secrets/{}", ap_dash_api_secrets_get, APP, 0},
+    {"PUT", APPS "/secrets/{}", ap_dash_api_secrets_update, APP, 0},
+    {"DELETE", APPS "/secrets/{}", ap_dash_api_secrets_delete, APP, 0},
+    {"GET", APPS "/oidcclients", ap_dash_api_oidcclients_list, APP, 0},
+    {"GET", APPS "/gitrepositories", ap_dash_api_gitrepositories_list, APP, 0},
+    {"POST", APPS "/gitrepositories", ap_dash_api_gitrepositories_create, APP, 0},
+    {"DELETE", APPS "/gitrepositories/{}/{}", ap_dash_api_flux_delete, APP, AP_DASH_GITREPOS},
+    {"POST", APPS "/gitrepositories/{}/{}/{}", ap_dash_api_flux_action, APP, AP_DASH_GITREPOS},
+    {"GET", APPS "/kustomizations", ap_dash_api_kustomizations_list, APP, 0},
+    {"POST", APPS "/kustomizations", ap_dash_api_kustomizations_create, APP, 0},
+    {"DELETE", APPS "/kustomizations/{}/{}", ap_dash_api_flux_delete, APP, AP_DASH_KUSTS},
+    {"POST", APPS "/kustomizations/{}/{}/{}", ap_dash_api_flux_action, APP, AP_DASH_KUSTS},
 };
 
 /* Match path against pattern, collecting {} segments (arena copies) into req->params. */
@@ -305,7 +305,12 @@ void ap_dash_route(struct ap_dash *d, struct ap_dash_req *req, struct ap_dash_re
                         if (!is_safe(req->method) && !csrf_ok(d, req, resp))
                                 return;
                 }
+                if ((rt->flags & APP) == APP && ap_dash_req_app(d, req, resp, &req->apps, &req->app) < 0)
+                        return;
                 rt->fn(d, req, resp);
+                ap_dash_apps_unref(req->apps);
+                req->apps = NULL;
+                req->app = NULL;
                 return;
         }
         if (path_known) {
