@@ -21,6 +21,6 @@ void *ap_dash_alloc(struct ap_dash_arena *a, size_t n);
 char *ap_dash_strdup(struct ap_dash_arena *a, const char *s); /* NULL s -> NULL */
 char *ap_dash_strndup(struct ap_dash_arena *a, const char *s, size_t n);
 char *ap_dash_printf(struct ap_dash_arena *a, const char *fmt, ...) _printf_(2, 3);
-char *ap_dash_vprintf(struct ap_dash_arena *a, const char *fmt, va_list ap);
+char *ap_dash_vprintf(struct ap_dash_arena *a, const char *fmt, va_list ap) _printf_(2, 0);
 /* Bytes handed out so far (for tests and limits). */
 size_t ap_dash_arena_used(const struct ap_dash_arena *a);

@@ -42,6 +42,29 @@ size_t ap_dash_jwks_len(const struct ap_dash_jwks *j)
         return j ? j->n : 0;
 }
 
+/* member is a canonical unpadded base64url string of 1..max decoded bytes. cjose's own decoder asserts
+ * (aborts the process) on some malformed input, so a JWKS from the network is checked here first. */
+static bool b64url_field(json_t *k, const char *member, size_t max)
+{
+        const char *v = json_string_value(json_object_get(k, member));
+        if (!v)
+                return false;
+        struct ap_buf b = AP_BUF_INIT;
+        b.max = max;
+        bool ok = ap_base64_decode(&b, v, strlen(v), AP_B64_URL_RAW) == 0 && b.len > 0;
+        ap_buf_release(&b);
+        return ok;
+}
+
+static bool fields_ok(json_t *k, const char *kty)
+{
+        if (strcmp(kty, "RSA") == 0)
+                return b64url_field(k, "n", 2048) && b64url_field(k, "e", 8);
+        const char *crv = json_string_value(json_object_get(k, "crv"));
+        return crv && (strcmp(crv, "P-256") == 0 || strcmp(crv, "P-384") == 0 || strcmp(crv, "P-521") == 0) &&
+               b64url_field(k, "x", 66) && b64url_field(k, "y", 66);
+}
+
 /* Import one key object; false when cjose cannot use it or it is not a signing key we accept. */
 static bool import_key(json_t *k, struct jwk *out)
 {
@@ -52,8 +75,10 @@ static bool import_key(json_t *k, struct jwk *out)
         if (!kty || (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0))
                 return false; /* OKP (EdDSA) is not in cjose 0.6; oct (HMAC) never verifies an ID token here
                                */
-        if (json_object_get(k, "d"))
+        if (json_object_get(k, "d") || json_object_get(k, "p") || json_object_get(k, "q"))
                 return false; /* a private key in a public set: refuse rather than hold it */
+        if (!fields_ok(k, kty))
+                return false;
         cjose_err cerr = {0};
         cjose_jwk_t *key = cjose_jwk_import_json((cjose_header_t *)k, &cerr);
         if (!key)
@@ -120,6 +145,26 @@ json_t *ap_dash_jws_header(const char *token, size_t n)
                 h = NULL;
         }
         return h;
+}
+
+/* Exactly three non-empty canonical base64url parts (cjose asserts on some malformed compact input). */
+static bool compact_ok(const char *t, size_t n)
+{
+        const char *p = t, *end = t + n;
+        for (int part = 0; part < 3; part++) {
+                const char *dot = part < 2 ? memchr(p, '.', (size_t)(end - p)) : NULL;
+                const char *e = part < 2 ? dot : end;
+                if (!e || e == p || (part == 2 && memchr(p, '.', (size_t)(end - p))))
+                        return false;
+                struct ap_buf b = AP_BUF_INIT;
+                b.max = MAX_TOKEN;
+                bool ok = ap_base64_decode(&b, p, (size_t)(e - p), AP_B64_URL_RAW) == 0;
+                ap_buf_release(&b);
+                if (!ok)
+                        return false;
+                p = e + 1;
+        }
+        return true;
 }
 
 static bool alg_allowed(const char *alg, const char *const *algs)
@@ -231,6 +276,8 @@ int ap_dash_idtoken_verify(const struct ap_dash_jwks *jwks, const char *token, s
                 return r;
         }
         json_decref(hdr);
+        if (!compact_ok(token, n))
+                return ap_error_set(err, -EBADMSG, "the ID token is not a compact JWS");
         cjose_err cerr = {0};
         cjose_jws_t *jws = cjose_jws_import(token, n, &cerr);
         if (!jws)

@@ -307,6 +307,7 @@ static int read_pem(const char *path, char **ret, struct ap_error *err)
         return *ret ? 0 : ap_error_set(err, -ENOMEM, "out of memory");
 }
 
+static void log_mhd(void *cls, const char *fmt, va_list ap) _printf_(2, 0);
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
         char msg[512];

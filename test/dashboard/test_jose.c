@@ -223,12 +223,34 @@ static void test_jwks_refusals(void **state)
         cjose_jwk_release(small);
 }
 
+/* cjose 0.6 asserts (aborts) on some malformed base64url: such input must be refused before it gets there
+ * (both found by fuzz/fuzz_dash_jose.c) */
+static void test_malformed(void **state)
+{
+        static const char bad_jwks[] =
+            "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k1\",\"n\":\"AQABJSUzI1NiIsIci=I.I6ImsxIn0.eyJz\","
+            "\"e\":\"AQAB\"}]}";
+        struct ap_error err = AP_ERROR_INIT;
+        struct ap_dash_jwks *j = NULL;
+        assert_int_equal(ap_dash_jwks_parse(bad_jwks, strlen(bad_jwks), &j, &err), -EINVAL);
+        char *t = sign(key1, "RS256", "k1", good_claims());
+        char *bad = NULL;
+        assert_true(asprintf(&bad, "%s=", t) > 0);
+        assert_int_equal(verify(bad), -EBADMSG);
+        free(bad);
+        assert_true(asprintf(&bad, "%s.x", t) > 0);
+        assert_int_equal(verify(bad), -EBADMSG);
+        free(bad);
+        free(t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_good),   cmocka_unit_test(test_bad_signature),
-            cmocka_unit_test(test_claims), cmocka_unit_test(test_algorithms),
-            cmocka_unit_test(test_kid),    cmocka_unit_test(test_jwks_refusals),
+            cmocka_unit_test(test_good),      cmocka_unit_test(test_bad_signature),
+            cmocka_unit_test(test_claims),    cmocka_unit_test(test_algorithms),
+            cmocka_unit_test(test_kid),       cmocka_unit_test(test_jwks_refusals),
+            cmocka_unit_test(test_malformed),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
