@@ -22,6 +22,7 @@ bench:
 	bench/crypto/run
 	bench/git/run
 	bench/kube/run
+	bench/dashboard/run
 
 fuzz:
 	tools/ci/fuzz-smoke
