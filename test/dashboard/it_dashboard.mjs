@@ -15,6 +15,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -559,6 +560,34 @@ async function main() {
     ok(leaks.length === 0 && seenBodies.length > 50, `no API answer or SSE event (${seenBodies.length} scanned) contains a value written (${secretValues.length})`, leaks);
     const logs = dashStderr.join('');
     ok(!secretValues.some((v) => logs.includes(v)), "the dashboard's log holds no secret value");
+  }
+
+  // TLS when given a certificate: a second instance serving HTTPS with HSTS
+  {
+    const cert = path.join(tmp, 'tls.crt'), key = path.join(tmp, 'tls.key');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+      '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const tport = await freePort();
+    const t = spawn(BIN, ['dashboard', '--kubeconfig', kubeconfig, '--listen', `127.0.0.1:${tport}`, '--health-addr', '0',
+      '--public-url', `https://127.0.0.1:${tport}`, '--oidc-issuer-url', issuer, '--tls-cert-file', cert, '--tls-key-file', key,
+      '--session-key-dir', keyDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(t);
+    t.stderr.on('data', () => {});
+    await waitLine(t, /listening (\d+)/, 'the TLS dashboard');
+    const got = await new Promise((resolve) => {
+      https.get({ host: '127.0.0.1', port: tport, path: '/api/v1/session', ca: fs.readFileSync(cert) }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode, hsts: res.headers['strict-transport-security'], cookie: res.headers['set-cookie'] });
+      }).on('error', (e) => resolve({ error: String(e) }));
+    });
+    ok(got.status === 401 && /max-age=63072000/.test(got.hsts || ''), 'with a certificate it serves HTTPS, with HSTS', got);
+    const lr = await new Promise((resolve) => {
+      https.get({ host: '127.0.0.1', port: tport, path: '/auth/login', ca: fs.readFileSync(cert) }, (res) => { res.resume(); resolve(res.headers['set-cookie'] || []); })
+        .on('error', (e) => resolve([String(e)]));
+    });
+    ok(lr.some((c) => c.startsWith('__Host-ap-login=') && /; Secure/.test(c) && /HttpOnly/.test(c) && /SameSite=Lax/.test(c) && /Path=\//.test(c)),
+      'secure cookies: __Host- prefix, Secure, HttpOnly, SameSite=Lax, Path=/', lr);
+    t.kill('SIGTERM');
   }
 
   // graceful shutdown with a stream open
