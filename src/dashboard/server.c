@@ -262,7 +262,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                         free(rc);
                         return MHD_NO;
                 }
-                ap_buf_init(&rc->body, s->o.max_body);
+                ap_buf_init_secret(&rc->body,
+                                   s->o.max_body); /* bodies may carry secret values: wiped when freed */
                 *con_cls = rc;
                 atomic_fetch_add(&s->active, 1);
                 const char *cl = lookup(c, MHD_HEADER_KIND, "Content-Length");
