@@ -33,7 +33,32 @@ struct ap_kube_client {
         struct timespec token_mtime;
 
         atomic_ulong n_requests, n_http2, n_connects;
+
+        double qps, burst;         /* token bucket (qps 0 = off) */
+        pthread_mutex_t rate_lock; /* guards tokens, tokens_at */
+        double tokens;
+        struct timespec tokens_at;
 };
+
+/* Take one token from the bucket, sleeping until one is there. */
+static void rate_wait(struct ap_kube_client *c)
+{
+        if (c->qps <= 0)
+                return;
+        pthread_mutex_lock(&c->rate_lock);
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double dt = (double)(now.tv_sec - c->tokens_at.tv_sec) + (now.tv_nsec - c->tokens_at.tv_nsec) / 1e9;
+        c->tokens = AP_MIN(c->burst, c->tokens + dt * c->qps);
+        c->tokens_at = now;
+        c->tokens -= 1; /* may go negative: later callers queue behind this one */
+        double wait_s = c->tokens < 0 ? -c->tokens / c->qps : 0;
+        pthread_mutex_unlock(&c->rate_lock);
+        if (wait_s > 0) {
+                struct timespec ts = {(time_t)wait_s, (long)((wait_s - (double)(time_t)wait_s) * 1e9)};
+                nanosleep(&ts, NULL);
+        }
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -95,6 +120,11 @@ int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_cl
         c->request_timeout_ms = opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 60000;
         c->max_body = opts->max_body > 0 ? opts->max_body : (size_t)256 << 20;
         c->http1_only = opts->http1_only;
+        pthread_mutex_init(&c->rate_lock, NULL);
+        c->qps = opts->qps > 0 ? opts->qps : 0;
+        c->burst = opts->burst > 0 ? opts->burst : AP_MAX(1.0, c->qps);
+        c->tokens = c->burst;
+        clock_gettime(CLOCK_MONOTONIC, &c->tokens_at);
         if (opts->user_agent)
                 c->user_agent = strdup(opts->user_agent);
         else if (asprintf(&c->user_agent, "app-platform/%s", AP_VERSION) < 0)
@@ -121,6 +151,7 @@ struct ap_kube_client *ap_kube_client_free(struct ap_kube_client *c)
         ap_secure_free_str(c->token);
         free(c->user_agent);
         pthread_mutex_destroy(&c->lock);
+        pthread_mutex_destroy(&c->rate_lock);
         free(c);
         return NULL;
 }
@@ -488,6 +519,7 @@ int ap_kube_client_do(struct ap_kube_client *c, const struct ap_kube_http *h, lo
         }
         bool unauthorized = false;
         long code = 0;
+        rate_wait(c);
         int r = perform(c, h, &code, resp, st, &unauthorized, err);
         if (r < 0 && unauthorized) {
                 /* the token may have rotated under us: read it again and retry once */

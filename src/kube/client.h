@@ -22,6 +22,8 @@ struct ap_kube_client_options {
         size_t max_body;         /* cap of bodies collected without a caller's buffer; 0 = 256 MiB */
         const char *user_agent;  /* 0 = "app-platform/<version>" */
         bool http1_only;         /* don't offer HTTP/2 */
+        double qps;              /* client-side token bucket: requests per second; 0 = unlimited */
+        int burst;               /* bucket size; 0 = max(1, qps) */
 };
 
 /* cfg is copied; it may be freed after. opts may be NULL. */

@@ -36,6 +36,8 @@ struct ap_kube_informer {
         char *ns, *label_selector, *field_selector;
         long page_size, watch_timeout, backoff_initial, backoff_max;
         bool keep_managed_fields;
+        void (*transform)(void *userdata, json_t *obj);
+        void *transform_userdata;
 
         pthread_rwlock_t lock; /* guards store and rv */
         struct ap_kube_store store;
@@ -91,6 +93,8 @@ int ap_kube_informer_new(struct ap_kube_client *client, const struct ap_kube_inf
         inf->backoff_initial = opts->backoff_initial_ms > 0 ? opts->backoff_initial_ms : 800;
         inf->backoff_max = opts->backoff_max_ms > 0 ? opts->backoff_max_ms : 30000;
         inf->keep_managed_fields = opts->keep_managed_fields;
+        inf->transform = opts->transform;
+        inf->transform_userdata = opts->transform_userdata;
         ap_kube_store_init(&inf->store);
         pthread_rwlock_init(&inf->lock, NULL);
         pthread_mutex_init(&inf->state_lock, NULL);
@@ -262,6 +266,21 @@ static void prepare(struct ap_kube_informer *inf, json_t *obj)
                 json_object_set_new(obj, "apiVersion", json_string(inf->api_version));
         if (!json_object_get(obj, "kind") && inf->res->kind)
                 json_object_set_new(obj, "kind", json_string(inf->res->kind));
+        if (inf->transform)
+                inf->transform(inf->transform_userdata, obj);
+}
+
+void ap_kube_transform_strip_secret_values(void *userdata, json_t *obj)
+{
+        static const char *const fields[] = {"data", "stringData"};
+        for (size_t i = 0; i < AP_ARRAY_SIZE(fields); i++) {
+                json_t *d = json_object_get(obj, fields[i]);
+                const char *k;
+                json_t *v;
+                json_object_foreach(d, k, v) json_object_set_new(d, k, json_string(""));
+        }
+        json_object_del(json_object_get(json_object_get(obj, "metadata"), "annotations"),
+                        "kubectl.kubernetes.io/last-applied-configuration");
 }
 
 /* ---- list ---- */

@@ -35,7 +35,14 @@ struct ap_kube_informer_options {
         bool keep_managed_fields;   /* default: drop metadata.managedFields to save memory */
         long backoff_initial_ms;    /* after a failure; 0 = 800 ms, doubling */
         long backoff_max_ms;        /* 0 = 30 s */
+        /* Called on every object before it enters the cache and before handlers see it (may be NULL). */
+        void (*transform)(void *userdata, json_t *obj);
+        void *transform_userdata;
 };
+
+/* A transform for Secret informers: every value of data/stringData blanked (keys kept) and the kubectl
+ * last-applied-configuration annotation removed, so no secret value is ever held in the cache. */
+void ap_kube_transform_strip_secret_values(void *userdata, json_t *obj);
 
 struct ap_kube_informer_stats {
         unsigned long lists;   /* completed lists */
