@@ -79,6 +79,10 @@ static const struct flag flags[] = {
      "spec.interval of the platform Kustomization"},
     {"kube-api-qps", K_INT, S(kube_qps), "50", "client-side limit of apiserver requests per second"},
     {"kube-api-burst", K_INT, S(kube_burst), "100", "burst of the apiserver request limit"},
+    {"dashboard-service-account", K_STR, S(dashboard_sa), "app-platform-dashboard",
+     "the dashboard's ServiceAccount in the operator namespace, given read access to each platform "
+     "namespace's "
+     "Secrets; empty = none"},
     {"flux-reconcile-request", K_BOOL, S(request_reconcile), "true",
      "after a push, ask Flux to fetch the platform repo at once (reconcile.fluxcd.io/requestedAt) instead of "
      "at its "

@@ -129,6 +129,18 @@ int reg_step_rbac(struct reg *g)
                         r = op_apply(g->op, &op_res_rolebindings, rb, NULL, &err);
                 json_decref(rb);
         }
+        if (r == 0) {
+                const char *sa = g->cfg->dashboard_sa;
+                json_t *rb =
+                    sa && *sa ? ap_render_dashboard_rolebinding(&g->plat, g->cfg->namespace, sa) : NULL;
+                if (sa && *sa)
+                        r = rb ? op_apply(g->op, &op_res_rolebindings, rb, NULL, &err)
+                               : ap_error_set(&err, -ENOMEM, "out of memory");
+                else
+                        r = op_delete(g->op, &op_res_rolebindings, g->n.platform_ns, "app-platform-dashboard",
+                                      &err);
+                json_decref(rb);
+        }
         /* bindings in namespaces the app no longer lists ('<app>-flux' is pruned by reg_flux.c) */
         if (r == 0) {
                 char **keep = calloc(g->n_namespaces + 1, sizeof(char *));

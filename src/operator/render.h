@@ -46,6 +46,10 @@ json_t *ap_render_kustomization(const struct ap_platform *p);
  * the prefix), bound to ClusterRole clusterrole; NULL with *ret_none set when no group has the role. */
 json_t *ap_render_access_rolebinding(const struct ap_platform *p, const char *ns, enum ap_role role,
                                      const char *clusterrole, bool *ret_none);
+/* RoleBinding 'app-platform-dashboard' in the platform namespace: the dashboard's ServiceAccount sa_ns/sa
+ * may read the app's Secrets there (ClusterRole app-platform-dashboard-secrets; the dashboard keeps key
+ * names and status, never values). */
+json_t *ap_render_dashboard_rolebinding(const struct ap_platform *p, const char *sa_ns, const char *sa);
 /* Role and RoleBinding 'secret-reader' in the platform namespace: 'get' on exactly the Secrets named
  * (managed and OIDC secrets, never the age key or the deploy key) for the ServiceAccount 'secret-reader'
  * of every env namespace. names sorted; with none the Role has no rules. */

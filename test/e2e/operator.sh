@@ -90,7 +90,7 @@ check "the Flux repo holds the six entries; the key Secret decrypts with the clu
 bindings_ok() {
   [ "$(kubectl get rolebinding -n "$A-dev" app-platform-admin -o jsonpath='{.subjects[0].name}')" = "oidc:$A-admins" ] &&
     [ "$(kubectl get rolebinding -n "$A-prod" app-platform-reader -o jsonpath='{.roleRef.name}')" = app-platform-reader ] &&
-    kubectl get rolebinding -n "$A-platform" secret-reader "$A-flux" >/dev/null &&
+    kubectl get rolebinding -n "$A-platform" secret-reader "$A-flux" app-platform-dashboard >/dev/null &&
     kubectl get role -n "$A-platform" secret-reader >/dev/null
 }
 check "RoleBindings for spec.access, <app>-flux and secret-reader exist" bindings_ok

@@ -141,6 +141,8 @@ static void test_objects(void **state)
         const char *readable[] = {"my-diet-db", "my-diet-oidc"};
         emit_obj(ap_render_secret_reader_role(&plat, readable, 2), "secret-reader-role.yaml");
         emit_obj(ap_render_secret_reader_binding(&plat), "secret-reader-binding.yaml");
+        emit_obj(ap_render_dashboard_rolebinding(&plat, "app-platform-system", "app-platform-dashboard"),
+                 "dashboard-binding.yaml");
         json_t *empty = ap_render_secret_reader_role(&plat, NULL, 0);
         assert_int_equal(json_array_size(json_object_get(empty, "rules")), 0); /* never "all secrets" */
         json_decref(empty);
