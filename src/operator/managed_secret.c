@@ -111,7 +111,11 @@ static void refuse_all(struct sec_pass *s, const char *why)
 /* The commit message: subject naming the secrets, one body line per change, never a value. */
 static int message(struct sec_pass *s, struct ap_buf *subject, struct ap_buf *body, const char **ret_by)
 {
-        int r = ap_buf_printf(subject, "secrets: %s:", s->n.app);
+        int r = s->rotate ? ap_buf_printf(subject,
+                                          "secrets: %s: re-encrypt every secret to the new age key (rotation "
+                                          "'%.60s')",
+                                          s->n.app, s->rot_req)
+                          : ap_buf_printf(subject, "secrets: %s:", s->n.app);
         size_t shown = 0;
         const char *by = NULL;
         bool one_by = true;
@@ -119,7 +123,9 @@ static int message(struct sec_pass *s, struct ap_buf *subject, struct ap_buf *bo
                 struct sec_intent *in = &s->in[i];
                 if (!in->touched)
                         continue;
-                if (shown < 5)
+                if (s->rotate)
+                        shown = 6;
+                else if (shown < 5)
                         r = ap_buf_printf(subject, "%s %s %s", shown ? "," : "",
                                           in->deleting ? "delete" : "update", in->name);
                 else if (shown == 5)
@@ -134,8 +140,10 @@ static int message(struct sec_pass *s, struct ap_buf *subject, struct ap_buf *bo
         for (size_t c = 0; r == 0 && c < s->n_ch; c++) {
                 const struct sec_change *ch = &s->ch[c];
                 const struct sec_intent *in = ch->intent >= 0 ? &s->in[ch->intent] : NULL;
-                if (!in)
+                if (!in && strcmp(ch->why, "remove") == 0)
                         r = ap_buf_printf(body, "- remove %s: no managed secret owns it\n", ch->path);
+                else if (!in)
+                        r = ap_buf_printf(body, "- %s %s\n", ch->why, ch->path);
                 else
                         r = ap_buf_printf(body, "- %s %s/%s -> %s%s%s%s\n", ch->why, s->n.platform_ns,
                                           in->name, ch->path, in->requested_by[0] ? " (requested by " : "",
@@ -373,24 +381,91 @@ static int load(struct sec_pass *s, const char *app, struct ap_kube_reconcile_re
         return 0;
 }
 
+/* Plan, commit and settle the loaded pass (work_lock held). extra: a further change for the same commit
+ * (the rotation's .sops.yaml), or NULL. */
+static int run_pass(struct sec_pass *s, const struct ap_git_change *extra, char sha[41], struct ap_error *err)
+{
+        int r = sec_plan(s, err);
+        if (r == 0 && extra) {
+                struct ap_buf b = AP_BUF_INIT;
+                if ((r = ap_buf_add(&b, extra->data, extra->len)) == 0)
+                        r = sec_add_change(s, extra->path, &b, false, -1, "rewrite");
+                ap_buf_release(&b);
+                if (r < 0)
+                        ap_error_set(err, r, "out of memory");
+        }
+        char tip[41] = "";
+        if (r == 0 && s->n_ch > 0) {
+                for (size_t i = 0; r == 0 && i < s->n_in; i++) {
+                        const char *c = annotation(s->in[i].obj, AP_ANN_COMMITTED);
+                        if (s->in[i].touched && !s->in[i].deleting && c && strcmp(c, "true") == 0)
+                                r = annotate(s, &s->in[i], json_pack("{s:s}", AP_ANN_COMMITTED, "false"),
+                                             err);
+                }
+                if (r == 0)
+                        r = commit(s, sha, err);
+        }
+        if (r == 0) {
+                bool need_tip = false;
+                for (size_t i = 0; i < s->n_in; i++) {
+                        const char *c = annotation(s->in[i].obj, AP_ANN_COMMIT);
+                        need_tip = need_tip || (s->in[i].valid && !s->in[i].deleting && !(c && *c));
+                }
+                if (!sha[0] && need_tip)
+                        tip_of(s, tip); /* the tip holds every unchanged secret's current version */
+                r = settle(s, sha, tip, err);
+                if (sha[0])
+                        request_flux(s); /* after the annotations: Committed is not held up by it */
+                return r;
+        }
+        /* say why on every intent this pass was for */
+        for (size_t i = 0; i < s->n_in; i++) {
+                struct sec_intent *in = &s->in[i];
+                if (!(in->valid || in->deleting) || (!in->touched && s->n_ch > 0))
+                        continue;
+                struct ap_error e2 = AP_ERROR_INIT;
+                op_event(s->op, in->obj, true, "CommitFailed", "Commit", "%s", ap_error_message(err));
+                if (!in->deleting &&
+                    annotate(s, in, json_pack("{s:s}", AP_ANN_LAST_ERROR, ap_error_message(err)), &e2) < 0)
+                        ap_log(AP_LOG_WARN, "managed secret '%s/%s': %s", s->n.platform_ns, in->name,
+                               ap_error_message(&e2));
+        }
+        ap_log(AP_LOG_WARN, "app '%s': cannot commit its secrets: %s", s->n.app, ap_error_message(err));
+        return r;
+}
+
+static int pass_init(struct sec_pass *s, struct ap_operator *op, struct op_app *a, const char *key,
+                     struct ap_error *err)
+{
+        memset(s, 0, sizeof(*s));
+        s->op = op;
+        s->a = a;
+        if (ap_app_names_init(&s->n, key, err) < 0)
+                return -EINVAL;
+        s->plat.names = &s->n;
+        s->plat.group_prefix = op->cfg->rbac_group_prefix;
+        return 0;
+}
+
 int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res)
 {
         struct ap_operator *op = userdata;
         struct op_app *a = op_app_get(op, key);
         if (!a)
                 return -ENOMEM;
-        struct sec_pass s = {.op = op, .a = a};
+        struct sec_pass s;
         struct ap_error err = AP_ERROR_INIT;
-        if (ap_app_names_init(&s.n, key, &err) < 0)
+        if (pass_init(&s, op, a, key, &err) < 0)
                 return 0;
         pthread_mutex_lock(&a->work_lock);
         ap_kube_metric_inc(op->m_reconcile_secrets);
-        s.plat.names = &s.n;
-        s.plat.group_prefix = op->cfg->rbac_group_prefix;
         int r = load(&s, key, res, &err);
         if (r != 0)
                 goto out;
         s.plat.recipient = a->recipient;
+        s.enc_rcp = a->rcp;
+        s.enc_recipient = a->recipient;
+        s.dec_id = a->identity;
         /* our own pushes keep the cache current and a push onto a moved branch re-applies the change set
          * on the new tip: fetch only when Flux saw a revision we did not make, or now and then */
         bool fetch = atomic_exchange(&a->needs_sync, false);
@@ -402,46 +477,9 @@ int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconci
                         r = 0; /* restored or waiting for the restored intents: plan on the next pass */
                 goto out;
         }
+        char sha[41] = "";
         if (r == 0)
-                r = sec_plan(&s, &err);
-        char sha[41] = "", tip[41] = "";
-        if (r == 0 && s.n_ch > 0) {
-                for (size_t i = 0; r == 0 && i < s.n_in; i++) {
-                        const char *c = annotation(s.in[i].obj, AP_ANN_COMMITTED);
-                        if (s.in[i].touched && !s.in[i].deleting && c && strcmp(c, "true") == 0)
-                                r = annotate(&s, &s.in[i], json_pack("{s:s}", AP_ANN_COMMITTED, "false"),
-                                             &err);
-                }
-                if (r == 0)
-                        r = commit(&s, sha, &err);
-        }
-        if (r == 0) {
-                bool need_tip = false;
-                for (size_t i = 0; i < s.n_in; i++) {
-                        const char *c = annotation(s.in[i].obj, AP_ANN_COMMIT);
-                        need_tip = need_tip || (s.in[i].valid && !s.in[i].deleting && !(c && *c));
-                }
-                if (!sha[0] && need_tip)
-                        tip_of(&s, tip); /* the tip holds every unchanged secret's current version */
-                r = settle(&s, sha, tip, &err);
-                if (sha[0])
-                        request_flux(&s); /* after the annotations: Committed is not held up by it */
-        } else {
-                /* say why on every intent this pass was for */
-                for (size_t i = 0; i < s.n_in; i++) {
-                        struct sec_intent *in = &s.in[i];
-                        if (!(in->valid || in->deleting) || (!in->touched && s.n_ch > 0))
-                                continue;
-                        struct ap_error e2 = AP_ERROR_INIT;
-                        op_event(op, in->obj, true, "CommitFailed", "Commit", "%s", ap_error_message(&err));
-                        if (!in->deleting &&
-                            annotate(&s, in, json_pack("{s:s}", AP_ANN_LAST_ERROR, ap_error_message(&err)),
-                                     &e2) < 0)
-                                ap_log(AP_LOG_WARN, "managed secret '%s/%s': %s", s.n.platform_ns, in->name,
-                                       ap_error_message(&e2));
-                }
-                ap_log(AP_LOG_WARN, "app '%s': cannot commit its secrets: %s", key, ap_error_message(&err));
-        }
+                r = run_pass(&s, NULL, sha, &err);
 out:
         pthread_mutex_unlock(&a->work_lock);
         pass_release(&s);
@@ -450,4 +488,40 @@ out:
         if (res->requeue_after_ms == 0)
                 res->requeue_after_ms = op->cfg->resync_ms;
         return 0;
+}
+
+int op_secrets_rotate(struct ap_operator *op, struct op_app *a, const char *app,
+                      struct ap_age_identity *new_id, struct ap_age_recipient *new_rcp,
+                      const char *new_recipient, const char *sops_yaml, size_t sops_yaml_len,
+                      const char *request, char ret_sha[41], struct ap_error *err)
+{
+        struct sec_pass s;
+        struct ap_kube_reconcile_result res = {0};
+        int r = pass_init(&s, op, a, app, err);
+        if (r < 0)
+                return r;
+        r = load(&s, app, &res, err);
+        if (r > 0)
+                r = ap_error_set(err, AP_E_UNAVAILABLE, "the app's secrets cannot be committed yet");
+        s.plat.recipient = new_recipient;
+        s.enc_rcp = new_rcp;
+        s.enc_recipient = new_recipient;
+        s.dec_id = a->identity; /* the old key */
+        s.rotate = true;
+        s.rot_req = request;
+        (void)new_id;
+        if (r == 0)
+                r = op_repo_sync(a->repo, &a->repo_synced_ms, 0, err);
+        if (r == 0)
+                r = ap_git_repo_list(a->repo, "secrets", collect_file, &s, err);
+        struct ap_git_change extra = {.path = ".sops.yaml", .data = sops_yaml, .len = sops_yaml_len};
+        char sha[41] = "";
+        if (r == 0)
+                r = run_pass(&s, &extra, sha, err);
+        if (r == 0 && !sha[0])
+                tip_of(&s, sha);
+        pass_release(&s);
+        if (r == 0)
+                snprintf(ret_sha, 41, "%s", sha);
+        return r;
 }

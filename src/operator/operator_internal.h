@@ -171,6 +171,13 @@ bool op_condition_true(const json_t *obj, const char *type);
 /* ---- registration.c / managed_secret.c ---- */
 int op_registration_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
 int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
+/* Key rotation (the caller, the registration pass, holds a->work_lock): re-encrypt every file of the app
+ * to new_rcp in ONE commit together with the new .sops.yaml; *ret_sha gets the commit (or the tip when
+ * nothing changed). */
+_warn_unused_ int op_secrets_rotate(struct ap_operator *op, struct op_app *a, const char *app,
+                                    struct ap_age_identity *new_id, struct ap_age_recipient *new_rcp,
+                                    const char *new_recipient, const char *sops_yaml, size_t sops_yaml_len,
+                                    const char *request, char ret_sha[41], struct ap_error *err);
 
 /* ---- operator.c ---- */
 /* True while Flux's CRDs are not installed (the Flux informers have nothing to watch). */

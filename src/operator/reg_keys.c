@@ -73,13 +73,21 @@ static int create_secret(struct reg *g, const char *name, const char *const *key
         return r;
 }
 
-/* Parse an age key file into the app state. */
-static int adopt_age_key(struct reg *g, const struct ap_buf *keyfile, const char *where, struct ap_error *err)
+/* Parse an age key file into the app state; identity number primary (0 = the first) encrypts. */
+static int adopt_age_key(struct reg *g, const struct ap_buf *keyfile, const char *where, size_t primary,
+                         struct ap_error *err)
 {
         struct ap_age_identities ids = AP_AGE_IDENTITIES_INIT;
         int r = ap_age_identities_parse(&ids, keyfile->data, keyfile->len, where, err);
         if (r == 0 && ids.n == 0)
                 r = ap_error_set(err, AP_E_INVALID, "%s holds no age identity", where);
+        if (r == 0 && primary >= ids.n)
+                primary = 0;
+        if (r == 0 && primary > 0) {
+                struct ap_age_identity *t = ids.items[0];
+                ids.items[0] = ids.items[primary];
+                ids.items[primary] = t;
+        }
         struct ap_buf rcp = AP_BUF_INIT;
         if (r == 0 && (r = ap_age_identity_recipient_format(ids.items[0], &rcp)) < 0)
                 ap_error_set(err, r, "%s: the first identity is not an X25519 key", where);
@@ -125,6 +133,16 @@ int reg_step_key(struct reg *g)
         const char *restore = json_string_value(
             json_object_get(json_object_get(json_object_get(s, "metadata"), "annotations"), AP_ANN_RESTORE));
         bool restore_pending = restore && strcmp(restore, "pending") == 0;
+        const json_t *anns = json_object_get(json_object_get(s, "metadata"), "annotations");
+        const char *v;
+        if ((v = json_string_value(json_object_get(anns, AP_ANN_ROTATION))))
+                snprintf(g->rot_req, sizeof(g->rot_req), "%s", v);
+        if ((v = json_string_value(json_object_get(anns, AP_ANN_ROTATION_PHASE))))
+                snprintf(g->rot_phase, sizeof(g->rot_phase), "%s", v);
+        if ((v = json_string_value(json_object_get(anns, AP_ANN_ROTATION_COMMIT))))
+                snprintf(g->rot_commit, sizeof(g->rot_commit), "%s", v);
+        if ((v = ap_kube_obj_resource_version(s)))
+                snprintf(g->key_rv, sizeof(g->key_rv), "%s", v);
         json_decref(s);
         if (exists && !found) {
                 reg_cond(g, C_KEY, false, "KeyInvalid", "%s is missing; restore it from a backup", where);
@@ -163,7 +181,10 @@ int reg_step_key(struct reg *g)
                 if (r < 0)
                         return reg_fail(g, C_KEY, "KeyError", &err, "cannot store the age key");
         }
-        if ((r = adopt_age_key(g, &g->age_keyfile, where, &err)) < 0) {
+        int primary = exists ? reg_rotation_begin(g, &err) : 0;
+        if (primary < 0)
+                return reg_fail(g, C_KEY, "KeyRotationFailed", &err, "cannot start the key rotation");
+        if ((r = adopt_age_key(g, &g->age_keyfile, where, (size_t)primary, &err)) < 0) {
                 reg_cond(g, C_KEY, false, "KeyInvalid",
                          "%s; restore it from a backup (deleting the Secret generates a new key, and secrets "
                          "encrypted to the old one can no longer be decrypted)",
@@ -181,7 +202,14 @@ int reg_step_key(struct reg *g)
         else if (!exists)
                 op_event(g->op, g->obj, false, "KeyAdopted", "Adopt", "adopted the age key %s from %s",
                          g->plat.recipient, where);
-        reg_cond(g, C_KEY, true, "KeyReady", "age key %s in Secret '%s/%s'", g->plat.recipient, ons, name);
+        if (strcmp(g->rot_phase, "dual") == 0 || strcmp(g->rot_phase, "reencrypted") == 0)
+                reg_cond(g, C_KEY, true, "KeyRotating",
+                         "age key %s in Secret '%s/%s'; rotation '%s' in progress (%s): Flux holds both keys",
+                         g->plat.recipient, ons, name, g->rot_req,
+                         strcmp(g->rot_phase, "dual") == 0 ? "re-encrypting" : "retiring the old key");
+        else
+                reg_cond(g, C_KEY, true, "KeyReady", "age key %s in Secret '%s/%s'", g->plat.recipient, ons,
+                         name);
         return 0;
 }
 

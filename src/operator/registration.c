@@ -361,8 +361,8 @@ static void run_steps(struct reg *g)
         int repo = reg_step_repo(g);
         if (reg_step_rbac(g) < 0)
                 g->failed = true;
-        if (repo == 0)
-                reg_step_flux(g);
+        if (repo == 0 && reg_step_flux(g) == 0)
+                reg_rotation_advance(g);
 }
 
 int op_registration_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res)
@@ -429,6 +429,6 @@ int op_registration_reconcile(void *userdata, const char *key, struct ap_kube_re
         reg_release(&g);
         if (failed)
                 return -EAGAIN; /* retried with backoff */
-        res->requeue_after_ms = op->cfg->resync_ms;
+        res->requeue_after_ms = g.requeue_soon ? 1000 : op->cfg->resync_ms;
         return 0;
 }

@@ -48,8 +48,19 @@ struct sec_pass {
         struct sec_change *ch;
         size_t n_ch, cap_ch;
         struct ap_platform plat;
+        /* the keys of the pass: files are (re-)encrypted to enc_rcp and kept when they already are;
+         * committed files are read with dec_ids (normally the app's key; a rotation passes the new
+         * recipient and the old key) */
+        struct ap_age_recipient *enc_rcp;
+        const char *enc_recipient;
+        struct ap_age_identity *dec_id;
+        bool rotate;         /* also re-encrypt the files refused intents keep */
+        const char *rot_req; /* the rotation request, for the commit message */
 };
 
+/* Add a change to the pass's change set (data taken, may be NULL for a removal). */
+int sec_add_change(struct sec_pass *s, const char *path, struct ap_buf *data, bool remove, int intent,
+                   const char *why);
 /* Recreate the intents of the app from the files under secrets/ (disaster recovery; see
  * secret_restore.c), Committed at tip; *ret_restored counts them. */
 int sec_restore(struct sec_pass *s, const char *tip, size_t *ret_restored, struct ap_error *err);

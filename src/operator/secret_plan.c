@@ -208,8 +208,8 @@ int sec_classify(struct sec_pass *s)
         return 0;
 }
 
-static int add_change(struct sec_pass *s, const char *path, struct ap_buf *data, bool remove, int intent,
-                      const char *why)
+int sec_add_change(struct sec_pass *s, const char *path, struct ap_buf *data, bool remove, int intent,
+                   const char *why)
 {
         if (s->n_ch == s->cap_ch) {
                 size_t cap = s->cap_ch ? s->cap_ch * 2 : 16;
@@ -242,9 +242,9 @@ static int add_change(struct sec_pass *s, const char *path, struct ap_buf *data,
 static int committed_matches(struct sec_pass *s, const struct ap_buf *committed, const struct ap_buf *plain,
                              bool *ret, bool *ret_readable)
 {
-        const char *rcp[] = {s->a->recipient};
+        const char *rcp[] = {s->enc_recipient};
         struct ap_sops_match_opts mo = {
-            .identities = &s->a->identity,
+            .identities = &s->dec_id,
             .n_identities = 1,
             .recipients = rcp,
             .n_recipients = 1,
@@ -289,15 +289,15 @@ static int plan_target(struct sec_pass *s, size_t idx, const char *ns, struct ap
         if (r == 0 && !same) {
                 /* the committed file as sops's stash: values that did not change keep their ciphertext */
                 bool stash = found && readable;
-                r = op_sops_encrypt(s->op, plain.data, plain.len, &s->a->rcp, 1,
-                                    stash ? committed.data : NULL, stash ? committed.len : 0, &s->a->identity,
-                                    1, &out, err);
+                r = op_sops_encrypt(s->op, plain.data, plain.len, &s->enc_rcp, 1,
+                                    stash ? committed.data : NULL, stash ? committed.len : 0, &s->dec_id, 1,
+                                    &out, err);
         }
         if (r == 0 && !same)
-                r = add_change(s, path.data, &out, false, (int)idx,
-                               !found     ? "create"
-                               : readable ? "update"
-                                          : "restore");
+                r = sec_add_change(s, path.data, &out, false, (int)idx,
+                                   !found     ? "create"
+                                   : readable ? "update"
+                                              : "restore");
         ap_buf_release(&path);
         ap_buf_release(&plain);
         ap_buf_release(&committed);
@@ -340,6 +340,32 @@ static int owner_of(struct sec_pass *s, const char *path)
         return -1;
 }
 
+/* Key rotation: a file a refused intent keeps, decrypted with the old key and encrypted to the new one
+ * with the same content. */
+static int reencrypt_kept(struct sec_pass *s, const char *path, struct ap_error *err)
+{
+        struct ap_buf file = AP_BUF_INIT, plain = AP_BUF_INIT_SECRET, out = AP_BUF_INIT;
+        ap_buf_init(&file, AP_GIT_MAX_FILE);
+        ap_buf_init(&out, AP_GIT_MAX_FILE);
+        bool found = false;
+        struct ap_sops_decrypt_opts o = AP_SOPS_DECRYPT_OPTS_INIT;
+        o.identities = &s->dec_id;
+        o.n_identities = 1;
+        o.input = o.output = AP_SOPS_FORMAT_YAML;
+        int r = ap_git_repo_read(s->a->repo, path, &file, &found, err);
+        if (r == 0 && found && ap_sops_decrypt(file.data, file.len, &o, &plain, err) == 0 &&
+            (r = op_sops_encrypt(s->op, plain.data, plain.len, &s->enc_rcp, 1, NULL, 0, NULL, 0, &out,
+                                 err)) == 0)
+                r = sec_add_change(s, path, &out, false, -1, "re-encrypt");
+        else if (r == 0)
+                ap_error_clear(
+                    err); /* unreadable: it stays as it is (and fails to decrypt in Flux either way) */
+        ap_buf_release(&file);
+        ap_buf_release(&plain);
+        ap_buf_release(&out);
+        return r;
+}
+
 int sec_plan(struct sec_pass *s, struct ap_error *err)
 {
         int r = 0;
@@ -349,12 +375,16 @@ int sec_plan(struct sec_pass *s, struct ap_error *err)
                         r = plan_target(s, i, in->targets[t], err);
         }
         for (size_t f = 0; r == 0 && f < s->n_files; f++) {
-                if (claimed(s, s->files[f]))
+                if (claimed(s, s->files[f])) {
+                        int owner = owner_of(s, s->files[f]);
+                        if (s->rotate && owner >= 0 && !s->in[owner].valid)
+                                r = reencrypt_kept(s, s->files[f], err);
                         continue;
+                }
                 int owner = owner_of(s, s->files[f]);
                 bool deleted = owner >= 0 && s->in[owner].deleting;
-                r = add_change(s, s->files[f], NULL, true, deleted ? owner : -1,
-                               deleted ? "delete" : "remove");
+                r = sec_add_change(s, s->files[f], NULL, true, deleted ? owner : -1,
+                                   deleted ? "delete" : "remove");
                 if (r < 0)
                         ap_error_set(err, r, "out of memory");
         }

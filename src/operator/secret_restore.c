@@ -59,7 +59,7 @@ static json_t *open_file(struct sec_pass *s, const char *path)
         bool found = false;
         json_t *doc = NULL;
         struct ap_sops_decrypt_opts o = AP_SOPS_DECRYPT_OPTS_INIT;
-        o.identities = &s->a->identity;
+        o.identities = &s->dec_id;
         o.n_identities = 1;
         o.input = o.output = AP_SOPS_FORMAT_YAML;
         if (ap_git_repo_read(s->a->repo, path, &file, &found, &err) == 0 && found &&

@@ -117,7 +117,8 @@ check "the files in Git hold no clear value" no_clear_value
 VALUES+=("pw-second-$id")
 kubectl patch secret -n "$A-platform" db --type merge -p "{\"stringData\":{\"password\":\"pw-second-$id\"}}" >/dev/null
 check "an update arrives in both targets" wait_for 60 secret_is "$A-prod" db password "pw-second-$id"
-check "... and the intent is Committed again" wait_for 20 test "$(ann "$A-platform" db committed)" = true
+committed_again() { [ "$(ann "$A-platform" db committed)" = true ]; }
+check "... and the intent is Committed again" wait_for 20 committed_again
 kubectl annotate secret -n "$A-platform" db labrats.work/marked-for-deletion=true >/dev/null
 check "a deleted secret is pruned from both targets" wait_for 60 eval "secret_gone $A-dev db && secret_gone $A-prod db"
 check "... and the intent Secret is gone" wait_for 20 secret_gone "$A-platform" db
