@@ -402,6 +402,7 @@ static int run_pass(struct sec_pass *s, const struct ap_git_change *extra, char 
                                 r = annotate(s, &s->in[i], json_pack("{s:s}", AP_ANN_COMMITTED, "false"),
                                              err);
                 }
+                op_fault(s->op, "after-encrypt");
                 if (r == 0)
                         r = commit(s, sha, err);
         }

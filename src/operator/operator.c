@@ -4,6 +4,7 @@
 #include "operator/operator.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -116,6 +117,8 @@ static void creds_release(struct op_creds *k)
         ap_secure_free_str(k->forge_installation_id);
         ap_secure_free_str(k->forge_private_key);
         ap_secure_free_str(k->clone_known_hosts);
+        ap_secure_free_str(k->forge_ssh_identity);
+        ap_secure_free_str(k->forge_ssh_known_hosts);
         memset(k, 0, sizeof(*k));
 }
 
@@ -165,6 +168,21 @@ int op_forge_delete_repo(struct ap_operator *op, struct ap_forge *f, const char 
         if (r == 0 && deleted)
                 ap_log(AP_LOG_INFO, "deleted the platform repository '%s'", name);
         return r;
+}
+
+void op_fault(struct ap_operator *op, const char *point)
+{
+        if (!op->fault_point[0] || strcmp(op->fault_point, point) != 0)
+                return;
+        if (atomic_fetch_sub(&op->fault_left, 1) == 1) {
+                ap_log(AP_LOG_WARN, "test fault: killing the process at '%s'", point);
+                raise(SIGKILL);
+        }
+}
+
+void op_fault_hook(void *userdata, const char *point)
+{
+        op_fault(userdata, point);
 }
 
 bool op_flux_missing(struct ap_operator *op)
@@ -363,6 +381,8 @@ static int open_flux_repo(struct ap_operator *op, struct ap_error *err)
             .token = op->creds.flux_token,
             .author_name = c->git_author_name,
             .author_email = c->git_author_email,
+            .fault_hook = op_fault_hook,
+            .hook_userdata = op,
         };
         if (r == 0)
                 r = ap_git_repo_new(&rc, &op->flux_repo, err);
@@ -483,6 +503,14 @@ int ap_operator_run(const struct ap_op_config *cfg, struct ap_kube_client *kube,
         pthread_mutex_init(&op->apps_lock, NULL);
         ap_keymap_init(&op->forges);
         ap_keymap_init(&op->apps);
+        if (cfg->test_fault && *cfg->test_fault) {
+                const char *colon = strchr(cfg->test_fault, ':');
+                size_t n = colon ? (size_t)(colon - cfg->test_fault) : strlen(cfg->test_fault);
+                snprintf(op->fault_point, sizeof(op->fault_point), "%.*s", (int)n, cfg->test_fault);
+                atomic_store(&op->fault_left, colon ? atol(colon + 1) : 1);
+                ap_log(AP_LOG_WARN, "test fault armed: SIGKILL at '%s' #%ld", op->fault_point,
+                       atomic_load(&op->fault_left));
+        }
         int r = setup(op, identity, err);
         if (r == 0) {
                 ap_log(AP_LOG_INFO,

@@ -44,6 +44,7 @@ struct op_creds {
         char *forge_token;      /* forge API token, or NULL (GitHub App below, or local) */
         char *forge_app_id, *forge_installation_id, *forge_private_key;
         char *clone_known_hosts; /* known_hosts Flux verifies the platform repos' SSH host with, or NULL */
+        char *forge_ssh_identity, *forge_ssh_known_hosts; /* forge local over SSH: the operator's push key */
 };
 
 /* One app's runtime state. work_lock serialises the registration and managed-secret reconciles of the
@@ -94,6 +95,8 @@ struct ap_operator {
         pthread_mutex_t apps_lock; /* guards apps: app name -> struct op_app * */
         struct ap_keymap apps;
 
+        char fault_point[64]; /* --test-fault */
+        atomic_long fault_left;
         struct ap_kube_metric *m_writes, *m_commits_platform, *m_commits_flux, *m_push_fail, *m_encrypt,
             *m_reconcile_secrets;
 };
@@ -180,6 +183,9 @@ _warn_unused_ int op_secrets_rotate(struct ap_operator *op, struct op_app *a, co
                                     const char *request, char ret_sha[41], struct ap_error *err);
 
 /* ---- operator.c ---- */
+/* A named crash point (--test-fault): kills the process with SIGKILL when it is the configured one. */
+void op_fault(struct ap_operator *op, const char *point);
+void op_fault_hook(void *userdata, const char *point); /* the same, as src/git's fault_hook (userdata: op) */
 /* True while Flux's CRDs are not installed (the Flux informers have nothing to watch). */
 bool op_flux_missing(struct ap_operator *op);
 /* Delete the platform repository name on forge f (already gone is success). */

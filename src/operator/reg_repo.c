@@ -40,8 +40,12 @@ static int repo_handle(struct reg *g, const char *push_url, const char *clone_ur
                     /* asked per connection: GitHub App installation tokens expire hourly */
                     .token_fn = f ? forge_token : NULL,
                     .token_userdata = f,
+                    .identity = g->op->creds.forge_ssh_identity,
+                    .known_hosts = g->op->creds.forge_ssh_known_hosts,
                     .author_name = g->cfg->git_author_name,
                     .author_email = g->cfg->git_author_email,
+                    .fault_hook = op_fault_hook,
+                    .hook_userdata = g->op,
                 };
                 r = ap_git_repo_new(&rc, &repo, err);
         }
@@ -162,7 +166,9 @@ int reg_step_repo(struct reg *g)
         struct ap_buf clone = AP_BUF_INIT, push = AP_BUF_INIT;
         r = ap_forge_clone_url(f, g->repo_name, &clone, &err);
         if (r == 0) {
-                if (g->cfg->forge == AP_FORGE_LOCAL)
+                if (g->cfg->forge == AP_FORGE_LOCAL && g->op->creds.forge_ssh_identity)
+                        r = ap_buf_addstr(&push, clone.data); /* served over SSH: push where Flux clones */
+                else if (g->cfg->forge == AP_FORGE_LOCAL)
                         r = ap_buf_printf(&push, "%s/%s.git", g->cfg->local_repos_dir, g->repo_name);
                 else
                         r = ap_buf_addstr(&push, info.https_url);
