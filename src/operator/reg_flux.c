@@ -28,13 +28,14 @@ static int hashed_doc(struct reg *g, json_t *obj, struct ap_buf *plain, char has
 }
 
 /* The bytes of one SOPS file: the committed ones when they hold this content for the cluster recipient,
- * else a fresh encryption. */
+ * else a fresh encryption. Takes obj. */
 static int sops_file(struct reg *g, json_t *obj, const struct ap_buf *committed, bool found,
                      struct ap_buf *out, struct ap_error *err)
 {
         struct ap_buf plain = AP_BUF_INIT_SECRET;
         char hash[65], have[65];
         int r = obj ? hashed_doc(g, obj, &plain, hash, err) : ap_error_set(err, -ENOMEM, "out of memory");
+        json_decref(obj);
         if (r == 0 && found) {
                 json_t *rcp = NULL;
                 struct ap_error ignore = AP_ERROR_INIT;
