@@ -12,6 +12,7 @@
 
 #include "ap_config.h"
 #include "base/fileio.h"
+#include "base/http_curl.h"
 
 #define POOL_MAX          16
 #define TOKEN_MAX         ((size_t)64 << 10)
@@ -34,14 +35,6 @@ struct ap_kube_client {
 
         atomic_ulong n_requests, n_http2, n_connects;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-        curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static int copy_buf(struct ap_buf *dst, const struct ap_buf *src)
 {
@@ -80,12 +73,11 @@ int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_cl
         static const struct ap_kube_client_options defaults = {0};
         if (!opts)
                 opts = &defaults;
-        pthread_once(&curl_once, curl_init);
-        if (curl_init_rc != CURLE_OK)
-                return ap_error_set(err, -EIO, "cannot initialise libcurl: %s",
-                                    curl_easy_strerror(curl_init_rc));
+        int r0 = ap_http_global_init(err);
+        if (r0 < 0)
+                return r0;
         if (!cfg->server)
-                return ap_error_set(err, -EINVAL, "the kube configuration has no server URL");
+                return ap_error_set(err, AP_E_INVALID, "the kube configuration has no server URL");
         struct ap_kube_client *c = calloc(1, sizeof(*c));
         if (!c)
                 return ap_error_set(err, -ENOMEM, "out of memory");
@@ -326,40 +318,6 @@ static void set_tls(struct ap_kube_client *c, CURL *h)
         }
 }
 
-static int transport_error(CURLcode cc, const char *errbuf, const struct ap_kube_http *req,
-                           struct ap_error *err)
-{
-        int code;
-        switch (cc) {
-        case CURLE_OPERATION_TIMEDOUT:
-                code = -ETIMEDOUT;
-                break;
-        case CURLE_ABORTED_BY_CALLBACK:
-                return ap_error_set(err, -ECANCELED, "%s %s: cancelled", req->method, req->url);
-        case CURLE_COULDNT_CONNECT:
-                code = -ECONNREFUSED;
-                break;
-        case CURLE_COULDNT_RESOLVE_HOST:
-                code = -EHOSTUNREACH;
-                break;
-        case CURLE_OUT_OF_MEMORY:
-                code = -ENOMEM;
-                break;
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_SSL_CERTPROBLEM:
-        case CURLE_SSL_CACERT_BADFILE:
-                return ap_error_set(err, -EPROTO,
-                                    "%s %s: TLS failure: %s: check the CA and client certificate "
-                                    "in the kubeconfig",
-                                    req->method, req->url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
-        default:
-                code = -EIO;
-        }
-        return ap_error_set(err, code, "%s %s: %s", req->method, req->url,
-                            errbuf[0] ? errbuf : curl_easy_strerror(cc));
-}
-
 static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, long *ret_code,
                    struct ap_buf *collect, struct ap_kube_status *st, bool *ret_unauthorized,
                    struct ap_error *err)
@@ -453,7 +411,7 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
                 else
                         handle_put(c, h);
                 ap_buf_truncate(body, body_start);
-                return transport_error(cc, errbuf, req, err);
+                return ap_http_curl_error(cc, errbuf, req->method, req->url, err);
         }
         handle_put(c, h);
         if (t.cb_error < 0) {

@@ -58,8 +58,10 @@ struct ap_kube_http {
 };
 
 /* Perform one request. On a 2xx answer returns 0 with *ret_code set and the body in resp (unless
- * on_data). On a non-2xx answer fills st (when not NULL) and err, and returns the reason's errno (see
- * status.h). Transport failures: -ETIMEDOUT, -ECANCELED, -ECONNREFUSED, -EIO, with err set. resp may be
- * NULL when on_data is set. */
+ * on_data). On a non-2xx answer fills st (when not NULL) and err, and returns the reason's code (see
+ * status.h; err->retry_after_ms set from Retry-After / details.retryAfterSeconds). Transport failures
+ * (base/http_curl.h): AP_E_UNAVAILABLE (DNS, connect, TLS handshake, reset), AP_E_TIMEOUT,
+ * AP_E_CANCELLED (h->cancel), AP_E_CORRUPT (the server's certificate does not verify), with err set.
+ * resp may be NULL when on_data is set. */
 int ap_kube_client_do(struct ap_kube_client *c, const struct ap_kube_http *h, long *ret_code,
                       struct ap_buf *resp, struct ap_kube_status *st, struct ap_error *err);

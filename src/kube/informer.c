@@ -508,8 +508,9 @@ static void pause_ms(struct ap_kube_informer *inf, long ms)
 
 static bool transient(int r)
 {
-        return r == -ECONNREFUSED || r == -ETIMEDOUT || r == -EIO || r == AP_KUBE_E_TOO_MANY ||
-               r == -EPROTO || r == -EHOSTUNREACH || r == -EBADMSG || r == -E2BIG || r == -ENOMEM;
+        /* the network, the apiserver's load, or a broken stream: watch again from where we were */
+        return (ap_error_retryable(r) && r != AP_E_CONFLICT) || r == AP_E_CORRUPT || r == AP_E_TOO_LARGE ||
+               r == -ENOMEM;
 }
 
 static void *run(void *arg)
