@@ -9,6 +9,7 @@
 
 #include "kube/list_stream.h"
 #include "kube/status.h"
+#include "kube/obj.h"
 #include "kube/watch_stream.h"
 
 #define LINE_CAP 4096

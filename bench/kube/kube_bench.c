@@ -189,7 +189,10 @@ static int workqueue(long keys, int workers)
         double t0 = now_s();
         for (long i = 0; i < keys; i++) {
                 snprintf(key, sizeof(key), "app-%ld-platform/secret-%ld", i % 100, i);
-                ap_kube_workqueue_add(q, key);
+                if (ap_kube_workqueue_add(q, key) < 0) {
+                        fprintf(stderr, "%s: out of memory\n", "kube_bench");
+                        exit(2);
+                }
         }
         while (atomic_load(&reconciled) < keys) {
                 struct timespec ts = {0, 100000};

@@ -129,6 +129,11 @@ void ap_kube_client_get_stats(struct ap_kube_client *c, struct ap_kube_client_st
         ret->new_connections = atomic_load(&c->n_connects);
 }
 
+size_t ap_kube_client_max_body(const struct ap_kube_client *c)
+{
+        return c->max_body;
+}
+
 const char *ap_kube_client_namespace(const struct ap_kube_client *c)
 {
         return c->cfg->namespace;
@@ -322,7 +327,7 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
                    struct ap_buf *collect, struct ap_kube_status *st, bool *ret_unauthorized,
                    struct ap_error *err)
 {
-        _cleanup_buf_ struct ap_buf errbody = AP_BUF_INIT;
+        _cleanup_buf_ struct ap_buf errbody = AP_BUF_INIT_SECRET; /* a Status may quote what was sent */
         errbody.max = (size_t)1 << 20;
         struct ap_buf *body = req->on_data ? &errbody : collect;
         size_t body_start = body->len;
@@ -439,7 +444,7 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
 int ap_kube_client_do(struct ap_kube_client *c, const struct ap_kube_http *h, long *ret_code,
                       struct ap_buf *resp, struct ap_kube_status *st, struct ap_error *err)
 {
-        _cleanup_buf_ struct ap_buf scratch = AP_BUF_INIT;
+        _cleanup_buf_ struct ap_buf scratch = AP_BUF_INIT_SECRET;
         if (!resp) {
                 scratch.max = c->max_body;
                 resp = &scratch;

@@ -19,18 +19,21 @@ struct ap_kube_client;
 struct ap_kube_client_options {
         long connect_timeout_ms; /* 0 = 10 s */
         long request_timeout_ms; /* whole non-watch request; 0 = 60 s */
-        size_t max_body;         /* cap of bodies collected without a caller's buffer; 0 = 256 MiB */
+        size_t max_body;         /* cap of a response body the client collects (every verb of api.h but
+                                  * the streamed lists and watches); 0 = 256 MiB */
         const char *user_agent;  /* 0 = "app-platform/<version>" */
         bool http1_only;         /* don't offer HTTP/2 */
 };
 
 /* cfg is copied; it may be freed after. opts may be NULL. */
 int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_client_options *opts,
-                       struct ap_kube_client **ret, struct ap_error *err);
+                       struct ap_kube_client **ret, struct ap_error *err) _warn_unused_;
 struct ap_kube_client *ap_kube_client_free(struct ap_kube_client *c);
 AP_DEFINE_CLEANUP(struct ap_kube_client *, ap_kube_client_free);
 /* The server URL (borrowed, lives as long as the client). */
 const char *ap_kube_client_server(const struct ap_kube_client *c);
+/* The cap on collected response bodies (ap_kube_client_options.max_body). */
+size_t ap_kube_client_max_body(const struct ap_kube_client *c);
 /* The configured default namespace, or NULL. */
 const char *ap_kube_client_namespace(const struct ap_kube_client *c);
 
@@ -64,4 +67,4 @@ struct ap_kube_http {
  * AP_E_CANCELLED (h->cancel), AP_E_CORRUPT (the server's certificate does not verify), with err set.
  * resp may be NULL when on_data is set. */
 int ap_kube_client_do(struct ap_kube_client *c, const struct ap_kube_http *h, long *ret_code,
-                      struct ap_buf *resp, struct ap_kube_status *st, struct ap_error *err);
+                      struct ap_buf *resp, struct ap_kube_status *st, struct ap_error *err) _warn_unused_;

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
+
 struct ap_kube_controller {
         char *name;
         int workers;
@@ -68,11 +70,16 @@ struct ap_kube_workqueue *ap_kube_controller_queue(struct ap_kube_controller *c)
         return c->queue;
 }
 
-static double now_s(void)
+/* Queue key again, after delay_ms or (delay_ms < 0) its backoff. When the delayed add cannot allocate,
+ * the key is marked for an immediate re-run instead: key is still being processed, so that needs no
+ * memory, and a retry sooner than planned beats a retry never. */
+static void requeue(struct ap_kube_controller *c, const char *key, long delay_ms)
 {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        int r = delay_ms < 0 ? ap_kube_workqueue_add_rate_limited(c->queue, key)
+                             : ap_kube_workqueue_add_after(c->queue, key, delay_ms);
+        if (r < 0)
+                r = ap_kube_workqueue_add(c->queue, key); /* marks the processing item: no allocation */
+        (void)r;
 }
 
 static void *worker(void *arg)
@@ -83,19 +90,19 @@ static void *worker(void *arg)
         while (ap_kube_workqueue_next(c->queue, key, &key) == 0) {
                 ap_kube_metric_add(c->m_active, 1);
                 struct ap_kube_reconcile_result res = {0};
-                double t0 = now_s();
+                int64_t t0 = ap_mono_ns();
                 int r = c->reconcile(c->userdata, key, &res);
-                ap_kube_metric_observe(c->m_time, now_s() - t0);
+                ap_kube_metric_observe(c->m_time, (double)(ap_mono_ns() - t0) / 1e9);
                 if (r < 0) {
                         ap_kube_metric_inc(c->m_errors);
                         ap_kube_metric_inc(c->m_error);
-                        ap_kube_workqueue_add_rate_limited(c->queue, key);
+                        requeue(c, key, -1);
                 } else if (res.requeue_after_ms > 0) {
                         ap_kube_workqueue_forget(c->queue, key);
-                        ap_kube_workqueue_add_after(c->queue, key, res.requeue_after_ms);
+                        requeue(c, key, res.requeue_after_ms);
                         ap_kube_metric_inc(c->m_requeue_after);
                 } else if (res.requeue) {
-                        ap_kube_workqueue_add_rate_limited(c->queue, key);
+                        requeue(c, key, -1);
                         ap_kube_metric_inc(c->m_requeue);
                 } else {
                         ap_kube_workqueue_forget(c->queue, key);

@@ -33,11 +33,11 @@ struct ap_kube_controller_options {
 struct ap_kube_controller;
 
 int ap_kube_controller_new(const struct ap_kube_controller_options *opts, struct ap_kube_controller **ret,
-                           struct ap_error *err);
+                           struct ap_error *err) _warn_unused_;
 /* Stops (if running) and frees. */
 struct ap_kube_controller *ap_kube_controller_free(struct ap_kube_controller *c);
 /* The controller's queue (borrowed): event handlers add keys to it. */
 struct ap_kube_workqueue *ap_kube_controller_queue(struct ap_kube_controller *c);
-int ap_kube_controller_start(struct ap_kube_controller *c, struct ap_error *err);
+int ap_kube_controller_start(struct ap_kube_controller *c, struct ap_error *err) _warn_unused_;
 /* Shut the queue down, let the workers finish what is queued and in flight, join them. Idempotent. */
 void ap_kube_controller_stop(struct ap_kube_controller *c);

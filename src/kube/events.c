@@ -8,9 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "api.h"
 #include "keymap.h"
 #include "timefmt.h"
+#include "obj.h"
 #include "watch_stream.h"
 
 #define NOTE_MAX       1024
@@ -36,13 +38,6 @@ struct ap_kube_recorder {
         pthread_mutex_t lock;   /* guards cache; held across the write of one event so repeats stay ordered */
         struct ap_keymap cache; /* aggregation key -> struct entry */
 };
-
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void entry_free(void *v)
 {
@@ -81,7 +76,9 @@ struct ap_kube_recorder *ap_kube_recorder_free(struct ap_kube_recorder *rec)
 {
         if (!rec)
                 return NULL;
-        ap_kube_recorder_flush(rec, NULL);
+        if (ap_kube_recorder_flush(rec, NULL) < 0) {
+                /* freeing: nobody to tell; the Event keeps the count it had */
+        }
         ap_keymap_release(&rec->cache, entry_free);
         pthread_mutex_destroy(&rec->lock);
         free(rec->controller);
@@ -104,7 +101,7 @@ static int write_series(struct ap_kube_recorder *rec, struct entry *e, struct ap
         json_decref(patch);
         if (r >= 0) {
                 e->written_count = e->count;
-                e->last_write_ms = mono_ms();
+                e->last_write_ms = ap_mono_ms();
         }
         return r;
 }
@@ -153,7 +150,7 @@ int ap_kube_recorder_event(struct ap_kube_recorder *rec, const json_t *regarding
                 return ap_error_set(err, -ENOMEM, "out of memory");
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
-        int64_t now_ms = mono_ms();
+        int64_t now_ms = ap_mono_ms();
         int r = 0;
         pthread_mutex_lock(&rec->lock);
         struct entry *e = ap_keymap_get(&rec->cache, key.data);

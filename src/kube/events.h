@@ -4,6 +4,8 @@
  * writes what is pending). Thread-safe. */
 #pragma once
 
+#include "base/macro.h"
+
 #include <jansson.h>
 
 #include "client.h"
@@ -18,7 +20,7 @@ struct ap_kube_recorder_options {
 };
 
 int ap_kube_recorder_new(struct ap_kube_client *client, const struct ap_kube_recorder_options *opts,
-                         struct ap_kube_recorder **ret, struct ap_error *err);
+                         struct ap_kube_recorder **ret, struct ap_error *err) _warn_unused_;
 /* Flushes pending series counts, then frees. */
 struct ap_kube_recorder *ap_kube_recorder_free(struct ap_kube_recorder *rec);
 
@@ -28,6 +30,7 @@ struct ap_kube_recorder *ap_kube_recorder_free(struct ap_kube_recorder *rec);
 /* Record an event about regarding (an object with apiVersion, kind and metadata). reason is CamelCase
  * ("SecretCommitted"), action what was done ("Commit"), note a human sentence (cut at 1 KiB). */
 int ap_kube_recorder_event(struct ap_kube_recorder *rec, const json_t *regarding, const char *type,
-                           const char *reason, const char *action, const char *note, struct ap_error *err);
+                           const char *reason, const char *action, const char *note,
+                           struct ap_error *err) _warn_unused_;
 /* Write pending series updates now. */
-int ap_kube_recorder_flush(struct ap_kube_recorder *rec, struct ap_error *err);
+int ap_kube_recorder_flush(struct ap_kube_recorder *rec, struct ap_error *err) _warn_unused_;

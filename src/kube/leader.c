@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "api.h"
 #include "timefmt.h"
 
@@ -27,7 +28,8 @@ struct ap_kube_leader {
         atomic_bool stop;
         atomic_bool leading;
         atomic_bool lost;
-        pthread_mutex_t lock; /* with cond: interruptible sleeps */
+        atomic_bool release_failed; /* the lease could not be released on stop: it runs out instead */
+        pthread_mutex_t lock;       /* with cond: interruptible sleeps */
         pthread_cond_t cond;
 
         /* election thread only */
@@ -36,13 +38,6 @@ struct ap_kube_leader {
         int64_t observed_at_ms; /* monotonic time the record last changed */
         char *last_holder;
 };
-
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int ap_kube_leader_new(struct ap_kube_client *client, const struct ap_kube_leader_options *opts,
                        struct ap_kube_leader **ret, struct ap_error *err)
@@ -81,11 +76,7 @@ int ap_kube_leader_new(struct ap_kube_client *client, const struct ap_kube_leade
         le->on_new_leader = opts->on_new_leader;
         le->userdata = opts->userdata;
         pthread_mutex_init(&le->lock, NULL);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&le->cond, &ca);
-        pthread_condattr_destroy(&ca);
+        ap_cond_init_monotonic(&le->cond);
         if (!le->ns || !le->name || !le->identity) {
                 ap_kube_leader_free(le);
                 return ap_error_set(err, -ENOMEM, "out of memory");
@@ -119,7 +110,7 @@ static void sleep_until(struct ap_kube_leader *le, int64_t deadline_ms)
 {
         struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
         pthread_mutex_lock(&le->lock);
-        while (!atomic_load(&le->stop) && mono_ms() < deadline_ms)
+        while (!atomic_load(&le->stop) && ap_mono_ms() < deadline_ms)
                 pthread_cond_timedwait(&le->cond, &le->lock, &ts);
         pthread_mutex_unlock(&le->lock);
 }
@@ -193,13 +184,13 @@ static int try_acquire_or_renew(struct ap_kube_leader *le, long timeout_ms, stru
                 }
                 if (r < 0)
                         return r;
-                observe(le, created, mono_ms());
+                observe(le, created, ap_mono_ms());
                 json_decref(created);
                 return 1;
         }
         if (r < 0)
                 return r;
-        int64_t t = mono_ms();
+        int64_t t = ap_mono_ms();
         observe(le, lease, t);
         const char *holder = spec_str(lease, "holderIdentity");
         bool mine = holder && strcmp(holder, le->identity) == 0;
@@ -228,18 +219,18 @@ static int try_acquire_or_renew(struct ap_kube_leader *le, long timeout_ms, stru
         }
         if (r < 0)
                 return r;
-        observe(le, updated, mono_ms());
+        observe(le, updated, ap_mono_ms());
         json_decref(updated);
         return 1;
 }
 
-static void release(struct ap_kube_leader *le)
+static int release(struct ap_kube_leader *le)
 {
         if (!le->observed)
-                return;
+                return 0;
         const char *holder = spec_str(le->observed, "holderIdentity");
         if (!holder || strcmp(holder, le->identity) != 0)
-                return;
+                return 0;
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         char nowbuf[AP_KUBE_TIME_MAX];
@@ -253,8 +244,10 @@ static void release(struct ap_kube_leader *le)
         json_object_set_new(spec, "acquireTime", json_string(nowbuf));
         struct ap_error err = AP_ERROR_INIT;
         struct ap_kube_opts o = {.timeout_ms = le->retry_ms};
-        ap_kube_update(le->client, &ap_kube_res_leases, lease, &o, NULL, NULL, &err);
+        /* best effort: when the release fails the lease simply runs out (its holder stopped renewing) */
+        int r = ap_kube_update(le->client, &ap_kube_res_leases, lease, &o, NULL, NULL, &err);
         json_decref(lease);
+        return r;
 }
 
 static void *run(void *arg)
@@ -267,12 +260,12 @@ static void *run(void *arg)
                 int r = try_acquire_or_renew(le, le->retry_ms, &err);
                 if (r == 1)
                         break;
-                int64_t next = mono_ms() + le->retry_ms;
+                int64_t next = ap_mono_ms() + le->retry_ms;
                 if (r == 0 && le->observed) {
                         /* wake right when the holder's lease runs out by our clock, if that is sooner */
                         json_int_t dur_s = spec_int(le->observed, "leaseDurationSeconds");
                         int64_t expiry = le->observed_at_ms + (dur_s > 0 ? dur_s * 1000 : le->lease_ms) + 1;
-                        if (expiry > mono_ms() && expiry < next)
+                        if (expiry > ap_mono_ms() && expiry < next)
                                 next = expiry;
                 }
                 sleep_until(le, next);
@@ -280,18 +273,18 @@ static void *run(void *arg)
         if (atomic_load(&le->stop))
                 return NULL;
         /* lead: renew, and stop once renewDeadline has passed since the last successful renewal began */
-        int64_t last_ok_start = mono_ms();
+        int64_t last_ok_start = ap_mono_ms();
         atomic_store(&le->leading, true);
         ap_kube_metric_set(le->m_status, 1);
         if (le->on_started)
                 le->on_started(le->userdata);
         for (;;) {
-                sleep_until(le, mono_ms() + le->retry_ms);
+                sleep_until(le, ap_mono_ms() + le->retry_ms);
                 if (atomic_load(&le->stop))
                         break;
                 bool renewed = false;
                 while (!atomic_load(&le->stop)) {
-                        int64_t start = mono_ms();
+                        int64_t start = ap_mono_ms();
                         long left = (long)(last_ok_start + le->renew_ms - start);
                         if (left <= 0)
                                 break;
@@ -327,8 +320,8 @@ static void *run(void *arg)
         ap_kube_metric_set(le->m_status, 0);
         if (le->on_stopped)
                 le->on_stopped(le->userdata);
-        if (!le->keep_on_stop)
-                release(le);
+        if (!le->keep_on_stop && release(le) < 0)
+                atomic_store(&le->release_failed, true);
         return NULL;
 }
 

@@ -6,6 +6,8 @@
  * the lease is released (holderIdentity cleared) so a successor takes over at once. */
 #pragma once
 
+#include "base/macro.h"
+
 #include <stdbool.h>
 
 #include "client.h"
@@ -31,9 +33,9 @@ struct ap_kube_leader_options {
 };
 
 int ap_kube_leader_new(struct ap_kube_client *client, const struct ap_kube_leader_options *opts,
-                       struct ap_kube_leader **ret, struct ap_error *err);
+                       struct ap_kube_leader **ret, struct ap_error *err) _warn_unused_;
 struct ap_kube_leader *ap_kube_leader_free(struct ap_kube_leader *le);
-int ap_kube_leader_start(struct ap_kube_leader *le, struct ap_error *err);
+int ap_kube_leader_start(struct ap_kube_leader *le, struct ap_error *err) _warn_unused_;
 /* Stop campaigning; if leading, call on_stopped_leading and release the lease. Joins the thread. */
 void ap_kube_leader_stop(struct ap_kube_leader *le);
 bool ap_kube_leader_is_leader(struct ap_kube_leader *le);

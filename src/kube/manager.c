@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
+
 #define MAX_PARTS 32
 
 struct ap_kube_manager {
@@ -57,11 +59,7 @@ int ap_kube_manager_new(struct ap_kube_client *client, const struct ap_kube_mana
         m->on_leading = opts->on_leading;
         m->userdata = opts->userdata;
         pthread_mutex_init(&m->lock, NULL);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&m->cond, &ca);
-        pthread_condattr_destroy(&ca);
+        ap_cond_init_monotonic(&m->cond);
         m->metrics = ap_kube_metrics_new();
         if (!m->metrics) {
                 ap_kube_manager_free(m);
@@ -72,8 +70,11 @@ int ap_kube_manager_new(struct ap_kube_client *client, const struct ap_kube_mana
                 ap_kube_manager_free(m);
                 return r;
         }
-        ap_kube_health_add_check(m->health, AP_KUBE_CHECK_HEALTHZ, "ping", always_ok, NULL);
-        ap_kube_health_add_check(m->health, AP_KUBE_CHECK_READYZ, "informers", informers_synced, m);
+        if (ap_kube_health_add_check(m->health, AP_KUBE_CHECK_HEALTHZ, "ping", always_ok, NULL) < 0 ||
+            ap_kube_health_add_check(m->health, AP_KUBE_CHECK_READYZ, "informers", informers_synced, m) < 0) {
+                ap_kube_manager_free(m);
+                return ap_error_set(err, -ENOMEM, "cannot register the health checks");
+        }
         *ret = m;
         if (opts->leader_elect) {
                 struct ap_kube_leader_options lo = {

@@ -6,6 +6,8 @@
  * freed. */
 #pragma once
 
+#include "base/macro.h"
+
 #include <signal.h>
 #include <stdbool.h>
 
@@ -35,21 +37,21 @@ struct ap_kube_manager_options {
 
 /* metrics is created by the manager and exposed through ap_kube_manager_metrics. */
 int ap_kube_manager_new(struct ap_kube_client *client, const struct ap_kube_manager_options *opts,
-                        struct ap_kube_manager **ret, struct ap_error *err);
+                        struct ap_kube_manager **ret, struct ap_error *err) _warn_unused_;
 struct ap_kube_manager *ap_kube_manager_free(struct ap_kube_manager *m);
 struct ap_kube_metrics *ap_kube_manager_metrics(struct ap_kube_manager *m);
 struct ap_kube_health *ap_kube_manager_health(struct ap_kube_manager *m);
 
 /* Hand informers and controllers to the manager (it stops and frees them). Before run. */
-int ap_kube_manager_add_informer(struct ap_kube_manager *m, struct ap_kube_informer *inf);
-int ap_kube_manager_add_controller(struct ap_kube_manager *m, struct ap_kube_controller *c);
+int ap_kube_manager_add_informer(struct ap_kube_manager *m, struct ap_kube_informer *inf) _warn_unused_;
+int ap_kube_manager_add_controller(struct ap_kube_manager *m, struct ap_kube_controller *c) _warn_unused_;
 
 /* Block SIGTERM and SIGINT in the calling thread; call at the top of main, before any thread starts, so
  * every thread inherits the mask and the signals are only ever taken by ap_kube_manager_run. */
-int ap_kube_block_stop_signals(void);
+int ap_kube_block_stop_signals(void) _warn_unused_;
 
 /* Run until SIGTERM/SIGINT (returns 0 after a clean shutdown) or until leadership is lost (returns
  * -ENOLCK: exit non-zero so a fresh process campaigns again). Errors at start-up are returned too. */
-int ap_kube_manager_run(struct ap_kube_manager *m, struct ap_error *err);
+int ap_kube_manager_run(struct ap_kube_manager *m, struct ap_error *err) _warn_unused_;
 /* Ask a running manager to stop as if it got SIGTERM (from any thread). */
 void ap_kube_manager_request_stop(struct ap_kube_manager *m);

@@ -5,6 +5,8 @@
  * the workqueue_* families with name/controller labels. */
 #pragma once
 
+#include "base/macro.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,11 +26,11 @@ struct ap_kube_workqueue *ap_kube_workqueue_new(const struct ap_kube_workqueue_o
 struct ap_kube_workqueue *ap_kube_workqueue_free(struct ap_kube_workqueue *q);
 
 /* Queue key now (no-op when it is already waiting or the queue shuts down). -ENOMEM on failure. */
-int ap_kube_workqueue_add(struct ap_kube_workqueue *q, const char *key);
+int ap_kube_workqueue_add(struct ap_kube_workqueue *q, const char *key) _warn_unused_;
 /* Queue key after delay_ms; when the key already waits for a later time the earlier one wins. */
-int ap_kube_workqueue_add_after(struct ap_kube_workqueue *q, const char *key, long delay_ms);
+int ap_kube_workqueue_add_after(struct ap_kube_workqueue *q, const char *key, long delay_ms) _warn_unused_;
 /* Queue key after its backoff delay and count the failure (workqueue_retries_total). */
-int ap_kube_workqueue_add_rate_limited(struct ap_kube_workqueue *q, const char *key);
+int ap_kube_workqueue_add_rate_limited(struct ap_kube_workqueue *q, const char *key) _warn_unused_;
 /* Reset key's failure count (after a successful reconcile). */
 void ap_kube_workqueue_forget(struct ap_kube_workqueue *q, const char *key);
 int ap_kube_workqueue_num_requeues(struct ap_kube_workqueue *q, const char *key);
@@ -38,12 +40,12 @@ long ap_kube_workqueue_backoff_ms(long base_ms, long max_ms, int failures);
 /* Block until a key is ready. 0 with *ret_key, or -ESHUTDOWN once the queue is shut down and empty. The
  * key is the queue's own copy, lent to the caller: valid and unchanged until it is handed back to done()
  * (or next()), which every get() must be paired with; never free it. */
-int ap_kube_workqueue_get(struct ap_kube_workqueue *q, char **ret_key);
+int ap_kube_workqueue_get(struct ap_kube_workqueue *q, char **ret_key) _warn_unused_;
 /* Finish processing key (exactly the pointer get() returned; invalid afterwards); re-queues it if it was
  * added meanwhile. */
 void ap_kube_workqueue_done(struct ap_kube_workqueue *q, char *key);
 /* done(done_key) (when not NULL) and get() in one step, as a worker loop does: one lock round trip. */
-int ap_kube_workqueue_next(struct ap_kube_workqueue *q, char *done_key, char **ret_key);
+int ap_kube_workqueue_next(struct ap_kube_workqueue *q, char *done_key, char **ret_key) _warn_unused_;
 
 /* Refuse new adds, drop delayed ones, wake waiters; get() keeps handing out what is queued. */
 void ap_kube_workqueue_shutdown(struct ap_kube_workqueue *q);

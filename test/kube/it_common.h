@@ -11,6 +11,7 @@
 #include "kube/api.h"
 #include "kube/client.h"
 #include "kube/config.h"
+#include "kube/obj.h"
 #include "kube/watch_stream.h"
 
 /* The client for $KUBECONFIG; aborts the test (fail) when it is unset or unusable. server_override

@@ -14,6 +14,7 @@
 #include "kube/api.h"
 #include "kube/config.h"
 #include "kube/manager.h"
+#include "kube/obj.h"
 #include "kube/watch_stream.h"
 
 static void logline(const char *fmt, ...) _printf_(1, 2);
@@ -59,7 +60,10 @@ static struct ap_kube_client *client(void)
 
 static int run(const char *ns, const char *lease, const char *id, long lease_ms, long renew_ms, long retry_ms)
 {
-        ap_kube_block_stop_signals();
+        if (ap_kube_block_stop_signals() < 0) {
+                fprintf(stderr, "%s: out of memory\n", "lease_contender");
+                exit(2);
+        }
         struct ap_kube_client *c = client();
         struct ap_error err = AP_ERROR_INIT;
         json_t *nsobj =
@@ -101,7 +105,10 @@ static int run(const char *ns, const char *lease, const char *id, long lease_ms,
                 fprintf(stderr, "lease_contender: %s\n", err.msg);
                 return 2;
         }
-        ap_kube_workqueue_add(ap_kube_controller_queue(ctl), "tick");
+        if (ap_kube_workqueue_add(ap_kube_controller_queue(ctl), "tick") < 0) {
+                fprintf(stderr, "%s: out of memory\n", "lease_contender");
+                exit(2);
+        }
         r = ap_kube_manager_run(m, &err);
         if (r < 0)
                 fprintf(stderr, "lease_contender: %s\n", err.msg);

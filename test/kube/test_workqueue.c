@@ -58,13 +58,13 @@ static void test_fifo_and_dedup(void **state)
 static void test_requeue_while_processing(void **state)
 {
         struct ap_kube_workqueue *q = ap_kube_workqueue_new(NULL);
-        ap_kube_workqueue_add(q, "a");
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
         char *k = get(q);
         /* added twice while in flight: queued once, and only after done() */
-        ap_kube_workqueue_add(q, "a");
-        ap_kube_workqueue_add(q, "a");
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
         assert_int_equal(ap_kube_workqueue_len(q), 0);
-        ap_kube_workqueue_add(q, "b");
+        assert_int_equal(ap_kube_workqueue_add(q, "b"), 0);
         assert_int_equal(ap_kube_workqueue_len(q), 1);
         ap_kube_workqueue_done(q, k);
         assert_int_equal(ap_kube_workqueue_len(q), 2);
@@ -95,7 +95,7 @@ static void test_rate_limited_and_forget(void **state)
         struct ap_kube_workqueue_options o = {.base_delay_ms = 20};
         struct ap_kube_workqueue *q = ap_kube_workqueue_new(&o);
         int64_t t0 = now_ms();
-        ap_kube_workqueue_add_rate_limited(q, "x"); /* 20 ms */
+        assert_int_equal(ap_kube_workqueue_add_rate_limited(q, "x"), 0); /* 20 ms */
         assert_int_equal(ap_kube_workqueue_num_requeues(q, "x"), 1);
         assert_int_equal(ap_kube_workqueue_len(q), 0);
         char *k = get(q);
@@ -103,7 +103,7 @@ static void test_rate_limited_and_forget(void **state)
         assert_true(d1 >= 19);
         ap_kube_workqueue_done(q, k);
         t0 = now_ms();
-        ap_kube_workqueue_add_rate_limited(q, "x"); /* 40 ms */
+        assert_int_equal(ap_kube_workqueue_add_rate_limited(q, "x"), 0); /* 40 ms */
         k = get(q);
         int64_t d2 = now_ms() - t0;
         assert_true(d2 >= 39);
@@ -112,7 +112,7 @@ static void test_rate_limited_and_forget(void **state)
         ap_kube_workqueue_forget(q, "x");
         assert_int_equal(ap_kube_workqueue_num_requeues(q, "x"), 0);
         t0 = now_ms();
-        ap_kube_workqueue_add_rate_limited(q, "x"); /* back to 20 ms */
+        assert_int_equal(ap_kube_workqueue_add_rate_limited(q, "x"), 0); /* back to 20 ms */
         k = get(q);
         assert_true(now_ms() - t0 < 39 + 100);
         ap_kube_workqueue_done(q, k);
@@ -123,9 +123,10 @@ static void test_add_after(void **state)
 {
         struct ap_kube_workqueue *q = ap_kube_workqueue_new(NULL);
         int64_t t0 = now_ms();
-        ap_kube_workqueue_add_after(q, "late", 120);
-        ap_kube_workqueue_add_after(q, "early", 40);
-        ap_kube_workqueue_add_after(q, "late", 500); /* a later time never postpones an earlier one */
+        assert_int_equal(ap_kube_workqueue_add_after(q, "late", 120), 0);
+        assert_int_equal(ap_kube_workqueue_add_after(q, "early", 40), 0);
+        assert_int_equal(ap_kube_workqueue_add_after(q, "late", 500),
+                         0); /* a later time never postpones an earlier one */
         assert_int_equal(ap_kube_workqueue_delayed(q), 2);
         char *k = get(q);
         assert_string_equal(k, "early");
@@ -137,15 +138,15 @@ static void test_add_after(void **state)
         assert_true(el >= 119 && el < 450);
         ap_kube_workqueue_done(q, k);
         /* an immediate add while a delayed one waits: processed now, and once more when the delay ends */
-        ap_kube_workqueue_add_after(q, "d", 60);
-        ap_kube_workqueue_add(q, "d");
+        assert_int_equal(ap_kube_workqueue_add_after(q, "d", 60), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "d"), 0);
         k = get(q);
         assert_string_equal(k, "d");
         ap_kube_workqueue_done(q, k);
         k = get(q);
         assert_string_equal(k, "d");
         ap_kube_workqueue_done(q, k);
-        ap_kube_workqueue_add_after(q, "z", 0); /* no delay: a plain add */
+        assert_int_equal(ap_kube_workqueue_add_after(q, "z", 0), 0); /* no delay: a plain add */
         assert_int_equal(ap_kube_workqueue_len(q), 1);
         ap_kube_workqueue_free(q);
 }
@@ -153,12 +154,12 @@ static void test_add_after(void **state)
 static void test_shutdown(void **state)
 {
         struct ap_kube_workqueue *q = ap_kube_workqueue_new(NULL);
-        ap_kube_workqueue_add(q, "a");
-        ap_kube_workqueue_add_after(q, "later", 10000);
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
+        assert_int_equal(ap_kube_workqueue_add_after(q, "later", 10000), 0);
         ap_kube_workqueue_shutdown(q);
         assert_true(ap_kube_workqueue_shutting_down(q));
-        ap_kube_workqueue_add(q, "b"); /* ignored */
-        char *k = get(q);              /* what was queued is still handed out */
+        assert_int_equal(ap_kube_workqueue_add(q, "b"), 0); /* ignored */
+        char *k = get(q);                                   /* what was queued is still handed out */
         assert_string_equal(k, "a");
         ap_kube_workqueue_done(q, k);
         char *none = NULL;
@@ -354,12 +355,14 @@ static void test_controller(void **state)
         assert_int_equal(ap_kube_controller_new(&o, &c, &err), 0);
         struct ap_kube_workqueue *q = ap_kube_controller_queue(c);
         assert_int_equal(ap_kube_controller_start(c, &err), 0);
-        ap_kube_workqueue_add(q, "f");
-        ap_kube_workqueue_add(q, "g");
-        ap_kube_workqueue_add(q, "h");
+        assert_int_equal(ap_kube_workqueue_add(q, "f"), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "g"), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "h"), 0);
         for (int i = 0; i < 200; i++)
-                ap_kube_workqueue_add(
-                    q, (char[]){(char)('0' + i % 10), (char)('0' + i / 10 % 10), (char)('0' + i / 100), 0});
+                assert_int_equal(
+                    ap_kube_workqueue_add(q, (char[]){(char)('0' + i % 10), (char)('0' + i / 10 % 10),
+                                                      (char)('0' + i / 100), 0}),
+                    0);
         /* f: 3 failures with 5, 10, 20 ms backoff then success; g: requeue after 20 ms; h: requeue */
         int64_t t0 = now_ms();
         for (;;) {
@@ -399,7 +402,9 @@ static void test_controller_drains_on_stop(void **state)
         assert_int_equal(ap_kube_controller_new(&o, &c, &err), 0);
         struct ap_kube_workqueue *q = ap_kube_controller_queue(c);
         for (int i = 0; i < 50; i++)
-                ap_kube_workqueue_add(q, (char[]){'k', (char)('0' + i / 10), (char)('0' + i % 10), 0});
+                assert_int_equal(
+                    ap_kube_workqueue_add(q, (char[]){'k', (char)('0' + i / 10), (char)('0' + i % 10), 0}),
+                    0);
         assert_int_equal(ap_kube_controller_start(c, &err), 0);
         ap_kube_controller_stop(c); /* queued keys are still reconciled */
         assert_int_equal(atomic_load(&r.total), 50);
