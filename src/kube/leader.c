@@ -28,8 +28,11 @@ struct ap_kube_leader {
         atomic_bool stop;
         atomic_bool leading;
         atomic_bool lost;
-        atomic_bool release_failed; /* the lease could not be released on stop: it runs out instead */
-        pthread_mutex_t lock;       /* with cond: interruptible sleeps */
+        atomic_bool release_failed;      /* the lease could not be released on stop: it runs out instead */
+        atomic_int_fast64_t valid_until; /* monotonic ms until which our hold is certain; 0 = none */
+        atomic_ulong losses;
+        bool recampaign;
+        pthread_mutex_t lock; /* with cond: interruptible sleeps */
         pthread_cond_t cond;
 
         /* election thread only */
@@ -71,6 +74,7 @@ int ap_kube_leader_new(struct ap_kube_client *client, const struct ap_kube_leade
         le->renew_ms = renew;
         le->retry_ms = retry;
         le->keep_on_stop = opts->keep_on_stop;
+        le->recampaign = opts->recampaign;
         le->on_started = opts->on_started_leading;
         le->on_stopped = opts->on_stopped_leading;
         le->on_new_leader = opts->on_new_leader;
@@ -250,16 +254,18 @@ static int release(struct ap_kube_leader *le)
         return r;
 }
 
-static void *run(void *arg)
+/* Campaign until we hold the lease (1) or are stopped (0). *ret_start: when the winning attempt began. */
+static int campaign(struct ap_kube_leader *le, int64_t *ret_start)
 {
-        struct ap_kube_leader *le = arg;
         struct ap_error err = AP_ERROR_INIT;
-        /* campaign */
         while (!atomic_load(&le->stop)) {
                 ap_error_clear(&err);
+                int64_t start = ap_mono_ms();
                 int r = try_acquire_or_renew(le, le->retry_ms, &err);
-                if (r == 1)
-                        break;
+                if (r == 1) {
+                        *ret_start = start;
+                        return 1;
+                }
                 int64_t next = ap_mono_ms() + le->retry_ms;
                 if (r == 0 && le->observed) {
                         /* wake right when the holder's lease runs out by our clock, if that is sooner */
@@ -270,18 +276,18 @@ static void *run(void *arg)
                 }
                 sleep_until(le, next);
         }
-        if (atomic_load(&le->stop))
-                return NULL;
-        /* lead: renew, and stop once renewDeadline has passed since the last successful renewal began */
-        int64_t last_ok_start = ap_mono_ms();
-        atomic_store(&le->leading, true);
-        ap_kube_metric_set(le->m_status, 1);
-        if (le->on_started)
-                le->on_started(le->userdata);
+        return 0;
+}
+
+/* Lead: renew, and give up once renewDeadline has passed since the last successful renewal began.
+ * Returns true when stopped while leading, false when the lease was lost. */
+static bool lead(struct ap_kube_leader *le, int64_t last_ok_start)
+{
+        struct ap_error err = AP_ERROR_INIT;
         for (;;) {
                 sleep_until(le, ap_mono_ms() + le->retry_ms);
                 if (atomic_load(&le->stop))
-                        break;
+                        return true;
                 bool renewed = false;
                 while (!atomic_load(&le->stop)) {
                         int64_t start = ap_mono_ms();
@@ -292,6 +298,7 @@ static void *run(void *arg)
                         int r = try_acquire_or_renew(le, AP_MIN(left, le->retry_ms), &err);
                         if (r == 1) {
                                 last_ok_start = start;
+                                atomic_store(&le->valid_until, start + le->renew_ms);
                                 renewed = true;
                                 break;
                         }
@@ -305,24 +312,49 @@ static void *run(void *arg)
                         sleep_until(le, AP_MIN(start + le->retry_ms / 4 + 1, last_ok_start + le->renew_ms));
                 }
                 if (atomic_load(&le->stop))
-                        break;
-                if (!renewed) {
-                        atomic_store(&le->leading, false);
-                        atomic_store(&le->lost, true);
-                        ap_kube_metric_set(le->m_status, 0);
+                        return true;
+                if (!renewed)
+                        return false;
+        }
+}
+
+static void *run(void *arg)
+{
+        struct ap_kube_leader *le = arg;
+        for (;;) {
+                int64_t start = 0;
+                if (!campaign(le, &start))
+                        return NULL;
+                /* the work may start only while the renew deadline has not passed since this write
+                 * began: the same rule that makes us give up below */
+                atomic_store(&le->valid_until, start + le->renew_ms);
+                atomic_store(&le->leading, true);
+                ap_kube_metric_set(le->m_status, 1);
+                if (le->on_started)
+                        le->on_started(le->userdata);
+                bool stopped = lead(le, start);
+                atomic_store(&le->valid_until, 0);
+                atomic_store(&le->leading, false);
+                ap_kube_metric_set(le->m_status, 0);
+                if (stopped) {
+                        /* stopped while leading: stop the work first, then hand the lease over */
                         if (le->on_stopped)
                                 le->on_stopped(le->userdata);
+                        if (!le->keep_on_stop && release(le) < 0)
+                                atomic_store(&le->release_failed, true);
                         return NULL;
                 }
+                atomic_fetch_add(&le->losses, 1);
+                if (!le->recampaign)
+                        atomic_store(&le->lost, true);
+                if (le->on_stopped)
+                        le->on_stopped(le->userdata);
+                if (!le->recampaign)
+                        return NULL;
+                /* follow, and campaign again: the holder's record must be seen to change anew */
+                free(le->observed_key);
+                le->observed_key = NULL;
         }
-        /* stopped while leading: stop the work first, then hand the lease over */
-        atomic_store(&le->leading, false);
-        ap_kube_metric_set(le->m_status, 0);
-        if (le->on_stopped)
-                le->on_stopped(le->userdata);
-        if (!le->keep_on_stop && release(le) < 0)
-                atomic_store(&le->release_failed, true);
-        return NULL;
 }
 
 int ap_kube_leader_start(struct ap_kube_leader *le, struct ap_error *err)
@@ -357,4 +389,15 @@ bool ap_kube_leader_is_leader(struct ap_kube_leader *le)
 bool ap_kube_leader_lost(struct ap_kube_leader *le)
 {
         return atomic_load(&le->lost);
+}
+
+bool ap_kube_leader_lease_valid(struct ap_kube_leader *le)
+{
+        int64_t until = atomic_load(&le->valid_until);
+        return until > 0 && ap_mono_ms() < until;
+}
+
+unsigned long ap_kube_leader_losses(struct ap_kube_leader *le)
+{
+        return atomic_load(&le->losses);
 }

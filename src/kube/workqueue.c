@@ -55,6 +55,7 @@ struct ap_kube_workqueue {
         struct delayed *heap;      /* min-heap on ready_ns; stale entries skipped (lazy deletion) */
         size_t n_heap, cap_heap;
         bool shutting_down;
+        bool paused; /* get() hands out nothing (the controller is not running); adds still queue */
         long base_ms, max_ms;
         atomic_size_t n_failures; /* size of failures, readable without the lock */
 
@@ -494,12 +495,14 @@ static int get_locked(struct ap_kube_workqueue *q, int64_t now, char **ret_key, 
 {
         bool spun = false;
         for (;;) {
+                if (q->paused)
+                        return -ECANCELED;
                 int64_t next = q->shutting_down ? 0 : promote_due(q);
                 if (q->count > 0)
                         break;
                 if (q->shutting_down && q->n_requeue == 0)
                         return -ESHUTDOWN;
-                if (!spun && q->n_spinning == 0 && !q->shutting_down) {
+                if (!spun && q->n_spinning == 0 && !q->shutting_down && !q->paused) {
                         spun = true;
                         spin_for_key(q);
                         now = 0;
@@ -565,6 +568,23 @@ void ap_kube_workqueue_done(struct ap_kube_workqueue *q, char *key)
         pthread_mutex_unlock(&q->lock);
         free(finished);
         ap_kube_metric_observe(q->m_work_dur, (double)took / 1e9);
+}
+
+void ap_kube_workqueue_pause(struct ap_kube_workqueue *q)
+{
+        pthread_mutex_lock(&q->lock);
+        q->paused = true;
+        wake_all(q);
+        pthread_mutex_unlock(&q->lock);
+        /* a worker spinning without the lock sees ready == 0 or takes the lock and sees paused */
+}
+
+void ap_kube_workqueue_resume(struct ap_kube_workqueue *q)
+{
+        pthread_mutex_lock(&q->lock);
+        q->paused = false;
+        wake_all(q);
+        pthread_mutex_unlock(&q->lock);
 }
 
 void ap_kube_workqueue_shutdown(struct ap_kube_workqueue *q)

@@ -37,7 +37,8 @@ int ap_kube_workqueue_num_requeues(struct ap_kube_workqueue *q, const char *key)
 /* The backoff for the given number of earlier failures: base * 2^failures, capped. */
 long ap_kube_workqueue_backoff_ms(long base_ms, long max_ms, int failures);
 
-/* Block until a key is ready. 0 with *ret_key, or -ESHUTDOWN once the queue is shut down and empty. The
+/* Block until a key is ready. 0 with *ret_key, -ESHUTDOWN once the queue is shut down and empty, or
+ * -ECANCELED while paused. The
  * key is the queue's own copy, lent to the caller: valid and unchanged until it is handed back to done()
  * (or next()), which every get() must be paired with; never free it. */
 int ap_kube_workqueue_get(struct ap_kube_workqueue *q, char **ret_key) _warn_unused_;
@@ -46,6 +47,12 @@ int ap_kube_workqueue_get(struct ap_kube_workqueue *q, char **ret_key) _warn_unu
 void ap_kube_workqueue_done(struct ap_kube_workqueue *q, char *key);
 /* done(done_key) (when not NULL) and get() in one step, as a worker loop does: one lock round trip. */
 int ap_kube_workqueue_next(struct ap_kube_workqueue *q, char *done_key, char **ret_key) _warn_unused_;
+
+/* Hand out no key until resumed: get()/next() return -ECANCELED at once (next() still finishes its
+ * done_key) and blocked workers wake up. Adds, delayed adds and backoff go on, so what arrives meanwhile
+ * waits for the next worker (a controller paused while another replica leads). */
+void ap_kube_workqueue_pause(struct ap_kube_workqueue *q);
+void ap_kube_workqueue_resume(struct ap_kube_workqueue *q);
 
 /* Refuse new adds, drop delayed ones, wake waiters; get() keeps handing out what is queued. */
 void ap_kube_workqueue_shutdown(struct ap_kube_workqueue *q);

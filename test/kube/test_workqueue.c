@@ -376,7 +376,7 @@ static void test_controller(void **state)
         }
         sleep_ms(20);
         assert_int_equal(ap_kube_workqueue_num_requeues(q, "f"), 0); /* forgotten after success */
-        ap_kube_controller_stop(c);
+        ap_kube_controller_stop(c, -1);
         assert_true(atomic_load(&r.max_concurrent) > 1);
         assert_true(atomic_load(&r.max_concurrent) <= 4);
         assert_int_equal(r.calls['f' - 'a'], 4);
@@ -406,9 +406,88 @@ static void test_controller_drains_on_stop(void **state)
                     ap_kube_workqueue_add(q, (char[]){'k', (char)('0' + i / 10), (char)('0' + i % 10), 0}),
                     0);
         assert_int_equal(ap_kube_controller_start(c, &err), 0);
-        ap_kube_controller_stop(c); /* queued keys are still reconciled */
+        ap_kube_controller_drain(c); /* queued keys are still reconciled */
         assert_int_equal(atomic_load(&r.total), 50);
         ap_kube_controller_free(c);
+}
+
+/* A reconcile that runs until the controller's cancel flag rises ("slow"), or returns at once. */
+struct slow {
+        struct ap_kube_controller *c;
+        atomic_int started, cancelled, quick;
+        atomic_bool in_slow;
+};
+
+static int slow_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res)
+{
+        struct slow *s = userdata;
+        if (strcmp(key, "slow") != 0) {
+                atomic_fetch_add(&s->quick, 1);
+                return 0;
+        }
+        atomic_fetch_add(&s->started, 1);
+        atomic_store(&s->in_slow, true);
+        const atomic_bool *cancel = ap_kube_controller_cancel_flag(s->c);
+        while (!atomic_load(cancel))
+                sleep_ms(1);
+        atomic_store(&s->in_slow, false);
+        atomic_fetch_add(&s->cancelled, 1);
+        return -ECANCELED;
+}
+
+static bool gate_open;
+static bool gate(void *userdata)
+{
+        return __atomic_load_n(&gate_open, __ATOMIC_SEQ_CST);
+}
+
+/* Stop takes no new key, gives reconciles in flight their grace, then cancels them; queued and
+ * cancelled keys wait for the next start; a closed gate starts nothing. */
+static void test_controller_stop_cancel_restart(void **state)
+{
+        struct slow s = {0};
+        struct ap_kube_controller_options o = {
+            .name = "s", .workers = 2, .reconcile = slow_reconcile, .userdata = &s};
+        struct ap_error err = AP_ERROR_INIT;
+        assert_int_equal(ap_kube_controller_new(&o, &s.c, &err), 0);
+        struct ap_kube_workqueue *q = ap_kube_controller_queue(s.c);
+        assert_int_equal(ap_kube_controller_start(s.c, &err), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "slow"), 0);
+        while (!atomic_load(&s.in_slow))
+                sleep_ms(1);
+        /* graceful stop: 150 ms for the slow one, then the flag */
+        int64_t t0 = now_ms();
+        ap_kube_controller_stop(s.c, 150);
+        int64_t took = now_ms() - t0;
+        assert_true(took >= 140 && took < 2000);
+        assert_int_equal(atomic_load(&s.cancelled), 1);
+        assert_true(atomic_load(ap_kube_controller_cancel_flag(s.c)));
+        /* stopped: adds queue up, nothing runs */
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "b"), 0);
+        sleep_ms(30);
+        assert_int_equal(atomic_load(&s.quick), 0);
+        assert_int_equal(ap_kube_workqueue_len(q), 3); /* slow (cancelled: again), a, b */
+        /* a closed gate: started, but no key runs */
+        __atomic_store_n(&gate_open, false, __ATOMIC_SEQ_CST);
+        ap_kube_controller_set_gate(s.c, gate, NULL);
+        assert_int_equal(ap_kube_controller_start(s.c, &err), 0);
+        assert_false(atomic_load(ap_kube_controller_cancel_flag(s.c)));
+        sleep_ms(50);
+        assert_int_equal(atomic_load(&s.quick), 0);
+        assert_int_equal(atomic_load(&s.started), 1);
+        __atomic_store_n(&gate_open, true, __ATOMIC_SEQ_CST);
+        for (int i = 0; i < 2000 && (atomic_load(&s.quick) < 2 || !atomic_load(&s.in_slow)); i++)
+                sleep_ms(1);
+        assert_int_equal(atomic_load(&s.quick), 2);
+        assert_int_equal(atomic_load(&s.started), 2);
+        /* stop now (a lost lease): no grace */
+        t0 = now_ms();
+        ap_kube_controller_stop(s.c, 0);
+        assert_true(now_ms() - t0 < 1000);
+        assert_int_equal(atomic_load(&s.cancelled), 2);
+        ap_kube_controller_stop(s.c, 0); /* idempotent */
+        ap_kube_controller_free(s.c);
 }
 
 int main(void)
@@ -424,6 +503,7 @@ int main(void)
             cmocka_unit_test(test_concurrent_adds),
             cmocka_unit_test(test_controller),
             cmocka_unit_test(test_controller_drains_on_stop),
+            cmocka_unit_test(test_controller_stop_cancel_restart),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
