@@ -1,6 +1,7 @@
 /* test_client.c - the REST client against tiny local servers: transport failures land on the shared
  * codes (refused -> AP_E_UNAVAILABLE, reset -> AP_E_UNAVAILABLE, silence -> AP_E_TIMEOUT, the cancel flag
- * -> AP_E_CANCELLED), max_body caps collected bodies, and (libmicrohttpd) 429 / 503 answers. */
+ * -> AP_E_CANCELLED), max_body caps collected bodies, (libmicrohttpd) 429 / 503 answers, and the event
+ * recorder never blocks its caller on a stuck apiserver. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,8 @@
 #include "base/clock.h"
 #include "kube/client.h"
 #include "kube/config.h"
+#include "kube/events.h"
+#include "kube/metrics.h"
 
 /* A listening socket on 127.0.0.1 that a thread serves: 'r' accepts and closes at once (reset), 's'
  * accepts and stays silent until stopped. */
@@ -155,12 +158,61 @@ static void test_timeout_and_cancel(void **state)
         raw_stop(&s);
 }
 
+/* The apiserver accepts connections and never answers: recording still returns at once, a full queue
+ * drops (counted), and free flushes within the request timeout. */
+static void test_events_never_block(void **state)
+{
+        struct raw_server s;
+        raw_start(&s, 's');
+        struct ap_kube_client_options co = {.request_timeout_ms = 300};
+        struct ap_kube_client *c = client_for(s.port, &co);
+        struct ap_kube_metrics *m = ap_kube_metrics_new();
+        struct ap_kube_recorder_options ro = {
+            .controller = "labrats.work/test", .instance = "t", .queue_size = 4, .metrics = m};
+        struct ap_kube_recorder *rec = NULL;
+        struct ap_error err = AP_ERROR_INIT;
+        assert_int_equal(ap_kube_recorder_new(c, &ro, &rec, &err), 0);
+        json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "apiVersion", "v1", "kind", "ConfigMap",
+                                "metadata", "name", "x", "namespace", "n", "uid", "u-1");
+        int64_t t0 = ap_mono_ms();
+        for (int i = 0; i < 10; i++) {
+                char note[32];
+                snprintf(note, sizeof(note), "note %d", i); /* all different: no aggregation */
+                assert_int_equal(
+                    ap_kube_recorder_event(rec, obj, AP_KUBE_EVENT_NORMAL, "Tested", "Test", note, &err), 0);
+        }
+        int64_t took = ap_mono_ms() - t0;
+        assert_true(took < 200); /* the writer is stuck on the first; nobody waits for it */
+        unsigned long dropped = ap_kube_recorder_dropped(rec);
+        assert_true(dropped >= 5 && dropped <= 6);
+        assert_int_equal(
+            ap_kube_metric_value(ap_kube_metrics_series(m, "app_platform_events_dropped_total", NULL)),
+            dropped);
+        json_t *nameless = json_object();
+        assert_int_equal(ap_kube_recorder_event(rec, nameless, "Normal", "R", "A", "n", &err), AP_E_INVALID);
+        json_decref(nameless);
+        /* flush waits for the queue: each write times out */
+        t0 = ap_mono_ms();
+        assert_int_equal(ap_kube_recorder_flush(rec, &err), AP_E_TIMEOUT);
+        assert_true(ap_mono_ms() - t0 < 5000);
+        assert_int_equal(ap_kube_recorder_write_errors(rec), 10 - dropped);
+        char last[AP_ERROR_MSG_MAX];
+        assert_true(ap_kube_recorder_last_error(rec, last, sizeof(last)));
+        assert_non_null(strstr(last, "/apis/events.k8s.io/v1/namespaces/n/events"));
+        ap_kube_recorder_free(rec);
+        json_decref(obj);
+        ap_kube_metrics_free(m);
+        ap_kube_client_free(c);
+        raw_stop(&s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_refused),
             cmocka_unit_test(test_reset),
             cmocka_unit_test(test_timeout_and_cancel),
+            cmocka_unit_test(test_events_never_block),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
