@@ -11,12 +11,14 @@
 #include <time.h>
 
 #include "ap_config.h"
+#include "base/clock.h"
 #include "base/fileio.h"
 #include "base/http_curl.h"
 
 #define POOL_MAX          16
 #define TOKEN_MAX         ((size_t)64 << 10)
 #define TOKEN_REREAD_SECS 60
+#define RETRY_WAIT_MAX_MS 10000 /* the longest Retry-After we honour between two attempts */
 
 struct ap_kube_client {
         struct ap_kube_config *cfg; /* a private copy: server, TLS material, token */
@@ -25,6 +27,12 @@ struct ap_kube_client {
         size_t max_body;
         char *user_agent;
         bool http1_only;
+        int max_retries; /* after 429 / 503 with Retry-After */
+
+        pthread_mutex_t bucket_lock; /* guards the token bucket */
+        double qps, burst;           /* 0 qps = no client-side limit */
+        double tokens;               /* may go negative: reserved by waiters */
+        int64_t tokens_at_ns;        /* when tokens was last brought up to date */
 
         pthread_mutex_t lock; /* guards everything below */
         CURL *pool[POOL_MAX]; /* idle easy handles, each keeping its own live connections */
@@ -33,7 +41,7 @@ struct ap_kube_client {
         time_t token_read_at; /* when token_file was last read */
         struct timespec token_mtime;
 
-        atomic_ulong n_requests, n_http2, n_connects;
+        atomic_ulong n_requests, n_http2, n_connects, n_throttled, n_retries;
 };
 
 static int copy_buf(struct ap_buf *dst, const struct ap_buf *src)
@@ -87,6 +95,16 @@ int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_cl
         c->request_timeout_ms = opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 60000;
         c->max_body = opts->max_body > 0 ? opts->max_body : (size_t)256 << 20;
         c->http1_only = opts->http1_only;
+        c->max_retries = opts->rate_limit_retries < 0   ? 0
+                         : opts->rate_limit_retries > 0 ? opts->rate_limit_retries
+                                                        : 10;
+        pthread_mutex_init(&c->bucket_lock, NULL);
+        if (opts->qps > 0) {
+                c->qps = opts->qps;
+                c->burst = opts->burst > 0 ? opts->burst : AP_MAX(1.0, opts->qps);
+                c->tokens = c->burst;
+                c->tokens_at_ns = ap_mono_ns();
+        }
         if (opts->user_agent)
                 c->user_agent = strdup(opts->user_agent);
         else if (asprintf(&c->user_agent, "app-platform/%s", AP_VERSION) < 0)
@@ -113,6 +131,7 @@ struct ap_kube_client *ap_kube_client_free(struct ap_kube_client *c)
         ap_secure_free_str(c->token);
         free(c->user_agent);
         pthread_mutex_destroy(&c->lock);
+        pthread_mutex_destroy(&c->bucket_lock);
         free(c);
         return NULL;
 }
@@ -127,6 +146,8 @@ void ap_kube_client_get_stats(struct ap_kube_client *c, struct ap_kube_client_st
         ret->requests = atomic_load(&c->n_requests);
         ret->http2 = atomic_load(&c->n_http2);
         ret->new_connections = atomic_load(&c->n_connects);
+        ret->throttled = atomic_load(&c->n_throttled);
+        ret->retries = atomic_load(&c->n_retries);
 }
 
 size_t ap_kube_client_max_body(const struct ap_kube_client *c)
@@ -323,7 +344,7 @@ static void set_tls(struct ap_kube_client *c, CURL *h)
         }
 }
 
-static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, long *ret_code,
+static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, long timeout_ms, long *ret_code,
                    struct ap_buf *collect, struct ap_kube_status *st, bool *ret_unauthorized,
                    struct ap_error *err)
 {
@@ -368,11 +389,8 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
         curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
         curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
-        if (!req->no_timeout) {
-                long tmo =
-                    req->opts && req->opts->timeout_ms > 0 ? req->opts->timeout_ms : c->request_timeout_ms;
-                curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo);
-        }
+        if (timeout_ms > 0)
+                curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -441,6 +459,60 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
         return r;
 }
 
+/* Take a token from the client's bucket, waiting for one (in slices, so the cancel flag is seen) until
+ * the deadline at most. 0, AP_E_RATE_LIMITED when the wait would pass the deadline (the token is not
+ * taken; err->retry_after_ms says how long it would have been), or AP_E_CANCELLED. */
+static int take_token(struct ap_kube_client *c, const struct ap_kube_http *req, int64_t deadline,
+                      struct ap_error *err)
+{
+        if (c->qps <= 0)
+                return 0;
+        pthread_mutex_lock(&c->bucket_lock);
+        int64_t now = ap_mono_ns();
+        c->tokens = AP_MIN(c->burst, c->tokens + (double)(now - c->tokens_at_ns) / 1e9 * c->qps);
+        c->tokens_at_ns = now;
+        double wait_s = c->tokens >= 1 ? 0 : (1 - c->tokens) / c->qps;
+        int64_t wait_ms = (int64_t)(wait_s * 1000 + 0.999);
+        bool fits = deadline == AP_DEADLINE_NONE || ap_mono_ms() + wait_ms <= deadline;
+        if (fits)
+                c->tokens -= 1; /* reserved: later callers wait behind us */
+        pthread_mutex_unlock(&c->bucket_lock);
+        if (!fits) {
+                ap_error_set(err, AP_E_RATE_LIMITED,
+                             "%s %s: the client's rate limit (%.1f requests/s) allows no request before the "
+                             "timeout",
+                             req->method, req->url, c->qps);
+                ap_error_set_retry_after(err, (long)wait_ms);
+                return AP_E_RATE_LIMITED;
+        }
+        if (wait_ms <= 0)
+                return 0;
+        atomic_fetch_add(&c->n_throttled, 1);
+        int64_t until = ap_mono_ms() + wait_ms;
+        for (;;) {
+                if (req->cancel && atomic_load(req->cancel))
+                        return ap_error_set(err, AP_E_CANCELLED, "%s %s: cancelled", req->method, req->url);
+                int64_t left = until - ap_mono_ms();
+                if (left <= 0)
+                        return 0;
+                ap_sleep_ms(AP_MIN(left, 50));
+        }
+}
+
+/* Sleep ms (at most), checking the cancel flag; false when cancelled. */
+static bool pause_cancellable(const struct ap_kube_http *req, long ms)
+{
+        int64_t until = ap_mono_ms() + ms;
+        for (;;) {
+                if (req->cancel && atomic_load(req->cancel))
+                        return false;
+                int64_t left = until - ap_mono_ms();
+                if (left <= 0)
+                        return true;
+                ap_sleep_ms(AP_MIN(left, 50));
+        }
+}
+
 int ap_kube_client_do(struct ap_kube_client *c, const struct ap_kube_http *h, long *ret_code,
                       struct ap_buf *resp, struct ap_kube_status *st, struct ap_error *err)
 {
@@ -449,18 +521,53 @@ int ap_kube_client_do(struct ap_kube_client *c, const struct ap_kube_http *h, lo
                 scratch.max = c->max_body;
                 resp = &scratch;
         }
+        struct ap_error local_err = AP_ERROR_INIT;
+        if (!err)
+                err = &local_err; /* the retry decision reads the wait hint */
+        long tmo = h->no_timeout                        ? -1
+                   : h->opts && h->opts->timeout_ms > 0 ? h->opts->timeout_ms
+                                                        : c->request_timeout_ms;
+        int64_t deadline = ap_deadline_after_ms(tmo);
+        /* watches are long-lived: they do not count against the request rate (as in client-go) */
+        bool limited = !(h->opts && h->opts->watch) && !h->no_timeout;
         bool unauthorized = false;
         long code = 0;
-        int r = perform(c, h, &code, resp, st, &unauthorized, err);
-        if (r < 0 && unauthorized) {
-                /* the token may have rotated under us: read it again and retry once */
-                ap_error_clear(err);
+        int r;
+        for (int attempt = 0;; attempt++) {
+                if (limited && (r = take_token(c, h, deadline, err)) < 0)
+                        return r;
+                long left = tmo < 0 ? -1 : (long)ap_deadline_left_ms(deadline);
+                if (tmo >= 0 && left <= 0)
+                        return ap_error_set(err, AP_E_TIMEOUT, "%s %s: no answer in time", h->method, h->url);
                 if (st)
                         ap_kube_status_release(st);
-                r = perform(c, h, &code, resp, st, &unauthorized, err);
+                r = perform(c, h, left, &code, resp, st, &unauthorized, err);
+                if (r < 0 && unauthorized) {
+                        /* the token may have rotated under us: read it again and retry once */
+                        ap_error_clear(err);
+                        if (st)
+                                ap_kube_status_release(st);
+                        left = tmo < 0 ? -1 : (long)ap_deadline_left_ms(deadline);
+                        r = perform(c, h, left > 0 || tmo < 0 ? left : 1, &code, resp, st, &unauthorized,
+                                    err);
+                }
+                if (r >= 0)
+                        break;
+                /* the server asked us to come back later: do, a bounded number of times, while the
+                 * request's own timeout allows */
+                bool told = (r == AP_E_RATE_LIMITED && code == 429) ||
+                            (r == AP_E_UNAVAILABLE && code == 503 && err->retry_after_ms > 0);
+                if (!told || attempt >= c->max_retries)
+                        return r;
+                long wait = err->retry_after_ms > 0 ? err->retry_after_ms : 1000;
+                wait = AP_MIN(wait, RETRY_WAIT_MAX_MS);
+                if (tmo >= 0 && ap_mono_ms() + wait >= deadline)
+                        return r; /* no time left to wait: the caller gets the error and its hint */
+                atomic_fetch_add(&c->n_retries, 1);
+                if (!pause_cancellable(h, wait))
+                        return ap_error_set(err, AP_E_CANCELLED, "%s %s: cancelled", h->method, h->url);
+                ap_error_clear(err);
         }
-        if (r < 0)
-                return r;
         *ret_code = code;
         return 0;
 }

@@ -23,6 +23,16 @@ struct ap_kube_client_options {
                                   * the streamed lists and watches); 0 = 256 MiB */
         const char *user_agent;  /* 0 = "app-platform/<version>" */
         bool http1_only;         /* don't offer HTTP/2 */
+        /* Client-side rate limit shared by every thread using the client (client-go's token bucket):
+         * qps requests per second on average, bursts of up to burst (0 = max(1, qps)); qps 0 = off.
+         * Watches do not count. A request waits for a token within its own timeout, else fails with
+         * AP_E_RATE_LIMITED. */
+        double qps;
+        int burst;
+        /* After 429, or 503 with Retry-After, wait what the server asks (at most 10 s a time, within the
+         * request's timeout) and try again, up to this many times (0 = 10, -1 = never); then the error
+         * is returned with err->retry_after_ms. */
+        int rate_limit_retries;
 };
 
 /* cfg is copied; it may be freed after. opts may be NULL. */
@@ -41,6 +51,8 @@ struct ap_kube_client_stats {
         unsigned long requests;        /* transfers that got an HTTP answer */
         unsigned long http2;           /* of which over HTTP/2 */
         unsigned long new_connections; /* connections opened (the rest reused a live one) */
+        unsigned long throttled;       /* requests that waited for the client-side rate limit */
+        unsigned long retries;         /* attempts repeated after 429 / 503 with Retry-After */
 };
 void ap_kube_client_get_stats(struct ap_kube_client *c, struct ap_kube_client_stats *ret);
 

@@ -206,6 +206,176 @@ static void test_events_never_block(void **state)
         raw_stop(&s);
 }
 
+/* ---- a tiny HTTP server (libmicrohttpd) whose answers depend on the path ---- */
+
+struct mhd {
+        struct MHD_Daemon *d;
+        int port;
+        atomic_int hits;
+};
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **ctx)
+{
+        struct mhd *m = cls;
+        int n = atomic_fetch_add(&m->hits, 1) + 1;
+        unsigned code = 200;
+        const char *body = "{}";
+        const char *retry_after = NULL;
+        static char big[2048];
+        if (strcmp(url, "/429-twice") == 0 && n <= 2) {
+                code = 429;
+                body = "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\",\"code\":429}";
+                retry_after = "1";
+        } else if (strcmp(url, "/429-always") == 0) {
+                code = 429;
+                body = "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\",\"code\":429,\"details\":"
+                       "{\"retryAfterSeconds\":1}}";
+        } else if (strcmp(url, "/503-once") == 0 && n == 1) {
+                code = 503;
+                body = "{\"kind\":\"Status\",\"reason\":\"ServiceUnavailable\",\"code\":503}";
+                retry_after = "1";
+        } else if (strcmp(url, "/503-plain") == 0) {
+                code = 503;
+                body = "overloaded";
+        } else if (strcmp(url, "/big") == 0) {
+                memset(big, 'x', sizeof(big) - 1);
+                big[0] = '"';
+                big[sizeof(big) - 2] = '"';
+                body = big;
+        }
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+        if (retry_after)
+                MHD_add_response_header(r, "Retry-After", retry_after);
+        MHD_add_response_header(r, "Content-Type", "application/json");
+        enum MHD_Result ret = MHD_queue_response(conn, code, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
+static void mhd_start(struct mhd *m)
+{
+        atomic_store(&m->hits, 0);
+        m->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
+                                NULL, answer, m, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+        assert_non_null(m->d);
+        m->port = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_BIND_PORT)->port;
+}
+
+static void test_retry_after(void **state)
+{
+        struct mhd m;
+        mhd_start(&m);
+        struct ap_kube_client *c = client_for(m.port, NULL);
+        struct ap_error err = AP_ERROR_INIT;
+        /* two 429s with Retry-After: 1, then success: waited about 2 s */
+        int64_t t0 = ap_mono_ms();
+        assert_int_equal(get(c, m.port, "/429-twice", NULL, NULL, NULL, &err), 0);
+        int64_t took = ap_mono_ms() - t0;
+        assert_true(took >= 1900 && took < 6000);
+        assert_int_equal(atomic_load(&m.hits), 3);
+        /* 503 with Retry-After is retried; 503 without is returned at once */
+        atomic_store(&m.hits, 0);
+        assert_int_equal(get(c, m.port, "/503-once", NULL, NULL, NULL, &err), 0);
+        assert_int_equal(atomic_load(&m.hits), 2);
+        atomic_store(&m.hits, 0);
+        assert_int_equal(get(c, m.port, "/503-plain", NULL, NULL, NULL, &err), AP_E_UNAVAILABLE);
+        assert_int_equal(atomic_load(&m.hits), 1);
+        /* always 429: retried while the request's timeout allows, then AP_E_RATE_LIMITED with the hint */
+        atomic_store(&m.hits, 0);
+        struct ap_kube_opts o = {.timeout_ms = 2500};
+        t0 = ap_mono_ms();
+        assert_int_equal(get(c, m.port, "/429-always", &o, NULL, NULL, &err), AP_E_RATE_LIMITED);
+        assert_true(ap_mono_ms() - t0 < 2600);
+        assert_int_equal(err.retry_after_ms, 1000);
+        assert_int_equal(atomic_load(&m.hits), 3);
+        struct ap_kube_client_stats st;
+        ap_kube_client_get_stats(c, &st);
+        assert_int_equal(st.retries, 2 + 1 + 2);
+        ap_kube_client_free(c);
+        /* retries off */
+        struct ap_kube_client_options no = {.rate_limit_retries = -1};
+        c = client_for(m.port, &no);
+        atomic_store(&m.hits, 0);
+        assert_int_equal(get(c, m.port, "/429-always", NULL, NULL, NULL, &err), AP_E_RATE_LIMITED);
+        assert_int_equal(atomic_load(&m.hits), 1);
+        ap_kube_client_free(c);
+        MHD_stop_daemon(m.d);
+}
+
+static void test_max_body(void **state)
+{
+        struct mhd m;
+        mhd_start(&m);
+        struct ap_kube_client_options o = {.max_body = 1024};
+        struct ap_kube_client *c = client_for(m.port, &o);
+        struct ap_error err = AP_ERROR_INIT;
+        assert_int_equal(get(c, m.port, "/big", NULL, NULL, NULL, &err), AP_E_TOO_LARGE);
+        assert_non_null(strstr(err.msg, "1024"));
+        assert_int_equal(get(c, m.port, "/small", NULL, NULL, NULL, &err), 0);
+        ap_kube_client_free(c);
+        MHD_stop_daemon(m.d);
+}
+
+struct burst {
+        struct ap_kube_client *c;
+        int port, n, failures;
+};
+
+static void *burster(void *arg)
+{
+        struct burst *b = arg;
+        for (int i = 0; i < b->n; i++) {
+                struct ap_error err = AP_ERROR_INIT;
+                if (get(b->c, b->port, "/x", NULL, NULL, NULL, &err) < 0)
+                        b->failures++;
+        }
+        return NULL;
+}
+
+/* 20 qps, burst 5: 25 requests from 4 threads take about a second; a watch is not held back. */
+static void test_client_rate_limit(void **state)
+{
+        struct mhd m;
+        mhd_start(&m);
+        struct ap_kube_client_options o = {.qps = 20, .burst = 5};
+        struct ap_kube_client *c = client_for(m.port, &o);
+        struct burst b[4];
+        pthread_t t[4];
+        int64_t t0 = ap_mono_ms();
+        for (int i = 0; i < 4; i++) {
+                b[i] = (struct burst){c, m.port, i == 0 ? 7 : 6, 0};
+                pthread_create(&t[i], NULL, burster, &b[i]);
+        }
+        for (int i = 0; i < 4; i++) {
+                pthread_join(t[i], NULL);
+                assert_int_equal(b[i].failures, 0);
+        }
+        int64_t took = ap_mono_ms() - t0;
+        print_message("# 25 requests at 20 qps, burst 5: %lld ms\n", (long long)took);
+        assert_true(took >= 900 && took < 3000);
+        /* the bucket is empty now: a watch goes at once, a request waits about 50 ms */
+        struct ap_error err = AP_ERROR_INIT;
+        struct ap_kube_opts w = {.watch = true};
+        t0 = ap_mono_ms();
+        assert_int_equal(get(c, m.port, "/watch", &w, NULL, NULL, &err), 0);
+        assert_true(ap_mono_ms() - t0 < 40);
+        /* a timeout shorter than the wait: rate limited, with the hint */
+        for (int i = 0; i < 10; i++) {
+                struct ap_kube_opts quick = {.timeout_ms = 1};
+                if (get(c, m.port, "/x", &quick, NULL, NULL, &err) == AP_E_RATE_LIMITED)
+                        break;
+        }
+        assert_int_equal(err.code, AP_E_RATE_LIMITED);
+        assert_true(err.retry_after_ms > 0);
+        struct ap_kube_client_stats st;
+        ap_kube_client_get_stats(c, &st);
+        assert_true(st.throttled >= 15);
+        ap_kube_client_free(c);
+        MHD_stop_daemon(m.d);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -213,6 +383,9 @@ int main(void)
             cmocka_unit_test(test_reset),
             cmocka_unit_test(test_timeout_and_cancel),
             cmocka_unit_test(test_events_never_block),
+            cmocka_unit_test(test_retry_after),
+            cmocka_unit_test(test_max_body),
+            cmocka_unit_test(test_client_rate_limit),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
