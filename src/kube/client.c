@@ -28,6 +28,11 @@ struct ap_kube_client {
         char *user_agent;
         bool http1_only;
         int max_retries; /* after 429 / 503 with Retry-After */
+        /* tls-server-name: requests go to a URL naming it (so libcurl sends it as SNI and verifies the
+         * certificate against it) while CURLOPT_CONNECT_TO sends the connection to the server's host */
+        size_t authority_len;          /* of "https://host:port" at the start of cfg->server */
+        char *sni_authority;           /* "https://<tls-server-name>:port", or NULL */
+        struct curl_slist *connect_to; /* "<tls-server-name>:port:host:port" */
 
         pthread_mutex_t bucket_lock; /* guards the token bucket */
         double qps, burst;           /* 0 qps = no client-side limit */
@@ -75,6 +80,52 @@ static struct ap_kube_config *config_copy(const struct ap_kube_config *src)
         return c;
 }
 
+/* tls-server-name: verify the server's certificate against that name instead of the URL's host. libcurl
+ * takes SNI and the name to verify from the URL, so the URL names the tls-server-name and
+ * CURLOPT_CONNECT_TO maps that name (and port) to the real host. */
+static int setup_server_name(struct ap_kube_client *c, struct ap_error *err)
+{
+        const char *name = c->cfg->tls_server_name, *server = c->cfg->server;
+        if (!name || !name[0])
+                return 0;
+        if (strncmp(server, "https://", 8) != 0)
+                return 0; /* plain HTTP: no TLS, nothing to verify */
+        for (const char *p = name; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '-' || *p == '.'))
+                        return ap_error_set(err, AP_E_INVALID, "tls-server-name '%s' is not a host name",
+                                            name);
+        const char *host = server + 8;
+        const char *end = host + strcspn(host, "/?#");
+        const char *colon = NULL;
+        if (*host == '[') { /* an IPv6 literal */
+                const char *close = memchr(host, ']', (size_t)(end - host));
+                if (!close)
+                        return ap_error_set(err, AP_E_INVALID,
+                                            "server URL '%s' has an unterminated IPv6 address", server);
+                colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+        } else {
+                colon = memchr(host, ':', (size_t)(end - host));
+        }
+        const char *host_end = colon ? colon : end;
+        const char *port = colon ? colon + 1 : "443";
+        int port_len = colon ? (int)(end - colon - 1) : 3;
+        char *connect_to = NULL;
+        if (asprintf(&connect_to, "%s:%.*s:%.*s:%.*s", name, port_len, port, (int)(host_end - host), host,
+                     port_len, port) < 0 ||
+            asprintf(&c->sni_authority, "https://%s:%.*s", name, port_len, port) < 0) {
+                free(connect_to);
+                c->sni_authority = NULL;
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        }
+        c->connect_to = curl_slist_append(NULL, connect_to);
+        free(connect_to);
+        if (!c->connect_to)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        c->authority_len = (size_t)(end - server);
+        return 0;
+}
+
 int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_client_options *opts,
                        struct ap_kube_client **ret, struct ap_error *err)
 {
@@ -113,6 +164,11 @@ int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_cl
                 ap_kube_client_free(c);
                 return ap_error_set(err, -ENOMEM, "out of memory");
         }
+        int r1 = setup_server_name(c, err);
+        if (r1 < 0) {
+                ap_kube_client_free(c);
+                return r1;
+        }
         if (c->cfg->token && !(c->token = strdup(c->cfg->token))) {
                 ap_kube_client_free(c);
                 return ap_error_set(err, -ENOMEM, "out of memory");
@@ -128,6 +184,8 @@ struct ap_kube_client *ap_kube_client_free(struct ap_kube_client *c)
         for (size_t i = 0; i < c->n_pool; i++)
                 curl_easy_cleanup(c->pool[i]);
         ap_kube_config_free(c->cfg);
+        free(c->sni_authority);
+        curl_slist_free_all(c->connect_to);
         ap_secure_free_str(c->token);
         free(c->user_agent);
         pthread_mutex_destroy(&c->lock);
@@ -376,7 +434,19 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
         }
         char errbuf[CURL_ERROR_SIZE] = "";
         struct transfer t = {.h = h, .req = req, .body = body};
-        curl_easy_setopt(h, CURLOPT_URL, req->url);
+        _cleanup_free_ char *sni_url = NULL;
+        if (c->sni_authority && strncmp(req->url, c->cfg->server, c->authority_len) == 0 &&
+            asprintf(&sni_url, "%s%s", c->sni_authority, req->url + c->authority_len) < 0)
+                sni_url = NULL;
+        if (c->sni_authority && !sni_url) {
+                curl_easy_cleanup(h);
+                curl_slist_free_all(headers);
+                ap_secure_free_str(token);
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        }
+        curl_easy_setopt(h, CURLOPT_URL, sni_url ? sni_url : req->url);
+        if (sni_url)
+                curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -422,6 +492,7 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
         atomic_fetch_add(&c->n_connects, (unsigned long)connects);
         /* the pool must not keep pointers to this request's data */
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, NULL);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
         curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, NULL);
         curl_slist_free_all(headers);

@@ -13,7 +13,8 @@
 
 struct ap_kube_config {
         char *server;          /* "https://host:port" with no trailing slash */
-        char *tls_server_name; /* parsed but not used yet: verification uses the server URL's host */
+        char *tls_server_name; /* SNI and the name the server's certificate is verified against, instead
+                                * of the server URL's host (the connection still goes to that host) */
         struct ap_buf ca_pem;  /* PEM bundle to trust, alone; empty = the system store */
         struct ap_buf cert_pem;
         struct ap_buf key_pem; /* secret */

@@ -252,6 +252,11 @@ static void *proxy_loop(void *arg)
 
 struct tcp_proxy *tcp_proxy_start(int upstream_port)
 {
+        return tcp_proxy_start_on("127.0.0.1", upstream_port);
+}
+
+struct tcp_proxy *tcp_proxy_start_on(const char *ip, int upstream_port)
+{
         struct tcp_proxy *p = calloc(1, sizeof(*p));
         assert_non_null(p);
         memset(p->pairs, -1, sizeof(p->pairs));
@@ -260,7 +265,7 @@ struct tcp_proxy *tcp_proxy_start(int upstream_port)
         assert_int_equal(pipe2(p->wake, O_CLOEXEC), 0);
         p->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         struct sockaddr_in a = {.sin_family = AF_INET};
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        assert_int_equal(inet_pton(AF_INET, ip, &a.sin_addr), 1);
         assert_int_equal(bind(p->listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
         assert_int_equal(listen(p->listen_fd, 64), 0);
         socklen_t len = sizeof(a);

@@ -589,6 +589,50 @@ static void test_finalizers(void **state)
             AP_E_NOT_FOUND);
 }
 
+/* GET /version through a client for server with tls-server-name name (NULL = none). */
+static int get_version(const char *server, const char *name, struct ap_error *err)
+{
+        struct ap_kube_config *cfg = NULL;
+        assert_int_equal(ap_kube_config_load_kubeconfig(getenv("KUBECONFIG"), NULL, &cfg, err), 0);
+        free(cfg->server);
+        cfg->server = strdup(server);
+        free(cfg->tls_server_name);
+        cfg->tls_server_name = name ? strdup(name) : NULL;
+        struct ap_kube_client *c = NULL;
+        int r = ap_kube_client_new(cfg, NULL, &c, err);
+        ap_kube_config_free(cfg);
+        if (r < 0)
+                return r;
+        char url[256];
+        snprintf(url, sizeof(url), "%s/version", server);
+        json_t *v = NULL;
+        r = ap_kube_request_json(c, "GET", url, NULL, NULL, NULL, &v, NULL, err);
+        if (r == 0)
+                assert_non_null(json_object_get(v, "gitVersion"));
+        json_decref(v);
+        ap_kube_client_free(c);
+        return r;
+}
+
+/* The serving certificate names 127.0.0.1, localhost and kubernetes.default*: through 127.0.0.2 it only
+ * verifies when tls-server-name names one of those, and a tls-server-name it does not hold fails even
+ * where the URL's host would pass. */
+static void test_tls_server_name(void **state)
+{
+        struct ap_error err = AP_ERROR_INIT;
+        int port = atoi(strrchr(it_server(), ':') + 1);
+        struct tcp_proxy *p = tcp_proxy_start_on("127.0.0.2", port);
+        char via[64];
+        snprintf(via, sizeof(via), "https://127.0.0.2:%d", tcp_proxy_port(p));
+        assert_int_equal(get_version(via, NULL, &err), AP_KUBE_E_TLS_VERIFY);
+        assert_non_null(strstr(err.msg, "127.0.0.2"));
+        assert_int_equal(get_version(via, "localhost", &err), 0);
+        assert_int_equal(get_version(via, "kubernetes.default.svc", &err), 0);
+        assert_int_equal(get_version(it_server(), "wrong.example", &err), AP_KUBE_E_TLS_VERIFY);
+        assert_int_equal(get_version(it_server(), "bad/name", &err), AP_E_INVALID);
+        tcp_proxy_free(p);
+}
+
 static char *request_token(struct ap_kube_client *c, const char *ns, const char *sa)
 {
         struct ap_error err = AP_ERROR_INIT;
@@ -728,6 +772,7 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_conflict_retry, setup, teardown),
             cmocka_unit_test_setup_teardown(test_events, setup, teardown),
             cmocka_unit_test_setup_teardown(test_finalizers, setup, teardown),
+            cmocka_unit_test(test_tls_server_name),
             cmocka_unit_test_setup_teardown(test_bearer_token_rotation, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
