@@ -49,6 +49,8 @@ int ap_kube_controller_new(const struct ap_kube_controller_options *opts, struct
             .name = opts->name,
             .base_delay_ms = opts->base_delay_ms,
             .max_delay_ms = opts->max_delay_ms,
+            .qps = opts->rate_limit_qps,
+            .burst = opts->rate_limit_burst,
             .metrics = opts->metrics,
         };
         c->queue = ap_kube_workqueue_new(&qo);

@@ -31,6 +31,8 @@ struct ap_kube_controller_options {
         void *userdata;
         struct ap_kube_metrics *metrics;  /* may be NULL */
         long base_delay_ms, max_delay_ms; /* backoff; 0 = 5 ms / 1000 s */
+        double rate_limit_qps;            /* the queue's overall bucket; 0 = 10, < 0 = off */
+        int rate_limit_burst;             /* 0 = 100 */
 };
 
 struct ap_kube_controller;

@@ -57,6 +57,8 @@ struct ap_kube_workqueue {
         bool shutting_down;
         bool paused; /* get() hands out nothing (the controller is not running); adds still queue */
         long base_ms, max_ms;
+        double qps, burst, tokens; /* the overall bucket of rate-limited adds (tokens < 0: reserved) */
+        int64_t tokens_at_ns;
         atomic_size_t n_failures; /* size of failures, readable without the lock */
 
         struct ap_kube_metrics *metrics;
@@ -109,6 +111,10 @@ struct ap_kube_workqueue *ap_kube_workqueue_new(const struct ap_kube_workqueue_o
         ap_keymap_init_borrowed(&q->items);
         q->base_ms = opts->base_delay_ms > 0 ? opts->base_delay_ms : 5;
         q->max_ms = opts->max_delay_ms > 0 ? opts->max_delay_ms : 1000L * 1000;
+        q->qps = opts->qps < 0 ? 0 : opts->qps > 0 ? opts->qps : 10;
+        q->burst = opts->burst > 0 ? opts->burst : opts->qps > 0 ? AP_MAX(1.0, opts->qps * 10) : 100;
+        q->tokens = q->burst;
+        q->tokens_at_ns = ap_mono_ns();
         q->metrics = opts->metrics;
         if (q->metrics) {
                 const char *n = opts->name ? opts->name : "queue";
@@ -366,13 +372,29 @@ long ap_kube_workqueue_backoff_ms(long base_ms, long max_ms, int failures)
         return d > (double)max_ms ? max_ms : (long)d;
 }
 
+/* Reserve one token of the overall bucket: how long until it is ours (ms). Lock held. */
+static long bucket_delay_ms(struct ap_kube_workqueue *q)
+{
+        if (q->qps <= 0)
+                return 0;
+        int64_t now = ap_mono_ns();
+        q->tokens = AP_MIN(q->burst, q->tokens + (double)(now - q->tokens_at_ns) / 1e9 * q->qps);
+        q->tokens_at_ns = now;
+        q->tokens -= 1;
+        return q->tokens >= 0 ? 0 : (long)(-q->tokens / q->qps * 1000 + 0.999);
+}
+
 int ap_kube_workqueue_add_rate_limited(struct ap_kube_workqueue *q, const char *key)
 {
         pthread_mutex_lock(&q->lock);
         uintptr_t n = (uintptr_t)ap_keymap_get(&q->failures, key);
         int r = ap_keymap_put(&q->failures, key, (void *)(n + 1), NULL);
         atomic_store(&q->n_failures, ap_keymap_size(&q->failures));
-        long delay = ap_kube_workqueue_backoff_ms(q->base_ms, q->max_ms, (int)AP_MIN(n, 1000));
+        /* client-go's DefaultControllerRateLimiter: the longer of the key's backoff and the wait for a
+         * token of the bucket every key shares, so a storm of failures is spread out */
+        long backoff = ap_kube_workqueue_backoff_ms(q->base_ms, q->max_ms, (int)AP_MIN(n, 1000));
+        long bucket = bucket_delay_ms(q); /* reserves a token: once */
+        long delay = AP_MAX(backoff, bucket);
         pthread_mutex_unlock(&q->lock);
         if (r < 0)
                 return r;

@@ -1,6 +1,8 @@
 /* workqueue.h - the controller work queue (client-go's semantics): string keys, de-duplicated while
  * waiting; a key added while it is being processed is queued again once, after done(); per-key
- * exponential backoff for retries (5 ms doubling, capped at 1000 s, reset by forget); delayed adds; and a
+ * exponential backoff for retries (5 ms doubling, capped at 1000 s, reset by forget) combined with an
+ * overall token bucket (10 qps, burst 100), the longer wait of the two, as client-go's
+ * DefaultControllerRateLimiter; delayed adds; and a
  * shutdown that stops new adds while workers drain what is queued. Thread-safe. Metrics (optional) use
  * the workqueue_* families with name/controller labels. */
 #pragma once
@@ -18,6 +20,8 @@ struct ap_kube_workqueue_options {
         const char *name;                /* metrics label; NULL = "queue" */
         long base_delay_ms;              /* first retry delay; 0 = 5 ms */
         long max_delay_ms;               /* cap; 0 = 1000 s */
+        double qps;                      /* the bucket shared by all rate-limited adds; 0 = 10, < 0 = off */
+        int burst;                       /* 0 = 100 (or 10 x qps when qps is set) */
         struct ap_kube_metrics *metrics; /* may be NULL; must outlive the queue */
 };
 
@@ -29,7 +33,8 @@ struct ap_kube_workqueue *ap_kube_workqueue_free(struct ap_kube_workqueue *q);
 int ap_kube_workqueue_add(struct ap_kube_workqueue *q, const char *key) _warn_unused_;
 /* Queue key after delay_ms; when the key already waits for a later time the earlier one wins. */
 int ap_kube_workqueue_add_after(struct ap_kube_workqueue *q, const char *key, long delay_ms) _warn_unused_;
-/* Queue key after its backoff delay and count the failure (workqueue_retries_total). */
+/* Queue key after its backoff delay or the overall bucket's wait, whichever is longer, and count the
+ * failure (workqueue_retries_total). */
 int ap_kube_workqueue_add_rate_limited(struct ap_kube_workqueue *q, const char *key) _warn_unused_;
 /* Reset key's failure count (after a successful reconcile). */
 void ap_kube_workqueue_forget(struct ap_kube_workqueue *q, const char *key);

@@ -295,6 +295,44 @@ static void test_concurrent_adds(void **state)
         ap_kube_workqueue_free(st.q);
 }
 
+/* The overall bucket: 100 qps, burst 10: 30 keys failing at once come back over ~200 ms, the first ten
+ * at their own (1 ms) backoff. */
+static void test_overall_bucket(void **state)
+{
+        struct ap_kube_workqueue_options o = {.base_delay_ms = 1, .qps = 100, .burst = 10};
+        struct ap_kube_workqueue *q = ap_kube_workqueue_new(&o);
+        int64_t t0 = now_ms();
+        for (int i = 0; i < 30; i++)
+                assert_int_equal(ap_kube_workqueue_add_rate_limited(
+                                     q, (char[]){'r', (char)('0' + i / 10), (char)('0' + i % 10), 0}),
+                                 0);
+        int64_t tenth = 0;
+        for (int i = 0; i < 30; i++) {
+                char *k = get(q);
+                if (i == 9)
+                        tenth = now_ms() - t0;
+                ap_kube_workqueue_done(q, k);
+        }
+        int64_t last = now_ms() - t0;
+        print_message("# 30 rate-limited keys: 10th after %lld ms, last after %lld ms\n", (long long)tenth,
+                      (long long)last);
+        assert_true(tenth < 60);
+        assert_true(last >= 180 && last < 1000);
+        ap_kube_workqueue_free(q);
+        /* off: all at their backoff */
+        struct ap_kube_workqueue_options off = {.base_delay_ms = 1, .qps = -1};
+        q = ap_kube_workqueue_new(&off);
+        t0 = now_ms();
+        for (int i = 0; i < 30; i++)
+                assert_int_equal(ap_kube_workqueue_add_rate_limited(
+                                     q, (char[]){'r', (char)('0' + i / 10), (char)('0' + i % 10), 0}),
+                                 0);
+        for (int i = 0; i < 30; i++)
+                ap_kube_workqueue_done(q, get(q));
+        assert_true(now_ms() - t0 < 100);
+        ap_kube_workqueue_free(q);
+}
+
 /* ---- the controller ---- */
 
 struct recon {
@@ -501,6 +539,7 @@ int main(void)
             cmocka_unit_test(test_shutdown),
             cmocka_unit_test(test_shutdown_wakes_waiters),
             cmocka_unit_test(test_concurrent_adds),
+            cmocka_unit_test(test_overall_bucket),
             cmocka_unit_test(test_controller),
             cmocka_unit_test(test_controller_drains_on_stop),
             cmocka_unit_test(test_controller_stop_cancel_restart),
