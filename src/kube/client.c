@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/fileio.h"
 #include "base/http_curl.h"
+#include "mux.h"
 
 #define POOL_MAX          16
 #define TOKEN_MAX         ((size_t)64 << 10)
@@ -27,7 +28,8 @@ struct ap_kube_client {
         size_t max_body;
         char *user_agent;
         bool http1_only;
-        int max_retries; /* after 429 / 503 with Retry-After */
+        int max_retries;         /* after 429 / 503 with Retry-After */
+        struct ap_kube_mux *mux; /* runs every transfer, sharing connections; NULL = each on its own */
         /* tls-server-name: requests go to a URL naming it (so libcurl sends it as SNI and verifies the
          * certificate against it) while CURLOPT_CONNECT_TO sends the connection to the server's host */
         size_t authority_len;          /* of "https://host:port" at the start of cfg->server */
@@ -150,6 +152,10 @@ int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_cl
                          : opts->rate_limit_retries > 0 ? opts->rate_limit_retries
                                                         : 10;
         pthread_mutex_init(&c->bucket_lock, NULL);
+        if (!opts->separate_connections && !(c->mux = ap_kube_mux_new())) {
+                ap_kube_client_free(c);
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        }
         if (opts->qps > 0) {
                 c->qps = opts->qps;
                 c->burst = opts->burst > 0 ? opts->burst : AP_MAX(1.0, opts->qps);
@@ -181,6 +187,7 @@ struct ap_kube_client *ap_kube_client_free(struct ap_kube_client *c)
 {
         if (!c)
                 return NULL;
+        ap_kube_mux_free(c->mux); /* every transfer has ended: the caller stopped what watches */
         for (size_t i = 0; i < c->n_pool; i++)
                 curl_easy_cleanup(c->pool[i]);
         ap_kube_config_free(c->cfg);
@@ -283,26 +290,30 @@ struct transfer {
         bool success;
 };
 
+/* Body bytes of the answer whose status is code: to the caller's stream handler (2xx with on_data) or
+ * into the body buffer. Runs on the requesting thread (also for multiplexed transfers). */
+static int deliver(void *ud, long code, const char *p, size_t n)
+{
+        struct transfer *t = ud;
+        if (!t->code_known) {
+                t->success = code >= 200 && code < 300;
+                t->code_known = true;
+        }
+        int r = t->success && t->req->on_data ? t->req->on_data(t->req->userdata, p, n)
+                                              : ap_buf_add(t->body, p, n);
+        if (r < 0)
+                t->cb_error = r;
+        return r;
+}
+
 static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
 {
         struct transfer *t = ud;
         size_t n = size * nmemb;
-        if (!t->code_known) {
-                long code = 0;
+        long code = 0;
+        if (!t->code_known)
                 curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &code);
-                t->success = code >= 200 && code < 300;
-                t->code_known = true;
-        }
-        int r;
-        if (t->success && t->req->on_data)
-                r = t->req->on_data(t->req->userdata, p, n);
-        else
-                r = ap_buf_add(t->body, p, n);
-        if (r < 0) {
-                t->cb_error = r;
-                return CURL_WRITEFUNC_ERROR;
-        }
-        return n;
+        return deliver(t, code, p, n) < 0 ? CURL_WRITEFUNC_ERROR : n;
 }
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
@@ -479,7 +490,11 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
                 curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
                 curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, token);
         }
-        CURLcode cc = curl_easy_perform(h);
+        /* every request runs on the multiplexer, as a stream of one HTTP/2 connection */
+        bool muxed = c->mux != NULL;
+        if (muxed)
+                curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L); /* wait for a connection to multiplex on */
+        CURLcode cc = muxed ? ap_kube_mux_perform(c->mux, h, req->cancel, deliver, &t) : curl_easy_perform(h);
         long code = 0, version = 0, connects = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
         curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);

@@ -1,7 +1,8 @@
-/* client.h - the REST client: libcurl with HTTP/2 when the server offers it, a pool of easy handles so
- * connections are reused across requests and threads, timeouts, bearer tokens re-read as they rotate,
+/* client.h - the REST client: libcurl with HTTP/2 when the server offers it, requests and watches
+ * multiplexed on one connection, a pool of easy handles, timeouts, bearer tokens re-read as they rotate,
  * impersonation headers, response bodies capped, and every non-2xx answer parsed into a Status.
- * Thread-safe: any number of threads may issue requests on one client at once. */
+ * Thread-safe: any number of threads may issue requests on one client at once. Over HTTP/2 they all
+ * share one connection (see separate_connections). */
 #pragma once
 
 #include <jansson.h>
@@ -33,6 +34,12 @@ struct ap_kube_client_options {
          * request's timeout) and try again, up to this many times (0 = 10, -1 = never); then the error
          * is returned with err->retry_after_ms. */
         int rate_limit_retries;
+        /* Requests run on one libcurl multi handle (a thread of the client) so that over HTTP/2 they
+         * share one connection as streams, as client-go's do: watches and requests alike (the caller
+         * still blocks until its request ends; streaming callbacks run on that thread). true: each
+         * request on the calling thread with a pooled handle's own connections (one per concurrent
+         * request or watch). */
+        bool separate_connections;
 };
 
 /* cfg is copied; it may be freed after. opts may be NULL. */

@@ -517,7 +517,7 @@ static void *churner(void *arg)
                                   NULL, NULL, &err) == 0)
                         ch->writes++;
                 json_decref(p);
-                it_sleep_ms(3);
+                it_sleep_ms(15);
         }
         return NULL;
 }

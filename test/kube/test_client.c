@@ -238,6 +238,18 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         } else if (strcmp(url, "/503-plain") == 0) {
                 code = 503;
                 body = "overloaded";
+        } else if (strcmp(url, "/huge") == 0) {
+                /* 4 MiB: more than the multiplexer holds for a requester, so the stream pauses */
+                static char *huge;
+                if (!huge) {
+                        huge = malloc(4 << 20);
+                        memset(huge, 'h', 4 << 20);
+                }
+                struct MHD_Response *r =
+                    MHD_create_response_from_buffer(4 << 20, huge, MHD_RESPMEM_PERSISTENT);
+                enum MHD_Result ret = MHD_queue_response(conn, 200, r);
+                MHD_destroy_response(r);
+                return ret;
         } else if (strcmp(url, "/big") == 0) {
                 memset(big, 'x', sizeof(big) - 1);
                 big[0] = '"';
@@ -318,6 +330,57 @@ static void test_max_body(void **state)
         MHD_stop_daemon(m.d);
 }
 
+struct slow_sink {
+        size_t bytes;
+        int calls, stop_after;
+};
+
+static int slow_on_data(void *userdata, const char *data, size_t n)
+{
+        struct slow_sink *s = userdata;
+        s->bytes += n;
+        s->calls++;
+        for (size_t i = 0; i < n; i++)
+                if (data[i] != 'h')
+                        return -EBADMSG;
+        if (s->stop_after && s->calls >= s->stop_after)
+                return AP_E_CANCELLED;
+        if (s->calls % 8 == 0)
+                ap_sleep_ms(1); /* a slow consumer: the stream must pause, not buffer without bound */
+        return 0;
+}
+
+/* Streamed bodies reach the requesting thread whole and in order through the multiplexer, which pauses
+ * the stream for a slow consumer; a handler's failure ends the transfer with its code. */
+static void test_streamed_body(void **state)
+{
+        struct mhd m;
+        mhd_start(&m);
+        struct ap_kube_client *c = client_for(m.port, NULL);
+        char url[128];
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/huge", m.port);
+        struct slow_sink sink = {0};
+        struct ap_kube_http h = {.method = "GET", .url = url, .on_data = slow_on_data, .userdata = &sink};
+        long code = 0;
+        struct ap_error err = AP_ERROR_INIT;
+        assert_int_equal(ap_kube_client_do(c, &h, &code, NULL, NULL, &err), 0);
+        assert_int_equal(code, 200);
+        assert_int_equal(sink.bytes, 4 << 20);
+        struct slow_sink stop = {.stop_after = 3};
+        h.userdata = &stop;
+        assert_int_equal(ap_kube_client_do(c, &h, &code, NULL, NULL, &err), AP_E_CANCELLED);
+        assert_int_equal(stop.calls, 3);
+        /* collected into a buffer, past the relay's size */
+        struct ap_buf b = AP_BUF_INIT;
+        b.max = 8 << 20;
+        struct ap_kube_http hb = {.method = "GET", .url = url};
+        assert_int_equal(ap_kube_client_do(c, &hb, &code, &b, NULL, &err), 0);
+        assert_int_equal(b.len, 4 << 20);
+        ap_buf_release(&b);
+        ap_kube_client_free(c);
+        MHD_stop_daemon(m.d);
+}
+
 struct burst {
         struct ap_kube_client *c;
         int port, n, failures;
@@ -385,6 +448,7 @@ int main(void)
             cmocka_unit_test(test_events_never_block),
             cmocka_unit_test(test_retry_after),
             cmocka_unit_test(test_max_body),
+            cmocka_unit_test(test_streamed_body),
             cmocka_unit_test(test_client_rate_limit),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
