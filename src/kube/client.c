@@ -283,9 +283,9 @@ static void handle_put(struct ap_kube_client *c, CURL *h)
 struct transfer {
         CURL *h;
         const struct ap_kube_http *req;
-        struct ap_buf *body; /* non-2xx bodies, and 2xx bodies when there is no on_data */
-        long retry_after;
-        int cb_error; /* first negative code from on_data or the body buffer */
+        struct ap_buf *body;               /* non-2xx bodies, and 2xx bodies when there is no on_data */
+        struct ap_http_response_info info; /* Retry-After and the like */
+        int cb_error;                      /* first negative code from on_data or the body buffer */
         bool code_known;
         bool success;
 };
@@ -319,19 +319,8 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
         struct transfer *t = ud;
-        size_t n = size * nmemb;
-        static const char name[] = "retry-after:";
-        if (n > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-                char tmp[32];
-                size_t k = AP_MIN(n - (sizeof(name) - 1), sizeof(tmp) - 1);
-                memcpy(tmp, p + sizeof(name) - 1, k);
-                tmp[k] = '\0';
-                char *end;
-                long v = strtol(tmp, &end, 10);
-                if (end != tmp && v > 0 && v < 86400)
-                        t->retry_after = v;
-        }
-        return n;
+        ap_http_parse_header(p, size * nmemb, &t->info);
+        return size * nmemb;
 }
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
@@ -445,6 +434,7 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
         }
         char errbuf[CURL_ERROR_SIZE] = "";
         struct transfer t = {.h = h, .req = req, .body = body};
+        ap_http_response_info_init(&t.info);
         _cleanup_free_ char *sni_url = NULL;
         if (c->sni_authority && strncmp(req->url, c->cfg->server, c->authority_len) == 0 &&
             asprintf(&sni_url, "%s%s", c->sni_authority, req->url + c->authority_len) < 0)
@@ -458,20 +448,14 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
         curl_easy_setopt(h, CURLOPT_URL, sni_url ? sni_url : req->url);
         if (sni_url)
                 curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
+        struct ap_http_options ho = {.user_agent = c->user_agent,
+                                     .connect_timeout_ms = c->connect_timeout_ms,
+                                     .timeout_ms = timeout_ms > 0 ? timeout_ms : 0,
+                                     .http1_only = c->http1_only};
+        ap_http_setup_handle(h, &ho);
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
-        curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
-                         c->http1_only ? (long)CURL_HTTP_VERSION_1_1 : (long)CURL_HTTP_VERSION_2TLS);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
-        if (timeout_ms > 0)
-                curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -525,7 +509,8 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
         handle_put(c, h);
         if (t.cb_error < 0) {
                 if (t.cb_error == -E2BIG && !(t.success && req->on_data))
-                        return ap_error_set(err, -E2BIG, "%s %s: response larger than %zu bytes", req->method,
+                        return ap_error_set(err, AP_E_TOO_LARGE,
+                                            "%s %s: the response is larger than %zu bytes", req->method,
                                             req->url, body->max);
                 if (err && err->code == 0)
                         ap_error_set(err, t.cb_error, "%s %s: stream handler failed", req->method, req->url);
@@ -536,7 +521,8 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
                 return 0;
         struct ap_kube_status local = AP_KUBE_STATUS_INIT;
         struct ap_kube_status *s = st ? st : &local;
-        ap_kube_status_parse(code, body->data + body_start, body->len - body_start, t.retry_after, s);
+        ap_kube_status_parse(code, body->data + body_start, body->len - body_start,
+                             t.info.retry_after_ms / 1000, s);
         ap_buf_truncate(body, body_start);
         if (code == 401 && c->cfg->token_file)
                 *ret_unauthorized = true;
