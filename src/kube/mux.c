@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/macro.h"
 
 #define POLL_MS   100         /* how often cancel flags are looked at while nothing happens */
@@ -71,13 +72,17 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
                 ret = CURL_WRITEFUNC_PAUSE;
         } else {
                 if (j->len + n > j->cap) {
+                        /* bodies may hold Secrets: move by hand, so the old block is wiped */
                         size_t cap = AP_MAX(j->len + n, j->cap ? j->cap * 2 : 16384);
-                        char *b = realloc(j->buf, cap);
+                        char *b = malloc(cap);
                         if (!b) {
                                 j->oom = true;
                                 ret = CURL_WRITEFUNC_ERROR;
                                 goto out;
                         }
+                        if (j->len)
+                                memcpy(b, j->buf, j->len);
+                        ap_secure_free(j->buf, j->cap);
                         j->buf = b;
                         j->cap = cap;
                 }
@@ -202,6 +207,7 @@ CURLcode ap_kube_mux_perform(struct ap_kube_mux *m, CURL *h, const atomic_bool *
                 if (wake)
                         curl_multi_wakeup(m->multi);
                 int r = aborted ? -1 : sink(userdata, code, data, n);
+                ap_secure_wipe(data, n); /* handed over: no copy of the body stays behind */
                 spare = data;
                 spare_cap = cap;
                 pthread_mutex_lock(&m->lock);
@@ -214,8 +220,8 @@ CURLcode ap_kube_mux_perform(struct ap_kube_mux *m, CURL *h, const atomic_bool *
         }
         CURLcode rc = j.oom ? CURLE_OUT_OF_MEMORY : j.abort && j.rc == CURLE_OK ? CURLE_WRITE_ERROR : j.rc;
         pthread_mutex_unlock(&m->lock);
-        free(spare);
-        free(j.buf);
+        ap_secure_free(spare, spare_cap);
+        ap_secure_free(j.buf, j.cap);
         return rc;
 }
 
