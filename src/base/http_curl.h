@@ -1,5 +1,5 @@
 /* http_curl.h - the one libcurl wrapper every layer that speaks HTTP uses (kube, forge, the dashboard's
- * OIDC calls): libcurl's global initialisation done once; the options every easy handle gets (no
+ * OIDC calls): libcurl's global initialisation done once; the options set on every easy handle (no
  * signals, http/https only, no redirects, keepalive, timeouts, user agent, HTTP/2 over TLS); response
  * bodies collected into an ap_buf with its cap (a secret buffer stays wiped); the response headers that
  * matter captured (Retry-After, x-ratelimit-remaining/-reset); and the mapping of a failed transfer

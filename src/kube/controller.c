@@ -193,6 +193,21 @@ int ap_kube_controller_start(struct ap_kube_controller *c, struct ap_error *err)
         return 0;
 }
 
+/* Join the workers (called with the lock held and joining set; returns with the lock released). */
+static void join_locked(struct ap_kube_controller *c)
+{
+        int n = c->started;
+        pthread_mutex_unlock(&c->lock);
+        for (int i = 0; i < n; i++)
+                pthread_join(c->threads[i], NULL);
+        pthread_mutex_lock(&c->lock);
+        c->started = 0;
+        c->alive = 0;
+        c->joining = false;
+        pthread_cond_broadcast(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+}
+
 void ap_kube_controller_stop(struct ap_kube_controller *c, long grace_ms)
 {
         if (!c)
@@ -219,16 +234,7 @@ void ap_kube_controller_stop(struct ap_kube_controller *c, long grace_ms)
                         break;
         }
         atomic_store(&c->cancel, true); /* whatever still runs must stop now */
-        int n = c->started;
-        pthread_mutex_unlock(&c->lock);
-        for (int i = 0; i < n; i++)
-                pthread_join(c->threads[i], NULL);
-        pthread_mutex_lock(&c->lock);
-        c->started = 0;
-        c->alive = 0;
-        c->joining = false;
-        pthread_cond_broadcast(&c->cond);
-        pthread_mutex_unlock(&c->lock);
+        join_locked(c);
 }
 
 void ap_kube_controller_drain(struct ap_kube_controller *c)
@@ -237,17 +243,10 @@ void ap_kube_controller_drain(struct ap_kube_controller *c)
                 return;
         ap_kube_workqueue_shutdown(c->queue);
         pthread_mutex_lock(&c->lock);
-        int n = c->started;
-        c->joining = n > 0;
-        pthread_mutex_unlock(&c->lock);
-        for (int i = 0; i < n; i++)
-                pthread_join(c->threads[i], NULL);
-        pthread_mutex_lock(&c->lock);
-        c->started = 0;
-        c->alive = 0;
-        c->joining = false;
-        pthread_cond_broadcast(&c->cond);
-        pthread_mutex_unlock(&c->lock);
+        while (c->joining)
+                pthread_cond_wait(&c->cond, &c->lock);
+        c->joining = true;
+        join_locked(c);
 }
 
 struct ap_kube_controller *ap_kube_controller_free(struct ap_kube_controller *c)

@@ -50,17 +50,20 @@ port() { grep -m1 ' ports ' "$work/$1.log" | sed -n "s/.*$2=\([0-9]*\).*/\1/p"; 
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+elected() { # elected SECONDS A B: the name of whichever of A and B logs "leading" first, or ""
+  local end=$((SECONDS + $1)) who=""
+  while [ $SECONDS -lt $end ] && [ -z "$who" ]; do
+    grep -q ' leading$' "$work/$2.log" 2>/dev/null && who=$2
+    grep -q ' leading$' "$work/$3.log" 2>/dev/null && who=$3
+    sleep 0.1
+  done
+  echo "$who"
+}
 
 echo "1..29"
 start a
 start b
-end=$((SECONDS + 40))
-leader=""
-while [ $SECONDS -lt $end ] && [ -z "$leader" ]; do
-  grep -q ' leading$' "$work/a.log" 2>/dev/null && leader=a
-  grep -q ' leading$' "$work/b.log" 2>/dev/null && leader=b
-  sleep 0.1
-done
+leader=$(elected 40 a b)
 if [ -z "$leader" ]; then
   not_ok "one contender leads within 40 s"; cat "$work"/*.err >&2; exit 1
 fi
@@ -121,13 +124,7 @@ lease2=frozen
 start2() { "$bin" run "$ns" "$lease2" "$1" 4000 3000 1000 $GRACE_MS >"$work/$1.log" 2>"$work/$1.err" & pids+=($!); eval "pid_$1=$!"; }
 start2 d
 start2 e
-end=$((SECONDS + 30))
-L=""
-while [ $SECONDS -lt $end ] && [ -z "$L" ]; do
-  grep -q ' leading$' "$work/d.log" 2>/dev/null && L=d
-  grep -q ' leading$' "$work/e.log" 2>/dev/null && L=e
-  sleep 0.1
-done
+L=$(elected 30 d e)
 F=$([ "$L" = d ] && echo e || echo d)
 check "a second pair elects a leader ($L)" [ -n "$L" ]
 wait_for 10 "$L" "slow start" >/dev/null 2>&1 || true

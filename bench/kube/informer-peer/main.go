@@ -56,12 +56,17 @@ func procKiB(file, field string) int64 {
 	return -1
 }
 
-func informer(selector string, start time.Time) error {
+// clientset: the clientset for $KUBECONFIG
+func clientset() (*kubernetes.Clientset, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	return kubernetes.NewForConfig(cfg)
+}
+
+func informer(selector string, start time.Time) error {
+	cs, err := clientset()
 	if err != nil {
 		return err
 	}
@@ -96,11 +101,7 @@ func informer(selector string, start time.Time) error {
 }
 
 func watchConnections(n, requests int) error {
-	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := clientset()
 	if err != nil {
 		return err
 	}
