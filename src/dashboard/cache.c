@@ -206,7 +206,9 @@ static void sync_per_app(struct ap_dash_cache *c, const struct ap_dash_apps *a)
                 if (want && ai) { /* the app came back: its old informers are stopped; start them again */
                         struct ap_error err = AP_ERROR_INIT;
                         for (int k = 0; k < 2; k++)
-                                ap_kube_informer_start(ai->inf[k], &err);
+                                if (ap_kube_informer_start(ai->inf[k], &err) < 0)
+                                        ap_log(AP_LOG_WARN, "cannot restart the informers of '%s': %s",
+                                               a->v[i].platform_ns, ap_error_message(&err));
                         ai->running = true;
                 } else if (want)
                         start_app_informers(c, &a->v[i]);
@@ -672,7 +674,9 @@ int ap_dash_cache_start(struct ap_dash_cache *c, long timeout_ms, struct ap_erro
         }
         pthread_mutex_unlock(&c->lock);
         for (size_t i = 0; r == 0 && i < n; i++)
-                ap_kube_informer_wait_synced(wait[i], 5000);
+                if (ap_kube_informer_wait_synced(wait[i], 5000) < 0)
+                        ap_log(AP_LOG_DEBUG,
+                               "an app's informers did not sync within 5 s; serving what they hold");
         return r;
 }
 

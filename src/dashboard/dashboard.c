@@ -161,8 +161,9 @@ static int start_server(struct ap_dash *d, struct ap_error *err)
                 return r;
         if ((r = ap_kube_health_start("0", d->cfg.health_addr, NULL, &d->health, err)) < 0)
                 return r;
-        if (d->health)
-                ap_kube_health_add_check(d->health, AP_KUBE_CHECK_READYZ, "caches", ready_check, d);
+        if (d->health &&
+            (r = ap_kube_health_add_check(d->health, AP_KUBE_CHECK_READYZ, "caches", ready_check, d)) < 0)
+                return ap_error_set(err, r, "out of memory");
         return 0;
 }
 

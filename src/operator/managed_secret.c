@@ -365,7 +365,7 @@ static int load(struct sec_pass *s, const char *app, struct ap_kube_reconcile_re
         bool ready = s->a->ready && s->a->repo && s->a->identity;
         pthread_mutex_unlock(&s->a->lock);
         if (!ready) {
-                const json_t *c = op_condition_find(
+                const json_t *c = ap_kube_condition_find(
                     json_object_get(json_object_get(s->reg, "status"), "conditions"), "Ready");
                 const char *msg = json_string_value(json_object_get(c, "message"));
                 if (msg && json_string_value(json_object_get(c, "status")) &&

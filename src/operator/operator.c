@@ -187,7 +187,13 @@ void op_fault_hook(void *userdata, const char *point)
 
 bool op_flux_missing(struct ap_operator *op)
 {
-        return !op->gitrepos || !op->kustomizations;
+        return !op->gitrepos || !op->kustomizations || ap_kube_informer_resource_missing(op->gitrepos) ||
+               ap_kube_informer_resource_missing(op->kustomizations);
+}
+
+const atomic_bool *op_cancel_flag(struct ap_operator *op)
+{
+        return op->reg_ctl ? ap_kube_controller_cancel_flag(op->reg_ctl) : NULL;
 }
 
 /* ---- event handlers: every change is a key of its app ---- */
@@ -279,10 +285,11 @@ static void flux_update(void *userdata, json_t *old_obj, json_t *new_obj)
 /* ---- set-up ---- */
 
 static int add_informer(struct ap_operator *op, const struct ap_kube_resource *res, const char *selector,
-                        const struct ap_kube_informer_handlers *h, bool by_namespace,
+                        const struct ap_kube_informer_handlers *h, bool by_namespace, bool optional,
                         struct ap_kube_informer **ret, struct ap_error *err)
 {
-        struct ap_kube_informer_options io = {.resource = res, .label_selector = selector};
+        struct ap_kube_informer_options io = {
+            .resource = res, .label_selector = selector, .optional = optional};
         struct ap_kube_informer *inf = NULL;
         int r = ap_kube_informer_new(op->kube, &io, &inf, err);
         if (r == 0 && by_namespace)
@@ -383,6 +390,7 @@ static int open_flux_repo(struct ap_operator *op, struct ap_error *err)
             .author_email = c->git_author_email,
             .fault_hook = op_fault_hook,
             .hook_userdata = op,
+            .cancel = op_cancel_flag(op), /* leadership lost: stop pushing at once */
         };
         if (r == 0)
                 r = ap_git_repo_new(&rc, &op->flux_repo, err);
@@ -438,8 +446,6 @@ static int setup(struct ap_operator *op, const char *identity, struct ap_error *
         if (ap_age_recipient_parse(c->cluster_age_recipient, strlen(c->cluster_age_recipient),
                                    &op->cluster_recipient, err) < 0)
                 return ap_error_prefix(err, "--cluster-age-recipient");
-        if ((r = open_flux_repo(op, err)) < 0)
-                return r;
         struct ap_kube_manager_options mo = {
             .metrics_addr = c->metrics_addr,
             .health_addr = c->health_addr,
@@ -461,32 +467,24 @@ static int setup(struct ap_operator *op, const char *identity, struct ap_error *
                                 err)) < 0 ||
             (r = add_controller(op, "managedsecret", op_secrets_reconcile, &op->sec_ctl, err)) < 0)
                 return r;
+        if ((r = open_flux_repo(op, err)) < 0) /* after the controllers: it stops on their cancel flag */
+                return r;
         op->reg_q = ap_kube_controller_queue(op->reg_ctl);
         op->sec_q = ap_kube_controller_queue(op->sec_ctl);
         struct ap_kube_informer_handlers rh = {reg_event, reg_update, reg_event, op};
         struct ap_kube_informer_handlers ih = {intent_event, intent_update, intent_event, op};
         struct ap_kube_informer_handlers fh = {flux_event, flux_update, flux_event, op};
-        if ((r = add_informer(op, &op_res_registrations, c->watch_selector, &rh, false, &op->regs, err)) <
-                0 ||
-            (r = add_informer(op, &ap_kube_res_secrets, AP_LABEL_MANAGED_SECRET "=true", &ih, true,
+        if ((r = add_informer(op, &op_res_registrations, c->watch_selector, &rh, false, false, &op->regs,
+                              err)) < 0 ||
+            (r = add_informer(op, &ap_kube_res_secrets, AP_LABEL_MANAGED_SECRET "=true", &ih, true, false,
                               &op->intents, err)) < 0)
                 return r;
-        bool flux_git = false, flux_ks = false;
-        if ((r = served(op, &op_res_gitrepositories, &flux_git, err)) < 0 ||
-            (r = served(op, &op_res_kustomizations, &flux_ks, err)) < 0)
+        /* optional: Flux may be installed after the operator; registrations say FluxNotInstalled meanwhile */
+        const char *sel = AP_LABEL_MANAGED_BY "=" AP_MANAGED_BY;
+        if ((r = add_informer(op, &op_res_gitrepositories, sel, &fh, false, true, &op->gitrepos, err)) < 0 ||
+            (r = add_informer(op, &op_res_kustomizations, sel, &fh, false, true, &op->kustomizations, err)) <
+                0)
                 return r;
-        if (flux_git && flux_ks) {
-                const char *sel = AP_LABEL_MANAGED_BY "=" AP_MANAGED_BY;
-                if ((r = add_informer(op, &op_res_gitrepositories, sel, &fh, false, &op->gitrepos, err)) <
-                        0 ||
-                    (r = add_informer(op, &op_res_kustomizations, sel, &fh, false, &op->kustomizations,
-                                      err)) < 0)
-                        return r;
-        } else {
-                ap_log(AP_LOG_WARN,
-                       "Flux is not installed (no GitRepository/Kustomization CRDs): registrations report "
-                       "FluxReady=False until it is and the operator restarts");
-        }
         return 0;
 }
 

@@ -22,7 +22,8 @@
 #include "kube/keymap.h"
 #include "kube/manager.h"
 #include "kube/metrics.h"
-#include "kube/watch_stream.h"
+#include "kube/meta.h"
+#include "kube/obj.h"
 #include "operator/config.h"
 #include "operator/model.h"
 #include "operator/names.h"
@@ -161,14 +162,8 @@ _warn_unused_ int op_sops_encrypt(struct ap_operator *op, const char *plain, siz
                                   size_t previous_len, struct ap_age_identity *const *ids, size_t n_ids,
                                   struct ap_buf *out, struct ap_error *err);
 
-/* ---- status.c ---- */
-/* Set (or update) condition type in the array conditions: lastTransitionTime changes only when status
- * flips; *ret_changed tells whether anything changed. */
-_warn_unused_ int op_condition_set(json_t *conditions, const char *type, const char *status,
-                                   const char *reason, const char *message, long long generation,
-                                   const char *now, bool *ret_changed);
-const json_t *op_condition_find(const json_t *conditions, const char *type);
-/* "True" when conditions[type].status is True. */
+/* ---- status.c (conditions themselves: kube/meta.h) ---- */
+/* "True" when status.conditions[type].status is True. */
 bool op_condition_true(const json_t *obj, const char *type);
 
 /* ---- registration.c / managed_secret.c ---- */

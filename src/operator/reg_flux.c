@@ -246,7 +246,7 @@ static void flux_status(struct reg *g)
         bool ok = true;
         for (int i = 0; i < 2 && ok; i++) {
                 const json_t *st = json_object_get(objs[i], "status");
-                const json_t *c = op_condition_find(json_object_get(st, "conditions"), "Ready");
+                const json_t *c = ap_kube_condition_find(json_object_get(st, "conditions"), "Ready");
                 const char *s = json_string_value(json_object_get(c, "status"));
                 const char *msg = json_string_value(json_object_get(c, "message"));
                 json_t *og = json_object_get(st, "observedGeneration");

@@ -46,6 +46,7 @@ static int repo_handle(struct reg *g, const char *push_url, const char *clone_ur
                     .author_email = g->cfg->git_author_email,
                     .fault_hook = op_fault_hook,
                     .hook_userdata = g->op,
+                    .cancel = op_cancel_flag(g->op),
                 };
                 r = ap_git_repo_new(&rc, &repo, err);
         }

@@ -247,14 +247,14 @@ static json_t *build_status(struct reg *g, bool *ret_changed)
                         ready = false;
                         snprintf(not_ready, sizeof(not_ready), "%s: %s", cond_types[c], s->message);
                 }
-                const json_t *prev = op_condition_find(conds, cond_types[c]);
+                const json_t *prev = ap_kube_condition_find(conds, cond_types[c]);
                 const char *ps = json_string_value(json_object_get(prev, "status"));
                 char prev_buf[16];
                 snprintf(prev_buf, sizeof(prev_buf), "%s", ps ? ps : ""); /* the set below frees it */
                 const char *prev_status = ps ? prev_buf : NULL;
                 bool ch = false;
-                if (op_condition_set(conds, cond_types[c], s->status, s->reason, s->message, g->generation,
-                                     now, &ch) < 0) {
+                if (ap_kube_condition_set(conds, cond_types[c], s->status, s->reason, s->message,
+                                          g->generation, now, &ch) < 0) {
                         json_decref(conds);
                         return NULL;
                 }
@@ -264,13 +264,13 @@ static json_t *build_status(struct reg *g, bool *ret_changed)
                 changed = changed || ch;
         }
         bool ch = false;
-        const char *pr = json_string_value(json_object_get(op_condition_find(conds, "Ready"), "status"));
+        const char *pr = json_string_value(json_object_get(ap_kube_condition_find(conds, "Ready"), "status"));
         char prev_ready_buf[16];
         snprintf(prev_ready_buf, sizeof(prev_ready_buf), "%s", pr ? pr : "");
         const char *prev_ready = pr ? prev_ready_buf : NULL;
-        if (op_condition_set(conds, "Ready", ready ? "True" : "False", ready ? "Ready" : "NotReady",
-                             ready ? "the platform is ready: secrets can be created" : not_ready,
-                             g->generation, now, &ch) < 0) {
+        if (ap_kube_condition_set(conds, "Ready", ready ? "True" : "False", ready ? "Ready" : "NotReady",
+                                  ready ? "the platform is ready: secrets can be created" : not_ready,
+                                  g->generation, now, &ch) < 0) {
                 json_decref(conds);
                 return NULL;
         }

@@ -63,8 +63,9 @@ static json_t *open_file(struct sec_pass *s, const char *path)
         o.n_identities = 1;
         o.input = o.output = AP_SOPS_FORMAT_YAML;
         if (ap_git_repo_read(s->a->repo, path, &file, &found, &err) == 0 && found &&
-            ap_sops_decrypt(file.data, file.len, &o, &plain, &err) == 0)
-                ap_yaml_to_json(plain.data, plain.len, &doc, &err);
+            ap_sops_decrypt(file.data, file.len, &o, &plain, &err) == 0 &&
+            ap_yaml_to_json(plain.data, plain.len, &doc, &err) < 0)
+                doc = NULL;
         if (!doc)
                 ap_log(AP_LOG_WARN, "app '%s': cannot restore a managed secret from '%s': %s", s->n.app, path,
                        ap_error_message(&err));
