@@ -7,8 +7,6 @@
 OP_PID=
 VALUES=()
 
-# start_operator EXTRA-FLAG...: start the operator (log appended to $tmp/operator.log) and wait for
-# /readyz; sets OP_PID, METRICS_PORT, HEALTH_PORT. KUBECONFIG selects the cluster.
 # operator_as_sa: from now on start_operator runs the operator as its own ServiceAccount in $OPNS with
 # exactly the permissions of deploy/operator-rbac.yaml (the ClusterRole bound to it, the leader-election
 # Role in $OPNS), through a token from the TokenRequest API: the e2e then proves those permissions suffice.
@@ -37,27 +35,30 @@ operator_as_sa() {
   OPERATOR_KUBECONFIG=$tmp/operator.kubeconfig
 }
 
+# start_operator EXTRA-FLAG...: start the operator (log appended to ${OP_LOG:-$tmp/operator.log}) and
+# wait for /readyz; sets OP_PID, METRICS_PORT, HEALTH_PORT. KUBECONFIG selects the cluster.
 start_operator() {
-  touch "$tmp/operator.log"
+  local log=${OP_LOG:-$tmp/operator.log}
+  touch "$log"
   local from
-  from=$(($(wc -l <"$tmp/operator.log" 2>/dev/null || echo 0) + 1))
+  from=$(($(wc -l <"$log" 2>/dev/null || echo 0) + 1))
   "$APP_PLATFORM_BIN" operator ${OPERATOR_KUBECONFIG:+--kubeconfig "$OPERATOR_KUBECONFIG"} --namespace "$OPNS" --forge local --local-repos-dir "$FORGE" \
     --forge-clone-url "ssh://$GIT_USER@127.0.0.1:$GIT_PORT$FORGE/{repo}.git" \
     --forge-known-hosts-secret forge-known-hosts --flux-repo-url "$FLUX_REPO" \
     --cluster-age-recipient "$CLUSTER_RCP" --cache-dir "$tmp/cache${CACHE_SUFFIX:-}" --watch-label-selector "$SEL" \
     --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 --log-format json --resync-interval 15s \
-    "$@" >>"$tmp/operator.log" 2>&1 &
+    "$@" >>"$log" 2>&1 &
   OP_PID=$!
   local port
   for _ in $(seq 100); do
-    port=$(tail -n "+$from" "$tmp/operator.log" | grep -o 'serving /metrics on port [0-9]*' | tail -1 | grep -o '[0-9]*$')
+    port=$(tail -n "+$from" "$log" | grep -o 'serving /metrics on port [0-9]*' | tail -1 | grep -o '[0-9]*$')
     [ -n "$port" ] && break
     kill -0 "$OP_PID" 2>/dev/null || return 1
     sleep 0.1
   done
   [ -n "$port" ] || return 1
   METRICS_PORT=$port
-  HEALTH_PORT=$(tail -n "+$from" "$tmp/operator.log" | grep -o '/readyz on port [0-9]*' | tail -1 | grep -o '[0-9]*$')
+  HEALTH_PORT=$(tail -n "+$from" "$log" | grep -o '/readyz on port [0-9]*' | tail -1 | grep -o '[0-9]*$')
   wait_for 60 curl -fs "127.0.0.1:$HEALTH_PORT/readyz"
 }
 metric() { curl -fs "127.0.0.1:$METRICS_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
