@@ -13,13 +13,14 @@
 #include "base/error.h"
 
 /* Keys of the OIDC Secret's data. */
-#define AP_OIDC_KEY_HOSTNAME    "hostname"     /* required: <app>.<base-domain> or *.<app>.<base-domain> */
-#define AP_OIDC_KEY_CALLBACK    "callbackPath" /* optional, default AP_OIDC_DEFAULT_CALLBACK */
-#define AP_OIDC_KEY_SECRET      "clientSecret" /* written once by the operator */
-#define AP_OIDC_KEY_NAME        "clientName"   /* optional: shown on Authelia's consent page */
-#define AP_OIDC_KEY_POLICY      "authorizationPolicy"     /* optional: two_factor (default), one_factor */
-#define AP_OIDC_KEY_AUTH_METHOD "tokenEndpointAuthMethod" /* optional: client_secret_basic (default), _post  \
-                                                           */
+#define AP_OIDC_KEY_HOSTNAME "hostname"     /* required: <app>.<base-domain> or *.<app>.<base-domain> */
+#define AP_OIDC_KEY_CALLBACK "callbackPath" /* optional, default AP_OIDC_DEFAULT_CALLBACK */
+#define AP_OIDC_KEY_SECRET   "clientSecret" /* written once by the operator */
+#define AP_OIDC_KEY_NAME     "clientName"   /* optional: shown on Authelia's consent page */
+#define AP_OIDC_KEY_POLICY   "authorizationPolicy" /* optional: two_factor (default), one_factor */
+#define AP_OIDC_KEY_AUTH_METHOD                                                                              \
+        "tokenEndpointAuthMethod" /* optional: client_secret_basic (default), _post                          \
+                                   */
 #define AP_OIDC_DEFAULT_CALLBACK  "/api/auth/oidc/callback"
 #define AP_OIDC_CLIENT_ID_MAX     100 /* Authelia's limit */
 #define AP_OIDC_NAME_MAX          100
