@@ -28,6 +28,7 @@ static void pass_release(struct sec_pass *s)
         for (size_t i = 0; i < s->n_in; i++) {
                 op_strv_free(s->in[i].targets, s->in[i].n_targets);
                 free(s->in[i].target_name);
+                json_decref(s->in[i].data);
         }
         free(s->in);
         for (size_t i = 0; i < s->n_files; i++)
@@ -89,6 +90,8 @@ static void refuse_all(struct sec_pass *s, const char *why)
         for (size_t i = 0; i < s->n_in; i++) {
                 struct sec_intent *in = &s->in[i];
                 struct ap_error err = AP_ERROR_INIT;
+                if (in->quiet)
+                        continue;
                 if (in->deleting) {
                         /* nothing of it can be in a repository we do not know: let it go */
                         if (in->finalizer &&
@@ -237,7 +240,7 @@ static int settle(struct sec_pass *s, const char *sha, const char *tip, struct a
                 if (in->deleting) {
                         if (in->finalizer)
                                 r = op_finalizer(s->op, &ap_kube_res_secrets, in->obj, false, err);
-                        if (r == 0 &&
+                        if (r == 0 && !in->keep_object &&
                             !json_object_get(json_object_get(in->obj, "metadata"), "deletionTimestamp")) {
                                 r = op_delete(s->op, &ap_kube_res_secrets, s->n.platform_ns, in->name, err);
                                 if (r == 0)
@@ -246,6 +249,8 @@ static int settle(struct sec_pass *s, const char *sha, const char *tip, struct a
                                                  "the targets",
                                                  sha[0] ? " in commit " : "", sha);
                         }
+                } else if (in->quiet) {
+                        continue;
                 } else if (!in->valid) {
                         const char *prev = annotation(in->obj, AP_ANN_LAST_ERROR);
                         if (!prev || strcmp(prev, in->error) != 0) {
@@ -331,7 +336,10 @@ static int load(struct sec_pass *s, const char *app, struct ap_kube_reconcile_re
 {
         s->reg = ap_kube_informer_get(s->op->regs, app);
         s->list = ap_kube_informer_by_index(s->op->intents, "namespace", s->n.platform_ns);
-        if (!s->list)
+        json_t *oidc = op_oidc_delivery_list(s->op, s->n.platform_ns); /* OIDC Secrets delivered too */
+        int xr = s->list && oidc ? json_array_extend(s->list, oidc) : -1;
+        json_decref(oidc);
+        if (xr < 0)
                 return -ENOMEM;
         s->n_in = json_array_size(s->list);
         s->in = calloc(s->n_in + 1, sizeof(*s->in));

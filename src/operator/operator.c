@@ -1,6 +1,6 @@
 /* operator.c - wiring of the operator process (see operator.h): credentials, the Flux repo, forges,
- * informers with their event handlers, the two controllers, the manager. Reconcilers live in
- * registration.c and managed_secret.c. */
+ * informers with their event handlers, the three controllers, the manager. Reconcilers live in
+ * registration.c, managed_secret.c and oidc_client.c. */
 #include "operator/operator.h"
 
 #include <errno.h>
@@ -232,9 +232,28 @@ static void reg_event(void *userdata, json_t *obj)
                 queue(op->reg_q, name, 0);
 }
 
+/* A registration's existence and spec.namespaces decide whether its OIDC clients are valid. */
+static void reg_oidc(struct ap_operator *op, const char *name)
+{
+        queue(op->oidc_q, name, 0);
+        queue(op->oidc_q, OP_OIDC_AUTHELIA_KEY, op->cfg->batch_ms);
+}
+
+static void reg_add_delete(void *userdata, json_t *obj)
+{
+        reg_event(userdata, obj);
+        if (ap_kube_obj_name(obj))
+                reg_oidc(userdata, ap_kube_obj_name(obj));
+}
+
 static void reg_update(void *userdata, json_t *old_obj, json_t *new_obj)
 {
         reg_event(userdata, new_obj);
+        const json_t *om = json_object_get(old_obj, "metadata"), *nm = json_object_get(new_obj, "metadata");
+        if (ap_kube_obj_name(new_obj) &&
+            (!json_equal(json_object_get(old_obj, "spec"), json_object_get(new_obj, "spec")) ||
+             !json_equal(json_object_get(om, "deletionTimestamp"), json_object_get(nm, "deletionTimestamp"))))
+                reg_oidc(userdata, ap_kube_obj_name(new_obj));
 }
 
 static void intent_event(void *userdata, json_t *obj)
@@ -262,6 +281,47 @@ static void intent_update(void *userdata, json_t *old_obj, json_t *new_obj)
         /* finalizer changes are ours (added with Committed) or a resync restores them */
         if (!same)
                 intent_event(userdata, new_obj);
+}
+
+/* ---- OIDC client Secrets: the app's OIDC pass, the Authelia file, the delivery, the secret-reader Role ----
+ */
+
+static void oidc_changed(struct ap_operator *op, const json_t *old_obj, const json_t *new_obj,
+                         bool add_or_delete)
+{
+        char app[AP_NAME_BUF];
+        if (!ap_app_from_platform_ns(ap_kube_obj_namespace(new_obj), app, sizeof(app)))
+                return;
+        queue(op->oidc_q, app, 0);
+        queue(op->oidc_q, OP_OIDC_AUTHELIA_KEY, op->cfg->batch_ms);
+        const json_t *oa = json_object_get(json_object_get(old_obj, "metadata"), "annotations");
+        const json_t *na = json_object_get(json_object_get(new_obj, "metadata"), "annotations");
+        if (json_object_get(oa, AP_ANN_TARGET_NS) || json_object_get(na, AP_ANN_TARGET_NS))
+                queue(op->sec_q, app, op->cfg->batch_ms); /* delivered through the managed-secret pipeline */
+        if (add_or_delete)
+                queue(op->reg_q, app, 0); /* the secret-reader Role names it */
+}
+
+static void oidc_event(void *userdata, json_t *obj)
+{
+        oidc_changed(userdata, obj, obj, true);
+}
+
+static void oidc_update(void *userdata, json_t *old_obj, json_t *new_obj)
+{
+        /* our own status writes come back as updates: only what the passes read matters */
+        const json_t *om = json_object_get(old_obj, "metadata"), *nm = json_object_get(new_obj, "metadata");
+        static const char *const keys[] = {AP_ANN_TARGET_NS, AP_ANN_TARGET_NAME, AP_ANN_DELETE};
+        bool same =
+            json_equal(json_object_get(old_obj, "data"), json_object_get(new_obj, "data")) &&
+            json_equal(json_object_get(om, "deletionTimestamp"), json_object_get(nm, "deletionTimestamp")) &&
+            json_equal(json_object_get(om, "labels"), json_object_get(nm, "labels")) &&
+            json_equal(json_object_get(om, "finalizers"), json_object_get(nm, "finalizers"));
+        for (size_t i = 0; same && i < AP_ARRAY_SIZE(keys); i++)
+                same = json_equal(json_object_get(json_object_get(om, "annotations"), keys[i]),
+                                  json_object_get(json_object_get(nm, "annotations"), keys[i]));
+        if (!same)
+                oidc_changed(userdata, old_obj, new_obj, false);
 }
 
 /* The next secrets pass of app fetches first (Flux saw a revision: maybe a hand edit under secrets/). */
@@ -501,19 +561,27 @@ static int setup(struct ap_operator *op, const char *identity, struct ap_error *
                 return r;
         if ((r = add_controller(op, "appplatformregistration", op_registration_reconcile, &op->reg_ctl,
                                 err)) < 0 ||
-            (r = add_controller(op, "managedsecret", op_secrets_reconcile, &op->sec_ctl, err)) < 0)
+            (r = add_controller(op, "managedsecret", op_secrets_reconcile, &op->sec_ctl, err)) < 0 ||
+            (r = add_controller(op, "oidcclient", op_oidc_reconcile, &op->oidc_ctl, err)) < 0)
                 return r;
         if ((r = open_flux_repo(op, err)) < 0) /* after the controllers: it stops on their cancel flag */
                 return r;
         op->reg_q = ap_kube_controller_queue(op->reg_ctl);
         op->sec_q = ap_kube_controller_queue(op->sec_ctl);
-        struct ap_kube_informer_handlers rh = {reg_event, reg_update, reg_event, op};
+        op->oidc_q = ap_kube_controller_queue(op->oidc_ctl);
+        if (!(op->oidc_state = op_oidc_state_new()) ||
+            ap_kube_workqueue_add(op->oidc_q, OP_OIDC_AUTHELIA_KEY) < 0)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        struct ap_kube_informer_handlers oh = {oidc_event, oidc_update, oidc_event, op};
+        struct ap_kube_informer_handlers rh = {reg_add_delete, reg_update, reg_add_delete, op};
         struct ap_kube_informer_handlers ih = {intent_event, intent_update, intent_event, op};
         struct ap_kube_informer_handlers fh = {flux_event, flux_update, flux_event, op};
         if ((r = add_informer(op, &op_res_registrations, c->watch_selector, &rh, false, false, &op->regs,
                               err)) < 0 ||
             (r = add_informer(op, &ap_kube_res_secrets, AP_LABEL_MANAGED_SECRET "=true", &ih, true, false,
-                              &op->intents, err)) < 0)
+                              &op->intents, err)) < 0 ||
+            (r = add_informer(op, &ap_kube_res_secrets, AP_LABEL_OIDC_CLIENT, &oh, true, false, &op->oidc,
+                              err)) < 0)
                 return r;
         /* optional: Flux may be installed after the operator; registrations say FluxNotInstalled meanwhile */
         const char *sel = AP_LABEL_MANAGED_BY "=" AP_MANAGED_BY;
@@ -573,6 +641,7 @@ int ap_operator_run(const struct ap_op_config *cfg, struct ap_kube_client *kube,
         ap_kube_manager_free(op->mgr); /* stops and frees informers and controllers */
         ap_kube_recorder_free(op->rec);
         op_apps_free(op);
+        op->oidc_state = op_oidc_state_free(op->oidc_state);
         ap_keymap_release(&op->forges, forge_free);
         ap_git_repo_free(op->flux_repo);
         ap_age_recipient_free(op->cluster_recipient);

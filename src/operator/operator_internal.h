@@ -80,8 +80,10 @@ struct ap_operator {
         struct ap_kube_informer *namespaces; /* Namespaces labelled labrats.work/app */
         struct ap_kube_informer *gitrepos; /* the platform GitRepositories (optional: Flux may be missing) */
         struct ap_kube_informer *kustomizations;
-        struct ap_kube_controller *reg_ctl, *sec_ctl;
-        struct ap_kube_workqueue *reg_q, *sec_q;
+        struct ap_kube_informer *oidc; /* Secrets labelled labrats.work/oidc-client, by namespace */
+        struct ap_kube_controller *reg_ctl, *sec_ctl, *oidc_ctl;
+        struct ap_kube_workqueue *reg_q, *sec_q, *oidc_q;
+        struct op_oidc_state *oidc_state; /* what Authelia was last given (oidc_authelia.c) */
 
         struct op_creds creds;
         struct ap_age_recipient *cluster_recipient;
@@ -190,6 +192,20 @@ _warn_unused_ int op_secrets_rotate(struct ap_operator *op, struct op_app *a, co
  * from a thread of its own; stop joins it (no-op when not started). */
 _warn_unused_ int op_watch_log_start(struct ap_operator *op, struct ap_error *err);
 void op_watch_log_stop(struct ap_operator *op);
+
+/* ---- oidc_client.c / oidc_authelia.c: the OIDC client reconciler ---- */
+/* The key of the pass that renders Authelia's whole client file (never an app name). */
+#define OP_OIDC_AUTHELIA_KEY ":authelia"
+/* Keys: an app name (its OIDC Secrets: checks, clientSecret, oidc-status) or OP_OIDC_AUTHELIA_KEY. */
+int op_oidc_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
+struct op_oidc_state *op_oidc_state_new(void);
+struct op_oidc_state *op_oidc_state_free(struct op_oidc_state *st);
+/* Hooks of the managed-secret pipeline: the OIDC Secrets of platform_ns it delivers (those with
+ * labrats.work/target-namespaces or still holding its finalizer, not labelled managed-secret; a new
+ * array), and the data to deliver for one of them: *ret a new object (clientSecret, client-id,
+ * issuer-url, callback-url) when it is a valid client with its clientSecret, else NULL. */
+json_t *op_oidc_delivery_list(struct ap_operator *op, const char *platform_ns);
+_warn_unused_ int op_oidc_delivery_data(struct ap_operator *op, const json_t *obj, json_t **ret);
 
 /* ---- operator.c ---- */
 /* A named crash point (--test-fault): kills the process with SIGKILL when it is the configured one. */

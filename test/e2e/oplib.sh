@@ -95,6 +95,25 @@ repo_clone() { rm -rf "$2"; git clone -q "$FORGE/$1-platform.git" "$2" 2>/dev/nu
 cond() { kubectl get apr "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].status}" 2>/dev/null; }
 cond_msg() { kubectl get apr "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].message}" 2>/dev/null; }
 
+# e2e_platform: the SSH Git server, a bare Flux repo (FLUX_REPO=$tmp/flux.git), the cluster age key
+# ($tmp/cluster.agekey, CLUSTER_RCP), the CRD and ClusterRoles, the operator namespace $OPNS with the
+# forge's known_hosts Secret; SEL selects this run's registrations. Bails out on failure.
+e2e_platform() {
+  SEL="e2e.labrats.work/run=$id"
+  e2e_gitserver "$tmp" || bail "the SSH Git server did not start"
+  FLUX_REPO=$tmp/flux.git
+  git init -q --bare -b main "$FLUX_REPO" || bail "cannot create the Flux repo"
+  "$APP_PLATFORM_BIN" age keygen -o "$tmp/cluster.agekey" 2>/dev/null || bail "age keygen failed"
+  CLUSTER_RCP=$("$APP_PLATFORM_BIN" age keygen -y "$tmp/cluster.agekey")
+  kubectl apply --server-side -f "$SRCDIR/deploy/crd.yaml" -f "$SRCDIR/deploy/clusterroles.yaml" >/dev/null ||
+    bail "cannot install the CRD and ClusterRoles"
+  kubectl wait --for=condition=Established crd/appplatformregistrations.labrats.work --timeout=60s >/dev/null ||
+    bail "the CRD is not established"
+  kubectl create namespace "$OPNS" >/dev/null || bail "cannot create the operator namespace"
+  kubectl -n "$OPNS" create secret generic forge-known-hosts --from-file=known_hosts="$GIT_KNOWN_HOSTS" >/dev/null ||
+    bail "cannot create the known_hosts Secret"
+}
+
 stop_operator() {
   [ -n "$OP_PID" ] || return 0
   kill -TERM "$OP_PID" 2>/dev/null
