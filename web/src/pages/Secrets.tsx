@@ -164,6 +164,7 @@ function SecretFormDialog({
                 autoComplete="off"
                 spellcheck={false}
                 required
+                autofocus
                 onInput={(e) => set({ name: (e.target as HTMLInputElement).value })}
                 onBlur={() => touch('name')}
               />
