@@ -215,9 +215,9 @@ static int commit(struct sec_pass *s, char sha[41], struct ap_error *err)
                 snprintf(sha, 41, "%s", pr.commit);
                 if (!pr.unchanged)
                         ap_kube_metric_inc(s->op->m_commits_platform);
-                ap_log(AP_LOG_INFO, "app '%s': %s %zu change%s to '%s' as %.12s (%s)", s->n.app,
+                ap_log(AP_LOG_INFO, "app '%s': %s %zu change%s to '%s' as %.12s (%s)%s", s->n.app,
                        pr.unchanged ? "found" : "committed", s->n_ch, s->n_ch == 1 ? "" : "s",
-                       s->a->repo_label, pr.commit, subject.data);
+                       s->a->repo_label, pr.commit, subject.data, op_push_attempts_note(&pr));
         } else {
                 ap_kube_metric_inc(s->op->m_push_fail);
         }

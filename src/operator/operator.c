@@ -72,7 +72,26 @@ static int load_creds(struct ap_operator *op, struct ap_error *err)
                 if (r < 0)
                         return r;
         }
-        if (c->forge != AP_FORGE_LOCAL) {
+        if (c->forge == AP_FORGE_LOCAL && c->forge_credentials_secret) {
+                /* the local forge served over SSH: the operator pushes to the clone URL with this key */
+                if ((r = read_secret(op, "forge-credentials-secret", c->forge_credentials_secret, &s, err)) <
+                    0)
+                        return r;
+                if (secret_key(s, "identity", &k->forge_ssh_identity) < 0 ||
+                    secret_key(s, "known_hosts", &k->forge_ssh_known_hosts) < 0)
+                        r = ap_error_set(err, AP_E_INVALID,
+                                         "--forge-credentials-secret: Secret '%s/%s' holds invalid data",
+                                         c->namespace, c->forge_credentials_secret);
+                else if (!k->forge_ssh_identity || !k->forge_ssh_known_hosts)
+                        r = ap_error_set(
+                            err, AP_E_INVALID,
+                            "--forge-credentials-secret: Secret '%s/%s' needs keys 'identity' and "
+                            "'known_hosts' to push the local forge's repositories over SSH",
+                            c->namespace, c->forge_credentials_secret);
+                json_decref(s);
+                if (r < 0)
+                        return r;
+        } else if (c->forge != AP_FORGE_LOCAL) {
                 if ((r = read_secret(op, "forge-credentials-secret", c->forge_credentials_secret, &s, err)) <
                     0)
                         return r;
@@ -282,6 +301,21 @@ static void flux_update(void *userdata, json_t *old_obj, json_t *new_obj)
         }
 }
 
+/* ---- leadership, in the log ---- */
+
+static void on_leading(void *userdata, bool leading)
+{
+        struct ap_operator *op = userdata;
+        if (!op->cfg->leader_elect)
+                return;
+        if (leading)
+                ap_log(AP_LOG_INFO, "leading as '%s' (Lease '%s/app-platform-operator'): controllers started",
+                       op->identity, op->cfg->namespace);
+        else
+                ap_log(AP_LOG_WARN, "'%s' is not leading any more: controllers stopped, no reconcile runs",
+                       op->identity);
+}
+
 /* ---- set-up ---- */
 
 static int add_informer(struct ap_operator *op, const struct ap_kube_resource *res, const char *selector,
@@ -453,6 +487,8 @@ static int setup(struct ap_operator *op, const char *identity, struct ap_error *
             .lease_namespace = c->namespace,
             .lease_name = "app-platform-operator",
             .identity = identity,
+            .on_leading = on_leading,
+            .userdata = op,
         };
         if ((r = ap_kube_manager_new(op->kube, &mo, &op->mgr, err)) < 0)
                 return r;
@@ -496,6 +532,7 @@ int ap_operator_run(const struct ap_op_config *cfg, struct ap_kube_client *kube,
                 return ap_error_set(err, -ENOMEM, "out of memory");
         op->cfg = cfg;
         op->kube = kube;
+        op->identity = identity;
         pthread_mutex_init(&op->flux_lock, NULL);
         pthread_mutex_init(&op->forges_lock, NULL);
         pthread_mutex_init(&op->apps_lock, NULL);
@@ -505,7 +542,7 @@ int ap_operator_run(const struct ap_op_config *cfg, struct ap_kube_client *kube,
                 const char *colon = strchr(cfg->test_fault, ':');
                 size_t n = colon ? (size_t)(colon - cfg->test_fault) : strlen(cfg->test_fault);
                 snprintf(op->fault_point, sizeof(op->fault_point), "%.*s", (int)n, cfg->test_fault);
-                atomic_store(&op->fault_left, colon ? atol(colon + 1) : 1);
+                atomic_store(&op->fault_left, colon ? strtol(colon + 1, NULL, 10) : 1);
                 ap_log(AP_LOG_WARN, "test fault armed: SIGKILL at '%s' #%ld", op->fault_point,
                        atomic_load(&op->fault_left));
         }
@@ -519,7 +556,14 @@ int ap_operator_run(const struct ap_op_config *cfg, struct ap_kube_client *kube,
                 struct ap_kube_health *h = ap_kube_manager_health(op->mgr);
                 ap_log(AP_LOG_INFO, "serving /metrics on port %d, /healthz and /readyz on port %d",
                        ap_kube_health_port(h, false), ap_kube_health_port(h, true));
-                r = ap_kube_manager_run(op->mgr, err);
+                if (cfg->leader_elect)
+                        ap_log(AP_LOG_INFO,
+                               "waiting to lead: campaigning for Lease '%s/app-platform-operator' as '%s'",
+                               cfg->namespace, identity);
+                r = op_watch_log_start(op, err);
+                if (r == 0)
+                        r = ap_kube_manager_run(op->mgr, err);
+                op_watch_log_stop(op);
         }
         if (op->rec) {
                 struct ap_error ferr = AP_ERROR_INIT;

@@ -96,6 +96,11 @@ struct ap_operator {
         pthread_mutex_t apps_lock; /* guards apps: app name -> struct op_app * */
         struct ap_keymap apps;
 
+        const char *identity; /* this process's leader-election identity (borrowed for the run) */
+        pthread_t wl_thread;  /* watch_log.c */
+        bool wl_running;
+        atomic_bool wl_stop;
+
         char fault_point[64]; /* --test-fault */
         atomic_long fault_left;
         struct ap_kube_metric *m_writes, *m_commits_platform, *m_commits_flux, *m_push_fail, *m_encrypt,
@@ -147,6 +152,9 @@ const atomic_bool *op_cancel_flag(struct ap_operator *op);
 /* Bring r's cache up to date unless it was fetched within max_age_ms (*synced_ms updated). */
 _warn_unused_ int op_repo_sync(struct ap_git_repo *r, int64_t *synced_ms, int64_t max_age_ms,
                                struct ap_error *err);
+/* What a push result adds to a commit's log line: "" for a first-time push, else how it went (several
+ * attempts, or an earlier unconfirmed push found on the remote). A static per-thread string. */
+const char *op_push_attempts_note(const struct ap_git_push_result *pr);
 /* HMAC-SHA256 of plaintext keyed by a key derived from the app's identity, as 64 hex characters: the
  * content hash recorded in SOPS files the operator cannot decrypt itself (the Flux repo's are encrypted
  * to the cluster key). */
@@ -176,6 +184,12 @@ _warn_unused_ int op_secrets_rotate(struct ap_operator *op, struct op_app *a, co
                                     struct ap_age_identity *new_id, struct ap_age_recipient *new_rcp,
                                     const char *new_recipient, const char *sops_yaml, size_t sops_yaml_len,
                                     const char *request, char ret_sha[41], struct ap_error *err);
+
+/* ---- watch_log.c ---- */
+/* Log what the informers go through (failures and their cause, 410 relists, resuming), once a second
+ * from a thread of its own; stop joins it (no-op when not started). */
+_warn_unused_ int op_watch_log_start(struct ap_operator *op, struct ap_error *err);
+void op_watch_log_stop(struct ap_operator *op);
 
 /* ---- operator.c ---- */
 /* A named crash point (--test-fault): kills the process with SIGKILL when it is the configured one. */

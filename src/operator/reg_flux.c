@@ -174,10 +174,11 @@ static int commit_entries(struct reg *g, char **flux_ns, size_t n_flux_ns, struc
                 r = ap_git_repo_commit_push(g->op->flux_repo, &req, &pr, err);
                 if (r == 0 && !pr.unchanged) {
                         ap_kube_metric_inc(g->op->m_commits_flux);
-                        ap_log(AP_LOG_INFO,
-                               "registration '%s': committed %zu file%s of '%s/%s' to the Flux repo as %.12s",
-                               g->n.app, n, n == 1 ? "" : "s", g->cfg->flux_repo_path, g->n.platform_ns,
-                               pr.commit);
+                        ap_log(
+                            AP_LOG_INFO,
+                            "registration '%s': committed %zu file%s of '%s/%s' to the Flux repo as %.12s%s",
+                            g->n.app, n, n == 1 ? "" : "s", g->cfg->flux_repo_path, g->n.platform_ns,
+                            pr.commit, op_push_attempts_note(&pr));
                 }
         }
         for (int i = 0; i < 7; i++)

@@ -10,6 +10,7 @@
 #   removing a namespace removes its bindings and keeps it; hand edits under secrets/ are restored
 #   a restart with nothing new makes no commit and no write; deletion under Retain and Delete
 #   no secret value in the log, Events, conditions or commit messages
+# The operator runs as its own ServiceAccount with exactly the RBAC of deploy/operator-rbac.yaml.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/oplib.sh"
@@ -31,6 +32,7 @@ cleanup() {
     kubectl delete namespace "$app-platform" "$app-dev" "$app-prod" --wait=false >/dev/null 2>&1
   done
   kubectl delete namespace "$OPNS" --wait=false >/dev/null 2>&1
+  kubectl delete clusterrolebinding "app-platform-operator-$OPNS" >/dev/null 2>&1
   "$GITSERVER" stop "$tmp/srv" >/dev/null 2>&1
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
@@ -50,6 +52,7 @@ kubectl create namespace "$OPNS" >/dev/null || bail "cannot create the operator 
 kubectl -n "$OPNS" create secret generic forge-known-hosts --from-file=known_hosts="$GIT_KNOWN_HOSTS" >/dev/null ||
   bail "cannot create the known_hosts Secret"
 
+operator_as_sa || bail "cannot give the operator its ServiceAccount and RBAC"
 start_operator || bail "the operator did not start: $(tail -5 "$tmp/operator.log")"
 ok "the operator starts and is ready"
 

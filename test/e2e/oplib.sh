@@ -7,29 +7,58 @@
 OP_PID=
 VALUES=()
 
-# start_operator EXTRA-FLAG...: start the operator (log appended to $tmp/operator.log) and wait for
-# /readyz; sets OP_PID, METRICS_PORT, HEALTH_PORT. KUBECONFIG selects the cluster.
+# operator_as_sa: from now on start_operator runs the operator as its own ServiceAccount in $OPNS with
+# exactly the permissions of deploy/operator-rbac.yaml (the ClusterRole bound to it, the leader-election
+# Role in $OPNS), through a token from the TokenRequest API: the e2e then proves those permissions suffice.
+operator_as_sa() {
+  kubectl apply --server-side -f "$SRCDIR/deploy/operator-rbac.yaml" >/dev/null 2>&1 # the ClusterRole (the
+  # namespaced parts target app-platform-system, which may not exist: applied below for $OPNS)
+  kubectl -n "$OPNS" create serviceaccount app-platform-operator >/dev/null || return 1
+  kubectl create clusterrolebinding "app-platform-operator-$OPNS" --clusterrole=app-platform-operator \
+    --serviceaccount="$OPNS:app-platform-operator" >/dev/null || return 1
+  kubectl -n "$OPNS" create role app-platform-operator-leader-election --verb=create --resource=leases.coordination.k8s.io \
+    >/dev/null || return 1
+  kubectl -n "$OPNS" create role app-platform-operator-lease --verb=get,watch,update,patch \
+    --resource=leases.coordination.k8s.io --resource-name=app-platform-operator >/dev/null || return 1
+  for r in app-platform-operator-leader-election app-platform-operator-lease; do
+    kubectl -n "$OPNS" create rolebinding "$r" --role="$r" --serviceaccount="$OPNS:app-platform-operator" >/dev/null ||
+      return 1
+  done
+  local token
+  token=$(kubectl -n "$OPNS" create token app-platform-operator --duration=3h) || return 1
+  kubectl config view --raw --minify >"$tmp/operator.kubeconfig" || return 1
+  local user
+  user=$(kubectl --kubeconfig "$tmp/operator.kubeconfig" config view -o jsonpath='{.contexts[0].context.user}')
+  kubectl --kubeconfig "$tmp/operator.kubeconfig" config unset "users.$user" >/dev/null &&
+    kubectl --kubeconfig "$tmp/operator.kubeconfig" config set-credentials "$user" --token="$token" >/dev/null ||
+    return 1
+  OPERATOR_KUBECONFIG=$tmp/operator.kubeconfig
+}
+
+# start_operator EXTRA-FLAG...: start the operator (log appended to ${OP_LOG:-$tmp/operator.log}) and
+# wait for /readyz; sets OP_PID, METRICS_PORT, HEALTH_PORT. KUBECONFIG selects the cluster.
 start_operator() {
-  touch "$tmp/operator.log"
+  local log=${OP_LOG:-$tmp/operator.log}
+  touch "$log"
   local from
-  from=$(($(wc -l <"$tmp/operator.log" 2>/dev/null || echo 0) + 1))
-  "$APP_PLATFORM_BIN" operator --namespace "$OPNS" --forge local --local-repos-dir "$FORGE" \
+  from=$(($(wc -l <"$log" 2>/dev/null || echo 0) + 1))
+  "$APP_PLATFORM_BIN" operator ${OPERATOR_KUBECONFIG:+--kubeconfig "$OPERATOR_KUBECONFIG"} --namespace "$OPNS" --forge local --local-repos-dir "$FORGE" \
     --forge-clone-url "ssh://$GIT_USER@127.0.0.1:$GIT_PORT$FORGE/{repo}.git" \
     --forge-known-hosts-secret forge-known-hosts --flux-repo-url "$FLUX_REPO" \
     --cluster-age-recipient "$CLUSTER_RCP" --cache-dir "$tmp/cache${CACHE_SUFFIX:-}" --watch-label-selector "$SEL" \
     --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 --log-format json --resync-interval 15s \
-    "$@" >>"$tmp/operator.log" 2>&1 &
+    "$@" >>"$log" 2>&1 &
   OP_PID=$!
   local port
   for _ in $(seq 100); do
-    port=$(tail -n "+$from" "$tmp/operator.log" | grep -o 'serving /metrics on port [0-9]*' | tail -1 | grep -o '[0-9]*$')
+    port=$(tail -n "+$from" "$log" | grep -o 'serving /metrics on port [0-9]*' | tail -1 | grep -o '[0-9]*$')
     [ -n "$port" ] && break
     kill -0 "$OP_PID" 2>/dev/null || return 1
     sleep 0.1
   done
   [ -n "$port" ] || return 1
   METRICS_PORT=$port
-  HEALTH_PORT=$(tail -n "+$from" "$tmp/operator.log" | grep -o '/readyz on port [0-9]*' | tail -1 | grep -o '[0-9]*$')
+  HEALTH_PORT=$(tail -n "+$from" "$log" | grep -o '/readyz on port [0-9]*' | tail -1 | grep -o '[0-9]*$')
   wait_for 60 curl -fs "127.0.0.1:$HEALTH_PORT/readyz"
 }
 metric() { curl -fs "127.0.0.1:$METRICS_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
