@@ -70,8 +70,8 @@ static bool hashed_name(const char *name)
                 return false;
         for (size_t i = stem - 8; i < stem; i++) {
                 char c = name[i];
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                      c == '_'))
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_'))
                         return false;
         }
         return true;
@@ -224,7 +224,8 @@ static int serve(struct ap_dash_req *req, struct ap_dash_resp *resp, struct asse
         }
         const char *etag = ap_dash_printf(req->arena, "\"%s%s%s\"", a->etag, enc ? "-" : "", enc ? enc : "");
         ap_dash_resp_header(resp, "ETag", etag);
-        ap_dash_resp_header(resp, "Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
+        ap_dash_resp_header(resp, "Cache-Control",
+                            immutable ? "public, max-age=31536000, immutable" : "no-cache");
         resp->content_type = type_of(a->name);
         if (not_modified(ap_dash_req_header(req, "If-None-Match"), a->etag)) {
                 resp->status = 304;
