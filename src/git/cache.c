@@ -182,10 +182,12 @@ int ap_git_cache_tip(struct ap_git_repo *r, git_oid *ret, bool *ret_found, struc
 
 #define CANCEL_POLL_MS 10
 
-bool ap_git_backoff(struct ap_git_repo *r, unsigned step, int64_t deadline)
+bool ap_git_backoff(struct ap_git_repo *r, unsigned step, int64_t deadline, const struct ap_error *cause)
 {
         if (ap_deadline_passed(deadline) || ap_git_cancelled(r))
                 return false;
+        if (r->on_retry)
+                r->on_retry(r->hook_userdata, r->name, step, cause);
         /* one last attempt right at the deadline */
         int64_t until = AP_MIN(
             ap_deadline_after_ms(ap_backoff_ms(step, r->backoff_initial_ms, r->backoff_max_ms)), deadline);

@@ -233,7 +233,7 @@ static int commit_push_fn(struct ap_git_repo *r, void *args, int64_t deadline, s
                 }
                 if (fault != AP_GIT_FAULT_TRANSIENT && fault != AP_GIT_FAULT_CONFLICT)
                         return rc;
-                if (!ap_git_backoff(r, step++, deadline))
+                if (!ap_git_backoff(r, step++, deadline, err))
                         return ap_git_give_up(r, err);
                 rc = 0;
         }

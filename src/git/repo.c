@@ -108,6 +108,7 @@ int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **r
         r->token_userdata = cfg->token_userdata;
         r->cancel = cfg->cancel;
         r->before_push = cfg->before_push;
+        r->on_retry = cfg->on_retry;
         r->fault_hook = cfg->fault_hook;
         r->auto_compact = !cfg->no_auto_compact;
         r->compact_loose = cfg->compact_loose_objects ? cfg->compact_loose_objects : 256;
@@ -187,7 +188,7 @@ int ap_git_sync_locked(struct ap_git_repo *r, int64_t deadline, struct ap_error 
                         return 0;
                 if (fault != AP_GIT_FAULT_TRANSIENT)
                         return rc;
-                if (!ap_git_backoff(r, step, deadline))
+                if (!ap_git_backoff(r, step, deadline, err))
                         return ap_git_give_up(r, err);
         }
 }

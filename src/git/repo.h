@@ -84,6 +84,13 @@ struct ap_git_repo_config {
         void (*before_push)(void *userdata, unsigned attempt);
         void (*fault_hook)(void *userdata, const char *point);
         void *hook_userdata;
+
+        /* Optional (hook_userdata is passed): told each time a sync or commit_push attempt failed
+         * transiently (remote unreachable, the branch moved) and is about to be retried after a backoff;
+         * step counts the retries of this call from 0, cause is that attempt's error (borrowed for the
+         * call). Runs with the repo's lock held: it must not call into this repo. For logs ("the remote
+         * is down, retrying"): the call's own error only comes once the retry budget is spent. */
+        void (*on_retry)(void *userdata, const char *repo_name, unsigned step, const struct ap_error *cause);
 };
 
 /* Check the configuration and prepare the object; touches neither the network nor the cache. */

@@ -31,6 +31,7 @@ struct ap_git_repo {
         const atomic_bool *call_cancel; /* the running call's own flag (req->cancel), NULL between calls */
         void (*before_push)(void *userdata, unsigned attempt);
         void (*fault_hook)(void *userdata, const char *point);
+        void (*on_retry)(void *userdata, const char *repo_name, unsigned step, const struct ap_error *cause);
         void *hook_userdata;
         bool auto_compact;
         unsigned compact_loose, compact_packs; /* thresholds (compact.c) */
@@ -128,8 +129,9 @@ int ap_git_cache_fetch(struct ap_git_repo *r, enum ap_git_fault *ret_fault,
 int ap_git_cache_tip(struct ap_git_repo *r, git_oid *ret, bool *ret_found,
                      struct ap_error *err) _warn_unused_;
 /* Sleep for the next backoff step (cut short at the deadline, base/clock.h, or by cancellation); false
- * once the deadline has passed or the call was cancelled. */
-bool ap_git_backoff(struct ap_git_repo *r, unsigned step, int64_t deadline);
+ * once the deadline has passed or the call was cancelled. Tells cfg.on_retry first (cause: the failed
+ * attempt's error). */
+bool ap_git_backoff(struct ap_git_repo *r, unsigned step, int64_t deadline, const struct ap_error *cause);
 
 /* compact.c: after a call that wrote into the cache, pack it when it has grown past the thresholds
  * (best effort: a failure costs disk space, not the call). */

@@ -76,6 +76,9 @@ static const struct flag flags[] = {
      "reconcile every registration and its secrets at least this often (restores hand-edited files)"},
     {"batch-window", K_DURATION, S(batch_ms), "50ms",
      "how long a secret change waits for more changes of the same app, to share one commit"},
+    {"git-retry-timeout", K_DURATION, S(git_retry_ms), "60s",
+     "how long one Git fetch or push retries a remote that cannot be reached (or a branch that keeps "
+     "moving) before the reconcile fails and is retried later"},
     {"flux-git-interval", K_STR, S(git_interval), "1m0s", "spec.interval of the platform GitRepository"},
     {"flux-kustomization-interval", K_STR, S(ks_interval), "10m0s",
      "spec.interval of the platform Kustomization"},
@@ -282,6 +285,8 @@ static int validate(struct ap_op_config *c, struct ap_error *err)
                 return ap_error_set(err, AP_E_INVALID, "--resync-interval: must be at least 10s");
         if (c->batch_ms > 10000)
                 return ap_error_set(err, AP_E_INVALID, "--batch-window: must be at most 10s");
+        if (c->git_retry_ms < 1000 || c->git_retry_ms > 3600000)
+                return ap_error_set(err, AP_E_INVALID, "--git-retry-timeout: must be between 1s and 1h");
         return 0;
 }
 

@@ -32,6 +32,7 @@ struct ap_op_config {
         char *platform_branch;   /* branch of the platform repos */
         long resync_ms;          /* every registration and its secrets are reconciled at least this often */
         long batch_ms;           /* how long a managed-secret change waits for more changes of its app */
+        long git_retry_ms;       /* a Git fetch or push retries a remote that is down this long */
         char *git_interval, *ks_interval; /* the platform GitRepository's and Kustomization's spec.interval */
         long kube_qps, kube_burst;
         char *dashboard_sa;     /* the dashboard's ServiceAccount (operator namespace), "" = none */

@@ -479,6 +479,18 @@ int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconci
          * on the new tip: fetch only when Flux saw a revision we did not make, or now and then */
         bool fetch = atomic_exchange(&a->needs_sync, false);
         r = op_repo_sync(a->repo, &a->repo_synced_ms, fetch ? 0 : 10000, &err);
+        if (r < 0 && r != AP_E_CANCELLED) {
+                /* the remote is unreachable (its retry budget is spent): plan on the cached tip all the
+                 * same; the push re-applies the change set on whatever the remote holds by then, and says
+                 * on the intents why when it cannot get through either */
+                ap_log(AP_LOG_WARN,
+                       "app '%s': cannot fetch the platform repo, planning on the cached copy: %s", s.n.app,
+                       ap_error_message(&err));
+                if (fetch)
+                        atomic_store(&a->needs_sync, true);
+                ap_error_clear(&err);
+                r = 0;
+        }
         if (r == 0)
                 r = ap_git_repo_list(a->repo, "secrets", collect_file, &s, &err);
         if (r == 0 && (r = restore(&s, res, &err)) != 0) {
@@ -486,6 +498,9 @@ int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconci
                         r = 0; /* restored or waiting for the restored intents: plan on the next pass */
                 goto out;
         }
+        if (r < 0 && r != AP_E_CANCELLED)
+                ap_log(AP_LOG_WARN, "app '%s': cannot read the platform repo: %s", s.n.app,
+                       ap_error_message(&err));
         char sha[41] = "";
         if (r == 0)
                 r = run_pass(&s, NULL, sha, &err);

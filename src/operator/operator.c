@@ -204,6 +204,18 @@ void op_fault_hook(void *userdata, const char *point)
         op_fault(userdata, point);
 }
 
+void op_git_retry_hook(void *userdata, const char *repo_name, unsigned step, const struct ap_error *cause)
+{
+        (void)userdata;
+        /* the first retry of a call and then every 8th: enough to see an outage and how long it lasts */
+        if (step % 8 != 0)
+                return;
+        bool moved = cause && cause->code == AP_E_CONFLICT;
+        ap_log(moved ? AP_LOG_INFO : AP_LOG_WARN, "'%s': %s, retrying (retry %u): %s", repo_name,
+               moved ? "the branch moved" : "the remote cannot be reached", step + 1,
+               cause ? ap_error_message(cause) : "unknown cause");
+}
+
 bool op_flux_missing(struct ap_operator *op)
 {
         return !op->gitrepos || !op->kustomizations || ap_kube_informer_resource_missing(op->gitrepos) ||
@@ -483,6 +495,8 @@ static int open_flux_repo(struct ap_operator *op, struct ap_error *err)
             .author_name = c->git_author_name,
             .author_email = c->git_author_email,
             .fault_hook = op_fault_hook,
+            .on_retry = op_git_retry_hook,
+            .retry_timeout_ms = (unsigned)c->git_retry_ms,
             .hook_userdata = op,
             .cancel = op_cancel_flag(op), /* leadership lost: stop pushing at once */
         };

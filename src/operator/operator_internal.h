@@ -211,6 +211,8 @@ _warn_unused_ int op_oidc_delivery_data(struct ap_operator *op, const json_t *ob
 /* A named crash point (--test-fault): kills the process with SIGKILL when it is the configured one. */
 void op_fault(struct ap_operator *op, const char *point);
 void op_fault_hook(void *userdata, const char *point); /* the same, as src/git's fault_hook (userdata: op) */
+/* src/git's on_retry: logs that a Git remote cannot be reached (or the branch moved) and is retried. */
+void op_git_retry_hook(void *userdata, const char *repo_name, unsigned step, const struct ap_error *cause);
 /* True while Flux's CRDs are not installed (the Flux informers have nothing to watch). */
 bool op_flux_missing(struct ap_operator *op);
 /* Delete the platform repository name on forge f (already gone is success). */

@@ -45,6 +45,8 @@ static int repo_handle(struct reg *g, const char *push_url, const char *clone_ur
                     .author_name = g->cfg->git_author_name,
                     .author_email = g->cfg->git_author_email,
                     .fault_hook = op_fault_hook,
+                    .on_retry = op_git_retry_hook,
+                    .retry_timeout_ms = (unsigned)g->cfg->git_retry_ms,
                     .hook_userdata = g->op,
                     .cancel = op_cancel_flag(g->op),
                 };

@@ -366,6 +366,19 @@ static void *cancel_later(void *arg)
         return NULL;
 }
 
+static unsigned retries_seen, first_retry_step = 99;
+static int first_retry_code;
+static char retry_repo[64];
+static void count_retry(void *userdata, const char *repo_name, unsigned step, const struct ap_error *cause)
+{
+        (void)userdata;
+        if (retries_seen++ == 0) {
+                first_retry_step = step;
+                first_retry_code = cause->code;
+                snprintf(retry_repo, sizeof(retry_repo), "%s", repo_name);
+        }
+}
+
 static void test_cancel(void **state)
 {
         assert_non_null(fx_bare("cancel"));
@@ -413,6 +426,7 @@ static void test_cancel(void **state)
         struct ap_git_repo_config cd = cfg;
         cd.cancel = &cancel_flag;
         cd.retry_timeout_ms = 30000;
+        cd.on_retry = count_retry; /* and each retry is told, with its cause */
         _cleanup_(ap_git_repo_freep) struct ap_git_repo *down = open_repo(cd);
         pthread_t t;
         pthread_create(&t, NULL, cancel_later, NULL);
@@ -421,6 +435,10 @@ static void test_cancel(void **state)
         assert_int_equal(push(down, "during an outage", &cdown, 1, &res, &err), AP_E_CANCELLED);
         pthread_join(t, NULL);
         assert_true(ap_mono_ms() - t0 < 5000);
+        assert_true(retries_seen >= 1);
+        assert_int_equal(first_retry_step, 0);
+        assert_int_equal(first_retry_code, AP_E_UNAVAILABLE);
+        assert_string_equal(retry_repo, cd.name);
         assert_int_equal(fx_restart_sshd(), 0);
 }
 

@@ -43,17 +43,18 @@ static void test_defaults_env_flags(void **state)
                               "APP_PLATFORM_WORKERS",
                               "2",
                               NULL};
-        const char *argv[] = {"operator", "--forge-owner", "flag-owner", "--leader-elect",
-                              "--resync-interval=1m30s"};
+        const char *argv[] = {"operator",       "--forge-owner",           "flag-owner",
+                              "--leader-elect", "--resync-interval=1m30s", "--git-retry-timeout=5s"};
         struct ap_op_config *c = NULL;
         struct ap_error err = AP_ERROR_INIT;
-        assert_int_equal(parse(envv, 5, argv, &c, &err), 0);
+        assert_int_equal(parse(envv, 6, argv, &c, &err), 0);
         assert_string_equal(c->forge_owner, "flag-owner"); /* flags win */
         assert_int_equal(c->workers, 2);                   /* from the environment */
         assert_string_equal(c->flux_repo_branch, "main");  /* default */
         assert_string_equal(c->flux_repo_path, "apps");
         assert_true(c->leader_elect);
         assert_int_equal(c->resync_ms, 90000);
+        assert_int_equal(c->git_retry_ms, 5000);
         assert_string_equal(c->git_author_name, "app-platform-operator");
         assert_string_equal(c->git_author_email, "operator@localhost");
         assert_int_equal(c->forge, AP_FORGE_GITHUB);
@@ -102,6 +103,8 @@ static void test_bad_values(void **state)
         assert_int_equal(parse(NULL, 3, a5, &c, &err), AP_E_INVALID);
         const char *a6[] = {"operator", "--git-author", "nobody"};
         assert_int_equal(parse(NULL, 3, a6, &c, &err), AP_E_INVALID);
+        const char *a7[] = {"operator", "--git-retry-timeout", "100ms"};
+        assert_int_equal(parse(NULL, 3, a7, &c, &err), AP_E_INVALID);
 }
 
 static void test_subset(void **state)

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# test/e2e/faults_remote.sh - TAP: the Git remote down while a stream of managed-secret changes runs:
+# the operator pushes the platform repo over SSH to the clone URL; the SSH server is stopped (every
+# connection dropped), then started again on the same port with the same host key. The outage lasts
+# DOWN_SECONDS (default 20 s, not the minute of the issue: with --git-retry-timeout 5s it spans several
+# fetches and pushes that give up, reconciles that fail and are retried with backoff, and reconciles
+# that plan on the cached copy; a minute proves nothing more and costs CI 40 s). While it is down nothing
+# reaches the repo and new changes stay un-Committed; the operator stays healthy; once it is back every
+# change lands exactly once (decrypted repo against the intended state, no duplicate commit, no orphan),
+# Flux delivers the final state, and the log says the remote was unreachable and for how long.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/oplib.sh"
+. "$(dirname "$0")/faultlib.sh"
+
+tmp=$(mktemp -d /tmp/e2e-fremote.XXXXXX) || bail "mktemp failed"
+id=$(uniq_suffix)
+A=fr$id OPNS=opfr-$id
+SEL="e2e.labrats.work/run=$id"
+STREAM_PID=
+DOWN_SECONDS=${DOWN_SECONDS:-20}
+OP_FLAGS=("${OP_SSH[@]}" --git-retry-timeout 5s)
+cleanup() {
+  [ -n "$STREAM_PID" ] && kill "$STREAM_PID" 2>/dev/null
+  stop_operator
+  fault_cleanup "$A"
+  "$GITSERVER" stop "$tmp/srv" >/dev/null 2>&1
+  [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fault_platform || bail "cannot set up the platform"
+start_operator "${OP_FLAGS[@]}" || bail "the operator did not start: $(tail -5 "$tmp/operator.log")"
+fault_register "$A" || bail "registration $A did not become Ready"
+REPO=$FORGE/$A-platform.git
+base=$(head_of "$REPO")
+cp "$GIT_KNOWN_HOSTS" "$tmp/known_hosts.before"
+
+stream_start "$A" "$tmp/state" 70 0.7 r-
+wait_for 60 eval '[ "$(stream_ops)" -ge 6 ]' || bail "the stream does not run: $(tail -3 "$tmp/stream.err")"
+wait_for 60 eval '[ "$(git -C "$REPO" rev-list --count "$base..main")" -ge 2 ]' || note "no commit before the outage"
+
+# --- the remote goes down ------------------------------------------------------------------------------
+"$GITSERVER" stop "$tmp/srv" sshd
+t_down=$(date +%s%N)
+port_closed() { ! (exec 3<>"/dev/tcp/127.0.0.1/$GIT_PORT") 2>/dev/null; }
+check "the SSH server is down (port $GIT_PORT refuses connections)" wait_for 10 port_closed
+ops_down=$(stream_ops)
+tip_down=$(head_of "$REPO")
+# while it is down: a change made after the stop must not be Committed; the operator stays healthy
+new_after_stop() { # the newest create/update of the stream made after the stop, as "name value"
+  tail -n "+$((ops_down + 1))" "$tmp/state.log" | awk '$2 != "delete" { n = $3 } END { print n }'
+}
+wait_for 30 eval '[ -n "$(new_after_stop)" ]'
+pending=$(new_after_stop)
+sleep 10
+check "a change made while the remote is down ($pending) is not Committed" \
+  test "$(ann "$A-platform" "$pending" committed)" != true -o "$(ann "$A-platform" "$pending" commit)" = "$(git -C "$REPO" rev-parse main)"
+remaining=$((DOWN_SECONDS - $(ms_since "$t_down") / 1000))
+[ "$remaining" -gt 0 ] && sleep "$remaining" # beyond several retry budgets (--git-retry-timeout 5s)
+check "nothing reached the repo while the SSH server was down (the operator pushes over SSH)" \
+  test "$(head_of "$REPO")" = "$tip_down"
+check "the operator stays alive and healthy through the outage" curl -fs "127.0.0.1:$HEALTH_PORT/healthz"
+ok "the remote was down for $(($(ms_since "$t_down") / 1000)) s while the stream made $(($(stream_ops) - ops_down)) changes"
+
+# --- back, same port, same host key ---------------------------------------------------------------------
+port=$("$GITSERVER" sshd-forge "$tmp/srv" "$FORGE" "$GIT_PORT") || bail "the SSH server did not start again"
+t_up=$(date +%s%N)
+check "the SSH server is back on the same port with the same host key" \
+  eval "[ '$port' = '$GIT_PORT' ] && cmp -s '$tmp/known_hosts.before' '$GIT_KNOWN_HOSTS'"
+if wait_for 120 eval '[ "$(head_of "$REPO")" != "$tip_down" ]'; then
+  ok "the operator pushes again $(ms_since "$t_up") ms after the remote is back"
+else
+  not_ok "the operator pushes again after the remote is back" "$(tail -5 "$tmp/operator.log")"
+fi
+stream_wait 300 || not_ok "the stream ran to its end" "$(tail -3 "$tmp/stream.err")"
+check_stream "remote down" "$A" "$tmp/state" "$base"
+check "the log says the remote cannot be reached, and retries" \
+  log_has "$tmp/operator.log" "'[^']*$A-platform[^']*': the remote cannot be reached, retrying"
+check "the log says a push or fetch gave up during the outage (--git-retry-timeout 5s) and what was done" \
+  log_has "$tmp/operator.log" "app '$A': (cannot fetch the platform repo, planning on the cached copy|cannot commit)"
+committed_after_outage() { # a commit of A's secrets logged after the last "cannot be reached"
+  local last
+  last=$(grep -n "the remote cannot be reached" "$tmp/operator.log" | tail -1 | cut -d: -f1)
+  [ -n "$last" ] && tail -n "+$last" "$tmp/operator.log" | grep -Eq "app '$A': committed [0-9]+ change"
+}
+check "the log shows the commits once the remote is back" committed_after_outage
+grep '"level":"warn"' "$tmp/operator.log" | grep -v "watching" | head -3 | while read -r l; do note "$l"; done
+finish
