@@ -26,6 +26,7 @@ bench:
 	bench/git/run
 	bench/kube/run
 	bench/operator/run
+	bench/dashboard/run
 
 fuzz:
 	tools/ci/fuzz-smoke

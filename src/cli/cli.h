@@ -21,3 +21,4 @@ int cli_age_main(int argc, char **argv);
 int cli_sops_main(int argc, char **argv);
 int cli_manifests_main(int argc, char **argv);
 int cli_operator_main(int argc, char **argv);
+int cli_dashboard_main(int argc, char **argv);

@@ -62,7 +62,9 @@ int cli_operator_main(int argc, char **argv)
                 ap_op_config_free(cfg);
                 return AP_EXIT_FAILURE;
         }
-        struct ap_kube_client_options ko = {.user_agent = "app-platform-operator"};
+        struct ap_kube_client_options ko = {.user_agent = "app-platform-operator",
+                                            .qps = (double)cfg->kube_qps,
+                                            .burst = (int)cfg->kube_burst};
         struct ap_kube_client *kube = NULL;
         char *ctx_ns = NULL;
         r = cli_kube_client(cfg->kubeconfig, &ko, &kube, &ctx_ns, &err);

@@ -12,6 +12,7 @@ static const struct ap_subcommand subcommands[] = {
     {"sops", "SOPS files: encrypt, decrypt (sops's flags)", cli_sops_main},
     {"operator", "run the operator: app registrations and managed secrets", cli_operator_main},
     {"manifests", "print the CRD, RBAC and Deployments to apply", cli_manifests_main},
+    {"dashboard", "serve the dashboard: OIDC login, JSON API, live status (SSE)", cli_dashboard_main},
     {"version", "print the version", NULL},
 };
 

@@ -40,7 +40,9 @@ static const struct flag flags[] = {
     {"forge-owner", K_STR, S(forge_owner), NULL,
      "organisation or user owning platform repos (required unless local)"},
     {"forge-credentials-secret", K_STR, S(forge_credentials_secret), NULL,
-     "Secret with 'token', or 'app-id' + 'installation-id' + 'private-key.pem' (required unless local)"},
+     "Secret with 'token', or 'app-id' + 'installation-id' + 'private-key.pem' (required unless local; with "
+     "local, "
+     "optional 'identity' + 'known_hosts' to push over SSH to the clone URL)"},
     {"forge-clone-url", K_STR, S(forge_clone_url), NULL,
      "URL template Flux clones platform repos from, with {owner} and {repo} (default "
      "ssh://git@github.com/{owner}/{repo}.git; local: the repo path)"},
@@ -79,10 +81,17 @@ static const struct flag flags[] = {
      "spec.interval of the platform Kustomization"},
     {"kube-api-qps", K_INT, S(kube_qps), "50", "client-side limit of apiserver requests per second"},
     {"kube-api-burst", K_INT, S(kube_burst), "100", "burst of the apiserver request limit"},
+    {"dashboard-service-account", K_STR, S(dashboard_sa), "app-platform-dashboard",
+     "the dashboard's ServiceAccount in the operator namespace, given read access to each platform "
+     "namespace's "
+     "Secrets; empty = none"},
     {"flux-reconcile-request", K_BOOL, S(request_reconcile), "true",
      "after a push, ask Flux to fetch the platform repo at once (reconcile.fluxcd.io/requestedAt) instead of "
      "at its "
      "next interval"},
+    {"test-fault", K_STR, S(test_fault), NULL,
+     "crash tests only: POINT[:N] kills the process (SIGKILL) the Nth time (default 1st) it reaches POINT: "
+     "after-encrypt, after-local-commit, push-sending"},
     {"watch-label-selector", K_STR, S(watch_selector), NULL,
      "handle only the registrations matching this label selector (and their secrets); default: all"},
 };

@@ -26,6 +26,20 @@ int op_repo_sync(struct ap_git_repo *r, int64_t *synced_ms, int64_t max_age_ms, 
         return 0;
 }
 
+const char *op_push_attempts_note(const struct ap_git_push_result *pr)
+{
+        static _Thread_local char note[96];
+        if (pr->unchanged)
+                return "";
+        if (pr->attempts == 0)
+                return " (already on the remote: an earlier, unconfirmed push had landed)";
+        if (pr->attempts == 1)
+                return "";
+        snprintf(note, sizeof(note), " after %u push attempts (the branch had moved or the remote was down)",
+                 pr->attempts);
+        return note;
+}
+
 int op_content_hash(const struct ap_age_identity *id, const char *plaintext, size_t n, char out[65])
 {
         static const char label[] = "app-platform content-hash v1\n";

@@ -226,8 +226,3 @@ void op_event(struct ap_operator *op, const json_t *obj, bool warning, const cha
                 ap_log(AP_LOG_WARN, "cannot record the event %s about '%s': %s", reason,
                        ap_kube_obj_name(obj), ap_error_message(&err));
 }
-
-const atomic_bool *op_cancel_flag(struct ap_operator *op)
-{
-        return NULL;
-}

@@ -26,6 +26,10 @@
 #define AP_ANN_OIDC_STATUS      "labrats.work/oidc-status"
 #define AP_ANN_CONTENT_HASH     "labrats.work/content-hash"
 #define AP_ANN_ROTATE_KEY       "labrats.work/rotate-key"
+#define AP_ANN_ROTATION         "labrats.work/rotation"        /* on the key Secret: the request handled */
+#define AP_ANN_ROTATION_PHASE   "labrats.work/rotation-phase"  /* dual, reencrypted, done */
+#define AP_ANN_ROTATION_COMMIT  "labrats.work/rotation-commit" /* the re-encryption commit */
+#define AP_ANN_RESTORE          "labrats.work/restore-secrets" /* on the age key Secret: recreate intents from Git */
 #define AP_ANN_SOURCE           "labrats.work/source" /* on delivered Secrets: <app>-platform/<intent> */
 #define AP_FINALIZER            "labrats.work/cleanup"
 #define AP_FIELD_MANAGER        "app-platform-operator"

@@ -1,9 +1,10 @@
 /* operator.c - wiring of the operator process (see operator.h): credentials, the Flux repo, forges,
- * informers with their event handlers, the two controllers, the manager. Reconcilers live in
- * registration.c and managed_secret.c. */
+ * informers with their event handlers, the three controllers, the manager. Reconcilers live in
+ * registration.c, managed_secret.c and oidc_client.c. */
 #include "operator/operator.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -71,7 +72,26 @@ static int load_creds(struct ap_operator *op, struct ap_error *err)
                 if (r < 0)
                         return r;
         }
-        if (c->forge != AP_FORGE_LOCAL) {
+        if (c->forge == AP_FORGE_LOCAL && c->forge_credentials_secret) {
+                /* the local forge served over SSH: the operator pushes to the clone URL with this key */
+                if ((r = read_secret(op, "forge-credentials-secret", c->forge_credentials_secret, &s, err)) <
+                    0)
+                        return r;
+                if (secret_key(s, "identity", &k->forge_ssh_identity) < 0 ||
+                    secret_key(s, "known_hosts", &k->forge_ssh_known_hosts) < 0)
+                        r = ap_error_set(err, AP_E_INVALID,
+                                         "--forge-credentials-secret: Secret '%s/%s' holds invalid data",
+                                         c->namespace, c->forge_credentials_secret);
+                else if (!k->forge_ssh_identity || !k->forge_ssh_known_hosts)
+                        r = ap_error_set(
+                            err, AP_E_INVALID,
+                            "--forge-credentials-secret: Secret '%s/%s' needs keys 'identity' and "
+                            "'known_hosts' to push the local forge's repositories over SSH",
+                            c->namespace, c->forge_credentials_secret);
+                json_decref(s);
+                if (r < 0)
+                        return r;
+        } else if (c->forge != AP_FORGE_LOCAL) {
                 if ((r = read_secret(op, "forge-credentials-secret", c->forge_credentials_secret, &s, err)) <
                     0)
                         return r;
@@ -116,6 +136,8 @@ static void creds_release(struct op_creds *k)
         ap_secure_free_str(k->forge_installation_id);
         ap_secure_free_str(k->forge_private_key);
         ap_secure_free_str(k->clone_known_hosts);
+        ap_secure_free_str(k->forge_ssh_identity);
+        ap_secure_free_str(k->forge_ssh_known_hosts);
         memset(k, 0, sizeof(*k));
 }
 
@@ -160,22 +182,37 @@ int op_forge(struct ap_operator *op, const char *owner, struct ap_forge **ret, s
 
 int op_forge_delete_repo(struct ap_operator *op, struct ap_forge *f, const char *name, struct ap_error *err)
 {
-        if (op->cfg->forge != AP_FORGE_LOCAL)
-                return ap_error_set(err, AP_E_UNSUPPORTED,
-                                    "deleting repositories on %s is not implemented yet",
-                                    op->cfg->forge_name);
-        struct ap_buf path = AP_BUF_INIT;
-        int r = ap_buf_printf(&path, "%s/%s.git", op->cfg->local_repos_dir, name);
-        if (r == 0 && (r = ap_remove_tree(path.data)) < 0)
-                ap_error_set(err, r, "cannot delete the repository '%s': %s", path.data, strerror(-r));
-        ap_buf_release(&path);
-        (void)f;
+        bool deleted = false;
+        int r = ap_forge_delete_repo(f, name, &deleted, err);
+        if (r == 0 && deleted)
+                ap_log(AP_LOG_INFO, "deleted the platform repository '%s'", name);
         return r;
+}
+
+void op_fault(struct ap_operator *op, const char *point)
+{
+        if (!op->fault_point[0] || strcmp(op->fault_point, point) != 0)
+                return;
+        if (atomic_fetch_sub(&op->fault_left, 1) == 1) {
+                ap_log(AP_LOG_WARN, "test fault: killing the process at '%s'", point);
+                raise(SIGKILL);
+        }
+}
+
+void op_fault_hook(void *userdata, const char *point)
+{
+        op_fault(userdata, point);
 }
 
 bool op_flux_missing(struct ap_operator *op)
 {
-        return !op->gitrepos || !op->kustomizations;
+        return !op->gitrepos || !op->kustomizations || ap_kube_informer_resource_missing(op->gitrepos) ||
+               ap_kube_informer_resource_missing(op->kustomizations);
+}
+
+const atomic_bool *op_cancel_flag(struct ap_operator *op)
+{
+        return op->reg_ctl ? ap_kube_controller_cancel_flag(op->reg_ctl) : NULL;
 }
 
 /* ---- event handlers: every change is a key of its app ---- */
@@ -195,9 +232,28 @@ static void reg_event(void *userdata, json_t *obj)
                 queue(op->reg_q, name, 0);
 }
 
+/* A registration's existence and spec.namespaces decide whether its OIDC clients are valid. */
+static void reg_oidc(struct ap_operator *op, const char *name)
+{
+        queue(op->oidc_q, name, 0);
+        queue(op->oidc_q, OP_OIDC_AUTHELIA_KEY, op->cfg->batch_ms);
+}
+
+static void reg_add_delete(void *userdata, json_t *obj)
+{
+        reg_event(userdata, obj);
+        if (ap_kube_obj_name(obj))
+                reg_oidc(userdata, ap_kube_obj_name(obj));
+}
+
 static void reg_update(void *userdata, json_t *old_obj, json_t *new_obj)
 {
         reg_event(userdata, new_obj);
+        const json_t *om = json_object_get(old_obj, "metadata"), *nm = json_object_get(new_obj, "metadata");
+        if (ap_kube_obj_name(new_obj) &&
+            (!json_equal(json_object_get(old_obj, "spec"), json_object_get(new_obj, "spec")) ||
+             !json_equal(json_object_get(om, "deletionTimestamp"), json_object_get(nm, "deletionTimestamp"))))
+                reg_oidc(userdata, ap_kube_obj_name(new_obj));
 }
 
 static void intent_event(void *userdata, json_t *obj)
@@ -225,6 +281,47 @@ static void intent_update(void *userdata, json_t *old_obj, json_t *new_obj)
         /* finalizer changes are ours (added with Committed) or a resync restores them */
         if (!same)
                 intent_event(userdata, new_obj);
+}
+
+/* ---- OIDC client Secrets: the app's OIDC pass, the Authelia file, the delivery, the secret-reader Role ----
+ */
+
+static void oidc_changed(struct ap_operator *op, const json_t *old_obj, const json_t *new_obj,
+                         bool add_or_delete)
+{
+        char app[AP_NAME_BUF];
+        if (!ap_app_from_platform_ns(ap_kube_obj_namespace(new_obj), app, sizeof(app)))
+                return;
+        queue(op->oidc_q, app, 0);
+        queue(op->oidc_q, OP_OIDC_AUTHELIA_KEY, op->cfg->batch_ms);
+        const json_t *oa = json_object_get(json_object_get(old_obj, "metadata"), "annotations");
+        const json_t *na = json_object_get(json_object_get(new_obj, "metadata"), "annotations");
+        if (json_object_get(oa, AP_ANN_TARGET_NS) || json_object_get(na, AP_ANN_TARGET_NS))
+                queue(op->sec_q, app, op->cfg->batch_ms); /* delivered through the managed-secret pipeline */
+        if (add_or_delete)
+                queue(op->reg_q, app, 0); /* the secret-reader Role names it */
+}
+
+static void oidc_event(void *userdata, json_t *obj)
+{
+        oidc_changed(userdata, obj, obj, true);
+}
+
+static void oidc_update(void *userdata, json_t *old_obj, json_t *new_obj)
+{
+        /* our own status writes come back as updates: only what the passes read matters */
+        const json_t *om = json_object_get(old_obj, "metadata"), *nm = json_object_get(new_obj, "metadata");
+        static const char *const keys[] = {AP_ANN_TARGET_NS, AP_ANN_TARGET_NAME, AP_ANN_DELETE};
+        bool same =
+            json_equal(json_object_get(old_obj, "data"), json_object_get(new_obj, "data")) &&
+            json_equal(json_object_get(om, "deletionTimestamp"), json_object_get(nm, "deletionTimestamp")) &&
+            json_equal(json_object_get(om, "labels"), json_object_get(nm, "labels")) &&
+            json_equal(json_object_get(om, "finalizers"), json_object_get(nm, "finalizers"));
+        for (size_t i = 0; same && i < AP_ARRAY_SIZE(keys); i++)
+                same = json_equal(json_object_get(json_object_get(om, "annotations"), keys[i]),
+                                  json_object_get(json_object_get(nm, "annotations"), keys[i]));
+        if (!same)
+                oidc_changed(userdata, old_obj, new_obj, false);
 }
 
 /* The next secrets pass of app fetches first (Flux saw a revision: maybe a hand edit under secrets/). */
@@ -264,13 +361,29 @@ static void flux_update(void *userdata, json_t *old_obj, json_t *new_obj)
         }
 }
 
+/* ---- leadership, in the log ---- */
+
+static void on_leading(void *userdata, bool leading)
+{
+        struct ap_operator *op = userdata;
+        if (!op->cfg->leader_elect)
+                return;
+        if (leading)
+                ap_log(AP_LOG_INFO, "leading as '%s' (Lease '%s/app-platform-operator'): controllers started",
+                       op->identity, op->cfg->namespace);
+        else
+                ap_log(AP_LOG_WARN, "'%s' is not leading any more: controllers stopped, no reconcile runs",
+                       op->identity);
+}
+
 /* ---- set-up ---- */
 
 static int add_informer(struct ap_operator *op, const struct ap_kube_resource *res, const char *selector,
-                        const struct ap_kube_informer_handlers *h, bool by_namespace,
+                        const struct ap_kube_informer_handlers *h, bool by_namespace, bool optional,
                         struct ap_kube_informer **ret, struct ap_error *err)
 {
-        struct ap_kube_informer_options io = {.resource = res, .label_selector = selector};
+        struct ap_kube_informer_options io = {
+            .resource = res, .label_selector = selector, .optional = optional};
         struct ap_kube_informer *inf = NULL;
         int r = ap_kube_informer_new(op->kube, &io, &inf, err);
         if (r == 0 && by_namespace)
@@ -369,6 +482,9 @@ static int open_flux_repo(struct ap_operator *op, struct ap_error *err)
             .token = op->creds.flux_token,
             .author_name = c->git_author_name,
             .author_email = c->git_author_email,
+            .fault_hook = op_fault_hook,
+            .hook_userdata = op,
+            .cancel = op_cancel_flag(op), /* leadership lost: stop pushing at once */
         };
         if (r == 0)
                 r = ap_git_repo_new(&rc, &op->flux_repo, err);
@@ -424,8 +540,6 @@ static int setup(struct ap_operator *op, const char *identity, struct ap_error *
         if (ap_age_recipient_parse(c->cluster_age_recipient, strlen(c->cluster_age_recipient),
                                    &op->cluster_recipient, err) < 0)
                 return ap_error_prefix(err, "--cluster-age-recipient");
-        if ((r = open_flux_repo(op, err)) < 0)
-                return r;
         struct ap_kube_manager_options mo = {
             .metrics_addr = c->metrics_addr,
             .health_addr = c->health_addr,
@@ -433,6 +547,8 @@ static int setup(struct ap_operator *op, const char *identity, struct ap_error *
             .lease_namespace = c->namespace,
             .lease_name = "app-platform-operator",
             .identity = identity,
+            .on_leading = on_leading,
+            .userdata = op,
         };
         if ((r = ap_kube_manager_new(op->kube, &mo, &op->mgr, err)) < 0)
                 return r;
@@ -445,34 +561,34 @@ static int setup(struct ap_operator *op, const char *identity, struct ap_error *
                 return r;
         if ((r = add_controller(op, "appplatformregistration", op_registration_reconcile, &op->reg_ctl,
                                 err)) < 0 ||
-            (r = add_controller(op, "managedsecret", op_secrets_reconcile, &op->sec_ctl, err)) < 0)
+            (r = add_controller(op, "managedsecret", op_secrets_reconcile, &op->sec_ctl, err)) < 0 ||
+            (r = add_controller(op, "oidcclient", op_oidc_reconcile, &op->oidc_ctl, err)) < 0)
+                return r;
+        if ((r = open_flux_repo(op, err)) < 0) /* after the controllers: it stops on their cancel flag */
                 return r;
         op->reg_q = ap_kube_controller_queue(op->reg_ctl);
         op->sec_q = ap_kube_controller_queue(op->sec_ctl);
-        struct ap_kube_informer_handlers rh = {reg_event, reg_update, reg_event, op};
+        op->oidc_q = ap_kube_controller_queue(op->oidc_ctl);
+        if (!(op->oidc_state = op_oidc_state_new()) ||
+            ap_kube_workqueue_add(op->oidc_q, OP_OIDC_AUTHELIA_KEY) < 0)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        struct ap_kube_informer_handlers oh = {oidc_event, oidc_update, oidc_event, op};
+        struct ap_kube_informer_handlers rh = {reg_add_delete, reg_update, reg_add_delete, op};
         struct ap_kube_informer_handlers ih = {intent_event, intent_update, intent_event, op};
         struct ap_kube_informer_handlers fh = {flux_event, flux_update, flux_event, op};
-        if ((r = add_informer(op, &op_res_registrations, c->watch_selector, &rh, false, &op->regs, err)) <
-                0 ||
-            (r = add_informer(op, &ap_kube_res_secrets, AP_LABEL_MANAGED_SECRET "=true", &ih, true,
-                              &op->intents, err)) < 0)
+        if ((r = add_informer(op, &op_res_registrations, c->watch_selector, &rh, false, false, &op->regs,
+                              err)) < 0 ||
+            (r = add_informer(op, &ap_kube_res_secrets, AP_LABEL_MANAGED_SECRET "=true", &ih, true, false,
+                              &op->intents, err)) < 0 ||
+            (r = add_informer(op, &ap_kube_res_secrets, AP_LABEL_OIDC_CLIENT, &oh, true, false, &op->oidc,
+                              err)) < 0)
                 return r;
-        bool flux_git = false, flux_ks = false;
-        if ((r = served(op, &op_res_gitrepositories, &flux_git, err)) < 0 ||
-            (r = served(op, &op_res_kustomizations, &flux_ks, err)) < 0)
+        /* optional: Flux may be installed after the operator; registrations say FluxNotInstalled meanwhile */
+        const char *sel = AP_LABEL_MANAGED_BY "=" AP_MANAGED_BY;
+        if ((r = add_informer(op, &op_res_gitrepositories, sel, &fh, false, true, &op->gitrepos, err)) < 0 ||
+            (r = add_informer(op, &op_res_kustomizations, sel, &fh, false, true, &op->kustomizations, err)) <
+                0)
                 return r;
-        if (flux_git && flux_ks) {
-                const char *sel = AP_LABEL_MANAGED_BY "=" AP_MANAGED_BY;
-                if ((r = add_informer(op, &op_res_gitrepositories, sel, &fh, false, &op->gitrepos, err)) <
-                        0 ||
-                    (r = add_informer(op, &op_res_kustomizations, sel, &fh, false, &op->kustomizations,
-                                      err)) < 0)
-                        return r;
-        } else {
-                ap_log(AP_LOG_WARN,
-                       "Flux is not installed (no GitRepository/Kustomization CRDs): registrations report "
-                       "FluxReady=False until it is and the operator restarts");
-        }
         return 0;
 }
 
@@ -484,11 +600,20 @@ int ap_operator_run(const struct ap_op_config *cfg, struct ap_kube_client *kube,
                 return ap_error_set(err, -ENOMEM, "out of memory");
         op->cfg = cfg;
         op->kube = kube;
+        op->identity = identity;
         pthread_mutex_init(&op->flux_lock, NULL);
         pthread_mutex_init(&op->forges_lock, NULL);
         pthread_mutex_init(&op->apps_lock, NULL);
         ap_keymap_init(&op->forges);
         ap_keymap_init(&op->apps);
+        if (cfg->test_fault && *cfg->test_fault) {
+                const char *colon = strchr(cfg->test_fault, ':');
+                size_t n = colon ? (size_t)(colon - cfg->test_fault) : strlen(cfg->test_fault);
+                snprintf(op->fault_point, sizeof(op->fault_point), "%.*s", (int)n, cfg->test_fault);
+                atomic_store(&op->fault_left, colon ? strtol(colon + 1, NULL, 10) : 1);
+                ap_log(AP_LOG_WARN, "test fault armed: SIGKILL at '%s' #%ld", op->fault_point,
+                       atomic_load(&op->fault_left));
+        }
         int r = setup(op, identity, err);
         if (r == 0) {
                 ap_log(AP_LOG_INFO,
@@ -499,7 +624,14 @@ int ap_operator_run(const struct ap_op_config *cfg, struct ap_kube_client *kube,
                 struct ap_kube_health *h = ap_kube_manager_health(op->mgr);
                 ap_log(AP_LOG_INFO, "serving /metrics on port %d, /healthz and /readyz on port %d",
                        ap_kube_health_port(h, false), ap_kube_health_port(h, true));
-                r = ap_kube_manager_run(op->mgr, err);
+                if (cfg->leader_elect)
+                        ap_log(AP_LOG_INFO,
+                               "waiting to lead: campaigning for Lease '%s/app-platform-operator' as '%s'",
+                               cfg->namespace, identity);
+                r = op_watch_log_start(op, err);
+                if (r == 0)
+                        r = ap_kube_manager_run(op->mgr, err);
+                op_watch_log_stop(op);
         }
         if (op->rec) {
                 struct ap_error ferr = AP_ERROR_INIT;
@@ -509,6 +641,7 @@ int ap_operator_run(const struct ap_op_config *cfg, struct ap_kube_client *kube,
         ap_kube_manager_free(op->mgr); /* stops and frees informers and controllers */
         ap_kube_recorder_free(op->rec);
         op_apps_free(op);
+        op->oidc_state = op_oidc_state_free(op->oidc_state);
         ap_keymap_release(&op->forges, forge_free);
         ap_git_repo_free(op->flux_repo);
         ap_age_recipient_free(op->cluster_recipient);

@@ -22,7 +22,8 @@
 #include "kube/keymap.h"
 #include "kube/manager.h"
 #include "kube/metrics.h"
-#include "kube/watch_stream.h"
+#include "kube/meta.h"
+#include "kube/obj.h"
 #include "operator/config.h"
 #include "operator/model.h"
 #include "operator/names.h"
@@ -44,6 +45,7 @@ struct op_creds {
         char *forge_token;      /* forge API token, or NULL (GitHub App below, or local) */
         char *forge_app_id, *forge_installation_id, *forge_private_key;
         char *clone_known_hosts; /* known_hosts Flux verifies the platform repos' SSH host with, or NULL */
+        char *forge_ssh_identity, *forge_ssh_known_hosts; /* forge local over SSH: the operator's push key */
 };
 
 /* One app's runtime state. work_lock serialises the registration and managed-secret reconciles of the
@@ -62,6 +64,9 @@ struct op_app {
         struct ap_git_repo *repo;
         int64_t repo_synced_ms; /* monotonic ms of the last fetch of repo */
         atomic_bool needs_sync; /* Flux saw a new revision: fetch before the next pass */
+        bool restore_pending;   /* the key was adopted after a disaster: recreate the intents from Git */
+        size_t restore_expect;  /* after a restore: plan nothing until the cache holds this many intents */
+        int64_t restore_deadline_ms;
 };
 
 struct ap_operator {
@@ -75,8 +80,10 @@ struct ap_operator {
         struct ap_kube_informer *namespaces; /* Namespaces labelled labrats.work/app */
         struct ap_kube_informer *gitrepos; /* the platform GitRepositories (optional: Flux may be missing) */
         struct ap_kube_informer *kustomizations;
-        struct ap_kube_controller *reg_ctl, *sec_ctl;
-        struct ap_kube_workqueue *reg_q, *sec_q;
+        struct ap_kube_informer *oidc; /* Secrets labelled labrats.work/oidc-client, by namespace */
+        struct ap_kube_controller *reg_ctl, *sec_ctl, *oidc_ctl;
+        struct ap_kube_workqueue *reg_q, *sec_q, *oidc_q;
+        struct op_oidc_state *oidc_state; /* what Authelia was last given (oidc_authelia.c) */
 
         struct op_creds creds;
         struct ap_age_recipient *cluster_recipient;
@@ -91,6 +98,13 @@ struct ap_operator {
         pthread_mutex_t apps_lock; /* guards apps: app name -> struct op_app * */
         struct ap_keymap apps;
 
+        const char *identity; /* this process's leader-election identity (borrowed for the run) */
+        pthread_t wl_thread;  /* watch_log.c */
+        bool wl_running;
+        atomic_bool wl_stop;
+
+        char fault_point[64]; /* --test-fault */
+        atomic_long fault_left;
         struct ap_kube_metric *m_writes, *m_commits_platform, *m_commits_flux, *m_push_fail, *m_encrypt,
             *m_reconcile_secrets;
 };
@@ -140,6 +154,9 @@ const atomic_bool *op_cancel_flag(struct ap_operator *op);
 /* Bring r's cache up to date unless it was fetched within max_age_ms (*synced_ms updated). */
 _warn_unused_ int op_repo_sync(struct ap_git_repo *r, int64_t *synced_ms, int64_t max_age_ms,
                                struct ap_error *err);
+/* What a push result adds to a commit's log line: "" for a first-time push, else how it went (several
+ * attempts, or an earlier unconfirmed push found on the remote). A static per-thread string. */
+const char *op_push_attempts_note(const struct ap_git_push_result *pr);
 /* HMAC-SHA256 of plaintext keyed by a key derived from the app's identity, as 64 hex characters: the
  * content hash recorded in SOPS files the operator cannot decrypt itself (the Flux repo's are encrypted
  * to the cluster key). */
@@ -155,21 +172,45 @@ _warn_unused_ int op_sops_encrypt(struct ap_operator *op, const char *plain, siz
                                   size_t previous_len, struct ap_age_identity *const *ids, size_t n_ids,
                                   struct ap_buf *out, struct ap_error *err);
 
-/* ---- status.c ---- */
-/* Set (or update) condition type in the array conditions: lastTransitionTime changes only when status
- * flips; *ret_changed tells whether anything changed. */
-_warn_unused_ int op_condition_set(json_t *conditions, const char *type, const char *status,
-                                   const char *reason, const char *message, long long generation,
-                                   const char *now, bool *ret_changed);
-const json_t *op_condition_find(const json_t *conditions, const char *type);
-/* "True" when conditions[type].status is True. */
+/* ---- status.c (conditions themselves: kube/meta.h) ---- */
+/* "True" when status.conditions[type].status is True. */
 bool op_condition_true(const json_t *obj, const char *type);
 
 /* ---- registration.c / managed_secret.c ---- */
 int op_registration_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
 int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
+/* Key rotation (the caller, the registration pass, holds a->work_lock): re-encrypt every file of the app
+ * to new_rcp in ONE commit together with the new .sops.yaml; *ret_sha gets the commit (or the tip when
+ * nothing changed). */
+_warn_unused_ int op_secrets_rotate(struct ap_operator *op, struct op_app *a, const char *app,
+                                    struct ap_age_identity *new_id, struct ap_age_recipient *new_rcp,
+                                    const char *new_recipient, const char *sops_yaml, size_t sops_yaml_len,
+                                    const char *request, char ret_sha[41], struct ap_error *err);
+
+/* ---- watch_log.c ---- */
+/* Log what the informers go through (failures and their cause, 410 relists, resuming), once a second
+ * from a thread of its own; stop joins it (no-op when not started). */
+_warn_unused_ int op_watch_log_start(struct ap_operator *op, struct ap_error *err);
+void op_watch_log_stop(struct ap_operator *op);
+
+/* ---- oidc_client.c / oidc_authelia.c: the OIDC client reconciler ---- */
+/* The key of the pass that renders Authelia's whole client file (never an app name). */
+#define OP_OIDC_AUTHELIA_KEY ":authelia"
+/* Keys: an app name (its OIDC Secrets: checks, clientSecret, oidc-status) or OP_OIDC_AUTHELIA_KEY. */
+int op_oidc_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
+struct op_oidc_state *op_oidc_state_new(void);
+struct op_oidc_state *op_oidc_state_free(struct op_oidc_state *st);
+/* Hooks of the managed-secret pipeline: the OIDC Secrets of platform_ns it delivers (those with
+ * labrats.work/target-namespaces or still holding its finalizer, not labelled managed-secret; a new
+ * array), and the data to deliver for one of them: *ret a new object (clientSecret, client-id,
+ * issuer-url, callback-url) when it is a valid client with its clientSecret, else NULL. */
+json_t *op_oidc_delivery_list(struct ap_operator *op, const char *platform_ns);
+_warn_unused_ int op_oidc_delivery_data(struct ap_operator *op, const json_t *obj, json_t **ret);
 
 /* ---- operator.c ---- */
+/* A named crash point (--test-fault): kills the process with SIGKILL when it is the configured one. */
+void op_fault(struct ap_operator *op, const char *point);
+void op_fault_hook(void *userdata, const char *point); /* the same, as src/git's fault_hook (userdata: op) */
 /* True while Flux's CRDs are not installed (the Flux informers have nothing to watch). */
 bool op_flux_missing(struct ap_operator *op);
 /* Delete the platform repository name on forge f (already gone is success). */

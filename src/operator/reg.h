@@ -43,6 +43,13 @@ struct reg {
         struct ap_buf deploy_identity; /* OpenSSH private key */
         struct ap_buf deploy_pub;      /* "ssh-ed25519 AAAA... comment" */
         char *clone_url, *repo_url_shown;
+
+        /* key rotation (reg_rotate.c), from the annotations of the key Secret */
+        char rot_req[256];   /* the labrats.work/rotate-key value being (or last) handled */
+        char rot_phase[16];  /* "", "dual", "reencrypted", "done" */
+        char rot_commit[41]; /* the platform-repo commit that re-encrypted everything */
+        char key_rv[64];     /* resourceVersion of the key Secret */
+        bool requeue_soon;   /* a rotation step is due: reconcile again shortly */
         char *status_repo_url;
 };
 
@@ -57,6 +64,16 @@ int reg_fail(struct reg *g, enum reg_cond c, const char *reason, const struct ap
 /* reg_keys.c */
 int reg_step_key(struct reg *g);        /* C_KEY: age key Secret, adopt or generate */
 int reg_load_deploy_key(struct reg *g); /* the deploy key Secret, adopt or generate */
+/* reg_rotate.c: labrats.work/rotate-key. begin runs in reg_step_key once the key file is loaded: on a
+ * new request it puts a new key in front of the old one (both decrypt); the encryption key stays the old
+ * one (index 1) until advance, run after the Flux step, has re-encrypted every file to the new key in one
+ * commit and Flux applied it; then the old key is retired. Returns the index of the encryption identity
+ * in the key file. */
+int reg_rotation_begin(struct reg *g, struct ap_error *err);
+void reg_rotation_advance(struct reg *g);
+/* Replace the key Secret's key file (and set/clear annotations), guarded by its resourceVersion. */
+int reg_update_key_secret(struct reg *g, const struct ap_buf *keyfile, json_t *anns, struct ap_error *err);
+
 /* reg_repo.c */
 int reg_step_repo(struct reg *g); /* C_REPO: repository, deploy key on the forge, .sops.yaml, README */
 /* reg_flux.c */

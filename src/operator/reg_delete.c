@@ -12,60 +12,24 @@
 #include "kube/status.h"
 #include "operator/reg.h"
 
-struct file_list {
-        char **paths;
-        size_t n, cap;
-};
-
-static int collect(const char *path, void *userdata)
-{
-        struct file_list *l = userdata;
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? l->cap * 2 : 8;
-                char **p = realloc(l->paths, cap * sizeof(char *));
-                if (!p)
-                        return -ENOMEM;
-                l->paths = p;
-                l->cap = cap;
-        }
-        return (l->paths[l->n] = strdup(path)) ? (l->n++, 0) : -ENOMEM;
-}
-
 static int remove_flux_folder(struct reg *g, struct ap_error *err)
 {
         struct ap_buf dir = AP_BUF_INIT;
-        struct file_list l = {0};
         int r = ap_buf_printf(&dir, "%s/%s", g->cfg->flux_repo_path, g->n.platform_ns);
-        if (r == 0) {
-                pthread_mutex_lock(&g->op->flux_lock);
-                r = op_repo_sync(g->op->flux_repo, &g->op->flux_synced_ms, 0, err);
-                pthread_mutex_unlock(&g->op->flux_lock);
+        if (r < 0) {
+                ap_buf_release(&dir);
+                return ap_error_set(err, r, "out of memory");
         }
-        if (r == 0)
-                r = ap_git_repo_list(g->op->flux_repo, dir.data, collect, &l, err);
-        struct ap_git_change *ch = l.n ? calloc(l.n, sizeof(*ch)) : NULL;
-        if (r == 0 && l.n > 0) {
-                if (!ch)
-                        r = ap_error_set(err, -ENOMEM, "out of memory");
-                for (size_t i = 0; ch && i < l.n; i++)
-                        ch[i] = (struct ap_git_change){.path = l.paths[i], .remove = true};
-        }
-        if (r == 0 && l.n > 0) {
-                char subject[200];
-                snprintf(subject, sizeof(subject),
-                         "apps: %s: remove the platform of %s (registration deleted)", g->n.platform_ns,
-                         g->n.app);
-                struct ap_git_commit_request req = {
-                    .changes = ch, .n_changes = l.n, .subject = subject, .app = g->n.app};
-                struct ap_git_push_result pr;
-                r = ap_git_repo_commit_push(g->op->flux_repo, &req, &pr, err);
-                if (r == 0 && !pr.unchanged)
-                        ap_kube_metric_inc(g->op->m_commits_flux);
-        }
-        free(ch);
-        for (size_t i = 0; i < l.n; i++)
-                free(l.paths[i]);
-        free(l.paths);
+        char subject[200];
+        snprintf(subject, sizeof(subject), "apps: %s: remove the platform of %s (registration deleted)",
+                 g->n.platform_ns, g->n.app);
+        struct ap_git_change ch = {.path = dir.data, .remove_dir = true};
+        struct ap_git_commit_request req = {
+            .changes = &ch, .n_changes = 1, .subject = subject, .app = g->n.app};
+        struct ap_git_push_result pr;
+        r = ap_git_repo_commit_push(g->op->flux_repo, &req, &pr, err);
+        if (r == 0 && !pr.unchanged)
+                ap_kube_metric_inc(g->op->m_commits_flux);
         ap_buf_release(&dir);
         return r;
 }

@@ -28,13 +28,14 @@ static int hashed_doc(struct reg *g, json_t *obj, struct ap_buf *plain, char has
 }
 
 /* The bytes of one SOPS file: the committed ones when they hold this content for the cluster recipient,
- * else a fresh encryption. */
+ * else a fresh encryption. Takes obj. */
 static int sops_file(struct reg *g, json_t *obj, const struct ap_buf *committed, bool found,
                      struct ap_buf *out, struct ap_error *err)
 {
         struct ap_buf plain = AP_BUF_INIT_SECRET;
         char hash[65], have[65];
         int r = obj ? hashed_doc(g, obj, &plain, hash, err) : ap_error_set(err, -ENOMEM, "out of memory");
+        json_decref(obj);
         if (r == 0 && found) {
                 json_t *rcp = NULL;
                 struct ap_error ignore = AP_ERROR_INIT;
@@ -120,17 +121,23 @@ static int commit_entries(struct reg *g, char **flux_ns, size_t n_flux_ns, struc
         struct ap_buf age = AP_BUF_INIT, auth = AP_BUF_INIT, cur = AP_BUF_INIT, path = AP_BUF_INIT;
         struct ap_buf committed[2] = {AP_BUF_INIT, AP_BUF_INIT};
         bool found[2] = {false, false};
-        char *paths[6] = {0};
+        char *paths[7] = {0};
+        struct ap_buf backup = AP_BUF_INIT;
         int r = ap_render_flux_files(&g->plat, (const char *const *)flux_ns, n_flux_ns, &ff, err);
         if (r == 0) {
                 pthread_mutex_lock(&g->op->flux_lock);
                 r = op_repo_sync(g->op->flux_repo, &g->op->flux_synced_ms, 2000, err);
                 pthread_mutex_unlock(&g->op->flux_lock);
         }
-        for (int i = 0; r == 0 && i < 6; i++) {
+        if (r == 0) {
+                const json_t *md = json_object_get(g->obj, "metadata");
+                r = ap_render_registration_backup(&g->plat, json_object_get(md, "labels"),
+                                                  json_object_get(g->obj, "spec"), &backup, err);
+        }
+        for (int i = 0; r == 0 && i < 7; i++) {
                 ap_buf_reset(&path);
                 if ((r = ap_buf_printf(&path, "%s/%s/%s", g->cfg->flux_repo_path, g->n.platform_ns,
-                                       ap_flux_file_names[i])) < 0 ||
+                                       i < 6 ? ap_flux_file_names[i] : AP_FLUX_REGISTRATION_FILE)) < 0 ||
                     !(paths[i] = ap_buf_detach(&path, NULL)))
                         r = ap_error_set(err, -ENOMEM, "out of memory");
         }
@@ -145,10 +152,11 @@ static int commit_entries(struct reg *g, char **flux_ns, size_t n_flux_ns, struc
                     g, ap_render_git_auth_secret(&g->plat, g->deploy_identity.data, g->deploy_pub.data, kh),
                     &committed[1], found[1], &auth, err);
         }
-        const struct ap_buf *want[6] = {&ff.namespace, &ff.rbac, &age, &auth, &ff.sync, &ff.kustomization};
-        struct ap_git_change ch[6];
+        const struct ap_buf *want[7] = {&ff.namespace, &ff.rbac,          &age,   &auth,
+                                        &ff.sync,      &ff.kustomization, &backup};
+        struct ap_git_change ch[7];
         size_t n = 0;
-        for (int i = 0; r == 0 && i < 6; i++) {
+        for (int i = 0; r == 0 && i < 7; i++) {
                 bool f = false;
                 ap_buf_reset(&cur);
                 r = ap_git_repo_read(g->op->flux_repo, paths[i], &cur, &f, err);
@@ -166,14 +174,16 @@ static int commit_entries(struct reg *g, char **flux_ns, size_t n_flux_ns, struc
                 r = ap_git_repo_commit_push(g->op->flux_repo, &req, &pr, err);
                 if (r == 0 && !pr.unchanged) {
                         ap_kube_metric_inc(g->op->m_commits_flux);
-                        ap_log(AP_LOG_INFO,
-                               "registration '%s': committed %zu file%s of '%s/%s' to the Flux repo as %.12s",
-                               g->n.app, n, n == 1 ? "" : "s", g->cfg->flux_repo_path, g->n.platform_ns,
-                               pr.commit);
+                        ap_log(
+                            AP_LOG_INFO,
+                            "registration '%s': committed %zu file%s of '%s/%s' to the Flux repo as %.12s%s",
+                            g->n.app, n, n == 1 ? "" : "s", g->cfg->flux_repo_path, g->n.platform_ns,
+                            pr.commit, op_push_attempts_note(&pr));
                 }
         }
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 7; i++)
                 free(paths[i]);
+        ap_buf_release(&backup);
         ap_flux_files_release(&ff);
         ap_buf_release(&age);
         ap_buf_release(&auth);
@@ -237,7 +247,7 @@ static void flux_status(struct reg *g)
         bool ok = true;
         for (int i = 0; i < 2 && ok; i++) {
                 const json_t *st = json_object_get(objs[i], "status");
-                const json_t *c = op_condition_find(json_object_get(st, "conditions"), "Ready");
+                const json_t *c = ap_kube_condition_find(json_object_get(st, "conditions"), "Ready");
                 const char *s = json_string_value(json_object_get(c, "status"));
                 const char *msg = json_string_value(json_object_get(c, "message"));
                 json_t *og = json_object_get(st, "observedGeneration");

@@ -35,7 +35,7 @@ static int get_secret(struct reg *g, const char *ns, const char *name, json_t **
 
 /* Create the operator-namespace Secret name holding data (key -> plaintext, values secret). */
 static int create_secret(struct reg *g, const char *name, const char *const *keys,
-                         const struct ap_buf *const *vals, size_t n, struct ap_error *err)
+                         const struct ap_buf *const *vals, size_t n, bool restore, struct ap_error *err)
 {
         json_t *data = json_object();
         struct ap_buf b = AP_BUF_INIT_SECRET;
@@ -59,6 +59,12 @@ static int create_secret(struct reg *g, const char *name, const char *const *key
         json_decref(labels);
         if (!obj)
                 return ap_error_set(err, -ENOMEM, "out of memory");
+        /* adopted after a disaster: the next secrets pass recreates the managed secrets from Git */
+        if (restore && json_object_set_new(json_object_get(obj, "metadata"), "annotations",
+                                           json_pack("{s:s}", AP_ANN_RESTORE, "pending")) < 0) {
+                json_decref(obj);
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        }
         struct ap_kube_opts o = {.timeout_ms = 30000};
         ap_kube_metric_inc(g->op->m_writes);
         int r =
@@ -67,13 +73,21 @@ static int create_secret(struct reg *g, const char *name, const char *const *key
         return r;
 }
 
-/* Parse an age key file into the app state. */
-static int adopt_age_key(struct reg *g, const struct ap_buf *keyfile, const char *where, struct ap_error *err)
+/* Parse an age key file into the app state; identity number primary (0 = the first) encrypts. */
+static int adopt_age_key(struct reg *g, const struct ap_buf *keyfile, const char *where, size_t primary,
+                         struct ap_error *err)
 {
         struct ap_age_identities ids = AP_AGE_IDENTITIES_INIT;
         int r = ap_age_identities_parse(&ids, keyfile->data, keyfile->len, where, err);
         if (r == 0 && ids.n == 0)
                 r = ap_error_set(err, AP_E_INVALID, "%s holds no age identity", where);
+        if (r == 0 && primary >= ids.n)
+                primary = 0;
+        if (r == 0 && primary > 0) {
+                struct ap_age_identity *t = ids.items[0];
+                ids.items[0] = ids.items[primary];
+                ids.items[primary] = t;
+        }
         struct ap_buf rcp = AP_BUF_INIT;
         if (r == 0 && (r = ap_age_identity_recipient_format(ids.items[0], &rcp)) < 0)
                 ap_error_set(err, r, "%s: the first identity is not an X25519 key", where);
@@ -116,6 +130,19 @@ int reg_step_key(struct reg *g)
                 return AP_E_INVALID;
         }
         bool exists = s != NULL;
+        const char *restore = json_string_value(
+            json_object_get(json_object_get(json_object_get(s, "metadata"), "annotations"), AP_ANN_RESTORE));
+        bool restore_pending = restore && strcmp(restore, "pending") == 0;
+        const json_t *anns = json_object_get(json_object_get(s, "metadata"), "annotations");
+        const char *v;
+        if ((v = json_string_value(json_object_get(anns, AP_ANN_ROTATION))))
+                snprintf(g->rot_req, sizeof(g->rot_req), "%s", v);
+        if ((v = json_string_value(json_object_get(anns, AP_ANN_ROTATION_PHASE))))
+                snprintf(g->rot_phase, sizeof(g->rot_phase), "%s", v);
+        if ((v = json_string_value(json_object_get(anns, AP_ANN_ROTATION_COMMIT))))
+                snprintf(g->rot_commit, sizeof(g->rot_commit), "%s", v);
+        if ((v = ap_kube_obj_resource_version(s)))
+                snprintf(g->key_rv, sizeof(g->key_rv), "%s", v);
         json_decref(s);
         if (exists && !found) {
                 reg_cond(g, C_KEY, false, "KeyInvalid", "%s is missing; restore it from a backup", where);
@@ -143,7 +170,7 @@ int reg_step_key(struct reg *g)
                 }
                 const char *keys[] = {AP_AGE_KEY_FILE_KEY};
                 const struct ap_buf *vals[] = {&g->age_keyfile};
-                r = create_secret(g, name, keys, vals, 1, &err);
+                r = create_secret(g, name, keys, vals, 1, !generated, &err);
                 if (r == AP_KUBE_E_ALREADY_EXISTS) {
                         /* another replica won the race: take its key on the next pass */
                         g->failed = true;
@@ -154,7 +181,10 @@ int reg_step_key(struct reg *g)
                 if (r < 0)
                         return reg_fail(g, C_KEY, "KeyError", &err, "cannot store the age key");
         }
-        if ((r = adopt_age_key(g, &g->age_keyfile, where, &err)) < 0) {
+        int primary = exists ? reg_rotation_begin(g, &err) : 0;
+        if (primary < 0)
+                return reg_fail(g, C_KEY, "KeyRotationFailed", &err, "cannot start the key rotation");
+        if ((r = adopt_age_key(g, &g->age_keyfile, where, (size_t)primary, &err)) < 0) {
                 reg_cond(g, C_KEY, false, "KeyInvalid",
                          "%s; restore it from a backup (deleting the Secret generates a new key, and secrets "
                          "encrypted to the old one can no longer be decrypted)",
@@ -164,6 +194,7 @@ int reg_step_key(struct reg *g)
         }
         pthread_mutex_lock(&g->app->lock);
         g->plat.recipient = g->app->recipient; /* stable while we hold work_lock */
+        g->app->restore_pending = restore_pending || (!exists && !generated);
         pthread_mutex_unlock(&g->app->lock);
         if (generated)
                 op_event(g->op, g->obj, false, "KeyGenerated", "Generate",
@@ -171,7 +202,14 @@ int reg_step_key(struct reg *g)
         else if (!exists)
                 op_event(g->op, g->obj, false, "KeyAdopted", "Adopt", "adopted the age key %s from %s",
                          g->plat.recipient, where);
-        reg_cond(g, C_KEY, true, "KeyReady", "age key %s in Secret '%s/%s'", g->plat.recipient, ons, name);
+        if (strcmp(g->rot_phase, "dual") == 0 || strcmp(g->rot_phase, "reencrypted") == 0)
+                reg_cond(g, C_KEY, true, "KeyRotating",
+                         "age key %s in Secret '%s/%s'; rotation '%s' in progress (%s): Flux holds both keys",
+                         g->plat.recipient, ons, name, g->rot_req,
+                         strcmp(g->rot_phase, "dual") == 0 ? "re-encrypting" : "retiring the old key");
+        else
+                reg_cond(g, C_KEY, true, "KeyReady", "age key %s in Secret '%s/%s'", g->plat.recipient, ons,
+                         name);
         return 0;
 }
 
@@ -223,7 +261,7 @@ int reg_load_deploy_key(struct reg *g)
         if (!exists) {
                 const char *keys[] = {"identity", "identity.pub"};
                 const struct ap_buf *vals[] = {&g->deploy_identity, &g->deploy_pub};
-                r = create_secret(g, name, keys, vals, 2, &err);
+                r = create_secret(g, name, keys, vals, 2, false, &err);
                 if (r == AP_KUBE_E_ALREADY_EXISTS) {
                         g->failed = true;
                         reg_cond(g, C_REPO, false, "DeployKeyPending",

@@ -52,6 +52,12 @@ static int cmp_str(const void *a, const void *b)
 static int reader_names(struct reg *g, const char ***ret, size_t *ret_n, json_t **ret_hold)
 {
         json_t *list = ap_kube_informer_by_index(g->op->intents, "namespace", g->n.platform_ns);
+        json_t *oidc = ap_kube_informer_by_index(g->op->oidc, "namespace", g->n.platform_ns);
+        if (list && (!oidc || json_array_extend(list, oidc) < 0)) {
+                json_decref(list);
+                list = NULL;
+        }
+        json_decref(oidc);
         size_t n = json_array_size(list), k = 0;
         const char **v = calloc(n + 1, sizeof(char *));
         if (!list || !v) {
@@ -61,7 +67,11 @@ static int reader_names(struct reg *g, const char ***ret, size_t *ret_n, json_t 
         }
         for (size_t i = 0; i < n; i++) {
                 const char *name = ap_kube_obj_name(json_array_get(list, i));
-                if (name && strcmp(name, g->n.age_secret) != 0 && strcmp(name, g->n.git_auth_secret) != 0)
+                bool dup = false; /* a Secret in both informers */
+                for (size_t j = 0; name && j < k && !dup; j++)
+                        dup = strcmp(v[j], name) == 0;
+                if (name && !dup && strcmp(name, g->n.age_secret) != 0 &&
+                    strcmp(name, g->n.git_auth_secret) != 0)
                         v[k++] = name;
         }
         qsort(v, k, sizeof(char *), cmp_str);
@@ -127,6 +137,18 @@ int reg_step_rbac(struct reg *g)
                         r = op_delete(g->op, &op_res_rolebindings, g->n.platform_ns, "secret-reader", &err);
                 else
                         r = op_apply(g->op, &op_res_rolebindings, rb, NULL, &err);
+                json_decref(rb);
+        }
+        if (r == 0) {
+                const char *sa = g->cfg->dashboard_sa;
+                json_t *rb =
+                    sa && *sa ? ap_render_dashboard_rolebinding(&g->plat, g->cfg->namespace, sa) : NULL;
+                if (sa && *sa)
+                        r = rb ? op_apply(g->op, &op_res_rolebindings, rb, NULL, &err)
+                               : ap_error_set(&err, -ENOMEM, "out of memory");
+                else
+                        r = op_delete(g->op, &op_res_rolebindings, g->n.platform_ns, "app-platform-dashboard",
+                                      &err);
                 json_decref(rb);
         }
         /* bindings in namespaces the app no longer lists ('<app>-flux' is pruned by reg_flux.c) */

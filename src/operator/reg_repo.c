@@ -11,6 +11,11 @@
 
 #define DEPLOY_KEY_TITLE "app-platform-flux"
 
+static int forge_token(void *userdata, struct ap_buf *out, struct ap_error *err)
+{
+        return ap_forge_git_token(userdata, out, err);
+}
+
 /* The handle of the platform repo in the app state, (re)made when its URL changed. */
 static int repo_handle(struct reg *g, const char *push_url, const char *clone_url, struct ap_error *err)
 {
@@ -20,13 +25,11 @@ static int repo_handle(struct reg *g, const char *push_url, const char *clone_ur
         pthread_mutex_unlock(&a->lock);
         if (same)
                 return 0;
-        struct ap_buf cache = AP_BUF_INIT, token = AP_BUF_INIT_SECRET;
+        struct ap_buf cache = AP_BUF_INIT;
+        struct ap_forge *f = NULL;
         int r = ap_buf_printf(&cache, "%s/platform/%s", g->cfg->cache_dir, g->n.app);
-        if (r == 0 && g->cfg->forge != AP_FORGE_LOCAL) {
-                struct ap_forge *f = NULL;
-                if ((r = op_forge(g->op, g->repo_owner, &f, err)) == 0)
-                        r = ap_forge_git_token(f, &token, err);
-        }
+        if (r == 0 && g->cfg->forge != AP_FORGE_LOCAL)
+                r = op_forge(g->op, g->repo_owner, &f, err);
         struct ap_git_repo *repo = NULL;
         if (r == 0) {
                 struct ap_git_repo_config rc = {
@@ -34,14 +37,20 @@ static int repo_handle(struct reg *g, const char *push_url, const char *clone_ur
                     .url = push_url,
                     .branch = g->cfg->platform_branch,
                     .cache_dir = cache.data,
-                    .token = token.len ? token.data : NULL,
+                    /* asked per connection: GitHub App installation tokens expire hourly */
+                    .token_fn = f ? forge_token : NULL,
+                    .token_userdata = f,
+                    .identity = g->op->creds.forge_ssh_identity,
+                    .known_hosts = g->op->creds.forge_ssh_known_hosts,
                     .author_name = g->cfg->git_author_name,
                     .author_email = g->cfg->git_author_email,
+                    .fault_hook = op_fault_hook,
+                    .hook_userdata = g->op,
+                    .cancel = op_cancel_flag(g->op),
                 };
                 r = ap_git_repo_new(&rc, &repo, err);
         }
         ap_buf_release(&cache);
-        ap_buf_release(&token);
         if (r < 0)
                 return r;
         char *pu = strdup(push_url), *cu = strdup(clone_url), *lbl = strdup(g->repo_url_shown);
@@ -158,7 +167,9 @@ int reg_step_repo(struct reg *g)
         struct ap_buf clone = AP_BUF_INIT, push = AP_BUF_INIT;
         r = ap_forge_clone_url(f, g->repo_name, &clone, &err);
         if (r == 0) {
-                if (g->cfg->forge == AP_FORGE_LOCAL)
+                if (g->cfg->forge == AP_FORGE_LOCAL && g->op->creds.forge_ssh_identity)
+                        r = ap_buf_addstr(&push, clone.data); /* served over SSH: push where Flux clones */
+                else if (g->cfg->forge == AP_FORGE_LOCAL)
                         r = ap_buf_printf(&push, "%s/%s.git", g->cfg->local_repos_dir, g->repo_name);
                 else
                         r = ap_buf_addstr(&push, info.https_url);
@@ -183,7 +194,8 @@ int reg_step_repo(struct reg *g)
         g->app->ready = true;
         pthread_mutex_unlock(&g->app->lock);
         g->repo_ready = true;
-        reg_cond(g, C_REPO, true, "RepositoryReady", "repository '%s' is private; Flux clones %s with its deploy key",
-                 g->repo_url_shown, g->plat.clone_url);
+        reg_cond(g, C_REPO, true, "RepositoryReady",
+                 "repository '%s' is private; Flux clones %s with its deploy key", g->repo_url_shown,
+                 g->plat.clone_url);
         return 0;
 }

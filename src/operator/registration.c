@@ -247,11 +247,14 @@ static json_t *build_status(struct reg *g, bool *ret_changed)
                         ready = false;
                         snprintf(not_ready, sizeof(not_ready), "%s: %s", cond_types[c], s->message);
                 }
-                const json_t *prev = op_condition_find(conds, cond_types[c]);
-                const char *prev_status = json_string_value(json_object_get(prev, "status"));
+                const json_t *prev = ap_kube_condition_find(conds, cond_types[c]);
+                const char *ps = json_string_value(json_object_get(prev, "status"));
+                char prev_buf[16];
+                snprintf(prev_buf, sizeof(prev_buf), "%s", ps ? ps : ""); /* the set below frees it */
+                const char *prev_status = ps ? prev_buf : NULL;
                 bool ch = false;
-                if (op_condition_set(conds, cond_types[c], s->status, s->reason, s->message, g->generation,
-                                     now, &ch) < 0) {
+                if (ap_kube_condition_set(conds, cond_types[c], s->status, s->reason, s->message,
+                                          g->generation, now, &ch) < 0) {
                         json_decref(conds);
                         return NULL;
                 }
@@ -261,11 +264,13 @@ static json_t *build_status(struct reg *g, bool *ret_changed)
                 changed = changed || ch;
         }
         bool ch = false;
-        const char *prev_ready =
-            json_string_value(json_object_get(op_condition_find(conds, "Ready"), "status"));
-        if (op_condition_set(conds, "Ready", ready ? "True" : "False", ready ? "Ready" : "NotReady",
-                             ready ? "the platform is ready: secrets can be created" : not_ready,
-                             g->generation, now, &ch) < 0) {
+        const char *pr = json_string_value(json_object_get(ap_kube_condition_find(conds, "Ready"), "status"));
+        char prev_ready_buf[16];
+        snprintf(prev_ready_buf, sizeof(prev_ready_buf), "%s", pr ? pr : "");
+        const char *prev_ready = pr ? prev_ready_buf : NULL;
+        if (ap_kube_condition_set(conds, "Ready", ready ? "True" : "False", ready ? "Ready" : "NotReady",
+                                  ready ? "the platform is ready: secrets can be created" : not_ready,
+                                  g->generation, now, &ch) < 0) {
                 json_decref(conds);
                 return NULL;
         }
@@ -361,8 +366,8 @@ static void run_steps(struct reg *g)
         int repo = reg_step_repo(g);
         if (reg_step_rbac(g) < 0)
                 g->failed = true;
-        if (repo == 0)
-                reg_step_flux(g);
+        if (repo == 0 && reg_step_flux(g) == 0)
+                reg_rotation_advance(g);
 }
 
 int op_registration_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res)
@@ -429,6 +434,6 @@ int op_registration_reconcile(void *userdata, const char *key, struct ap_kube_re
         reg_release(&g);
         if (failed)
                 return -EAGAIN; /* retried with backoff */
-        res->requeue_after_ms = op->cfg->resync_ms;
+        res->requeue_after_ms = g.requeue_soon ? 1000 : op->cfg->resync_ms;
         return 0;
 }

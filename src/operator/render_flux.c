@@ -1,6 +1,8 @@
 /* render_flux.c - the per-app folder of the cluster Flux repo (DESIGN 1.3; pure, see render.h). The two
  * SOPS files (age-secret.sops.yaml, git-auth.sops.yaml) are rendered as objects by render_objects.c and
  * encrypted by the caller, which holds the keys. */
+#include <stdlib.h>
+
 #include "operator/render.h"
 #include "operator/yaml_out.h"
 
@@ -81,5 +83,39 @@ int ap_render_flux_files(const struct ap_platform *p, const char *const *flux_ns
                 r = emit_docs(&out->sync, docs, 2, err);
         }
         free(docs);
+        return r;
+}
+
+/* A deep copy with every object's keys in sorted order (json_dumps sorts, the load keeps that order). */
+static json_t *sorted(const json_t *v)
+{
+        char *text = json_dumps(v, JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_COMPACT);
+        json_t *copy = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+        free(text);
+        return copy;
+}
+
+int ap_render_registration_backup(const struct ap_platform *p, const json_t *labels, const json_t *spec,
+                                  struct ap_buf *out, struct ap_error *err)
+{
+        json_t *l = labels ? sorted(labels) : json_object();
+        json_t *sp = spec ? sorted(spec) : json_object();
+        json_t *doc = l && sp ? json_pack("{s:s, s:s, s:{s:s, s:O}, s:O}", "apiVersion",
+                                          "labrats.work/v1alpha1", "kind", "AppPlatformRegistration",
+                                          "metadata", "name", p->names->app, "labels", l, "spec", sp)
+                              : NULL;
+        json_decref(l);
+        json_decref(sp);
+        if (!doc)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        int r = ap_buf_addstr(
+            out,
+            "# A copy of the registration, not applied by Flux. To rebuild the platform on a new cluster:\n"
+            "#   kubectl apply -f registration.yaml\n");
+        if (r < 0)
+                r = ap_error_set(err, r, "out of memory");
+        else
+                r = ap_yaml_emit1(out, doc, err);
+        json_decref(doc);
         return r;
 }

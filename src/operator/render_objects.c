@@ -259,3 +259,11 @@ json_t *ap_render_secret_reader_binding(const struct ap_platform *p)
                 }
         return rolebinding(p, "secret-reader", p->names->platform_ns, "Role", "secret-reader", subjects);
 }
+
+json_t *ap_render_dashboard_rolebinding(const struct ap_platform *p, const char *sa_ns, const char *sa)
+{
+        json_t *subjects =
+            json_pack("[{s:s, s:s, s:s}]", "kind", "ServiceAccount", "name", sa, "namespace", sa_ns);
+        return rolebinding(p, "app-platform-dashboard", p->names->platform_ns, "ClusterRole",
+                           "app-platform-dashboard-secrets", subjects);
+}

@@ -22,7 +22,11 @@ struct sec_intent {
         char *target_name;
         char requested_by[128]; /* sanitised labrats.work/requested-by, "" when unset */
         bool touched;           /* a file of it is written or removed by this pass */
-        bool restored;          /* ... because the committed file had been changed by hand */
+        /* an OIDC Secret delivered to target-namespaces (oidc_client.c): */
+        json_t *data;     /* what is delivered instead of the Secret's own data (owned), or NULL */
+        bool quiet;       /* not deliverable now (the OIDC reconciler says why): files kept, no annotations */
+        bool keep_object; /* deleting means undelivering: files and finalizer go, the Secret stays */
+        bool restored;    /* ... because the committed file had been changed by hand */
 };
 
 struct sec_change {
@@ -48,8 +52,26 @@ struct sec_pass {
         struct sec_change *ch;
         size_t n_ch, cap_ch;
         struct ap_platform plat;
+        /* the keys of the pass: files are (re-)encrypted to enc_rcp and kept when they already are;
+         * committed files are read with dec_ids (normally the app's key; a rotation passes the new
+         * recipient and the old key) */
+        struct ap_age_recipient *enc_rcp;
+        const char *enc_recipient;
+        struct ap_age_identity *dec_id;
+        bool rotate;         /* also re-encrypt the files refused intents keep */
+        const char *rot_req; /* the rotation request, for the commit message */
 };
 
+/* Add a change to the pass's change set (data taken, may be NULL for a removal). */
+int sec_add_change(struct sec_pass *s, const char *path, struct ap_buf *data, bool remove, int intent,
+                   const char *why);
+/* Recreate the intents of the app from the files under secrets/ (disaster recovery; see
+ * secret_restore.c), Committed at tip; *ret_restored counts them. */
+int sec_restore(struct sec_pass *s, const char *tip, size_t *ret_restored, struct ap_error *err);
+/* Split a target-namespaces value into sorted unique names (*ret owned, freed with op_strv_free), each
+ * one of spec_ns; -1 with a sentence in why when refused, -ENOMEM. */
+int sec_parse_targets(const char *const *spec_ns, size_t n_spec_ns, const char *app, const char *value,
+                      char ***ret, size_t *ret_n, char *why, size_t why_size);
 /* Validate every intent (name, targets, target name, keys, size) against the registration. */
 int sec_classify(struct sec_pass *s);
 /* The change set: each valid intent's files re-encrypted only when what is committed differs, files of

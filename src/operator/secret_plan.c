@@ -44,21 +44,23 @@ static bool listed(const char *const *v, size_t n, const char *s)
         return false;
 }
 
-/* Split "a, b,c" into sorted unique names; refuses names not in spec.namespaces. */
-static int parse_targets(struct sec_pass *s, struct sec_intent *in, const char *value)
+int sec_parse_targets(const char *const *spec_ns, size_t n_spec_ns, const char *app, const char *value,
+                      char ***ret, size_t *ret_n, char *why, size_t why_size)
 {
         if (!value || !*value) {
-                snprintf(in->error, sizeof(in->error),
+                snprintf(why, why_size,
                          "annotation %s is missing: name the target namespaces (one "
                          "or more of %s)",
-                         AP_ANN_TARGET_NS, s->n_spec_ns ? "spec.namespaces" : "the app's namespaces");
+                         AP_ANN_TARGET_NS, n_spec_ns ? "spec.namespaces" : "the app's namespaces");
                 return -1;
         }
-        in->targets = calloc(SEC_TARGETS_MAX, sizeof(char *));
-        if (!in->targets)
+        char **targets = calloc(SEC_TARGETS_MAX, sizeof(char *));
+        size_t n = 0;
+        if (!targets)
                 return -ENOMEM;
+        int r = 0;
         const char *p = value;
-        while (*p) {
+        while (*p && r == 0) {
                 while (*p == ' ' || *p == ',')
                         p++;
                 size_t len = strcspn(p, ", ");
@@ -66,42 +68,53 @@ static int parse_targets(struct sec_pass *s, struct sec_intent *in, const char *
                         break;
                 char ns[AP_NAME_BUF];
                 if (len >= sizeof(ns)) {
-                        snprintf(in->error, sizeof(in->error), "target namespace '%.60s...' is too long", p);
-                        return -1;
+                        snprintf(why, why_size, "target namespace '%.60s...' is too long", p);
+                        r = -1;
+                        break;
                 }
                 memcpy(ns, p, len);
                 ns[len] = '\0';
                 p += len;
-                if (!listed(s->spec_ns, s->n_spec_ns, ns)) {
+                if (!listed(spec_ns, n_spec_ns, ns)) {
                         snprintf(
-                            in->error, sizeof(in->error),
+                            why, why_size,
                             "target namespace '%s' is not one of the namespaces of app '%s' (spec.namespaces "
                             "of its AppPlatformRegistration): nothing was written to Git",
-                            ns, s->n.app);
-                        return -1;
-                }
-                if (listed((const char *const *)in->targets, in->n_targets, ns))
+                            ns, app);
+                        r = -1;
+                } else if (listed((const char *const *)targets, n, ns)) {
                         continue;
-                if (in->n_targets == SEC_TARGETS_MAX) {
-                        snprintf(in->error, sizeof(in->error), "more than %d target namespaces",
-                                 SEC_TARGETS_MAX);
-                        return -1;
+                } else if (n == SEC_TARGETS_MAX) {
+                        snprintf(why, why_size, "more than %d target namespaces", SEC_TARGETS_MAX);
+                        r = -1;
+                } else if (!(targets[n] = strdup(ns))) {
+                        r = -ENOMEM;
+                } else {
+                        n++;
                 }
-                if (!(in->targets[in->n_targets] = strdup(ns)))
-                        return -ENOMEM;
-                in->n_targets++;
         }
-        if (in->n_targets == 0) {
-                snprintf(in->error, sizeof(in->error), "annotation %s names no namespace", AP_ANN_TARGET_NS);
-                return -1;
+        if (r == 0 && n == 0) {
+                snprintf(why, why_size, "annotation %s names no namespace", AP_ANN_TARGET_NS);
+                r = -1;
         }
-        qsort(in->targets, in->n_targets, sizeof(char *), cmp_str);
+        if (r < 0) {
+                op_strv_free(targets, n);
+                return r;
+        }
+        qsort(targets, n, sizeof(char *), cmp_str);
+        *ret = targets;
+        *ret_n = n;
         return 0;
+}
+
+static const json_t *intent_data(const struct sec_intent *in)
+{
+        return in->data ? in->data : json_object_get(in->obj, "data");
 }
 
 static int check_data(struct sec_intent *in)
 {
-        const json_t *data = json_object_get(in->obj, "data");
+        const json_t *data = intent_data(in);
         size_t total = 0;
         const char *k;
         const json_t *v;
@@ -143,8 +156,32 @@ static int classify_one(struct sec_pass *s, struct sec_intent *in)
                     strcmp(json_string_value(json_array_get(fins, i)), AP_FINALIZER) == 0)
                         in->finalizer = true;
         sanitise(annotation(in->obj, AP_ANN_REQUESTED_BY), in->requested_by, sizeof(in->requested_by));
+        const char *managed = ap_kube_obj_label(in->obj, AP_LABEL_MANAGED_SECRET);
+        bool oidc =
+            ap_kube_obj_label(in->obj, AP_LABEL_OIDC_CLIENT) && !(managed && strcmp(managed, "true") == 0);
+        if (oidc && !in->deleting && !annotation(in->obj, AP_ANN_TARGET_NS)) {
+                /* no longer delivered: its files and the finalizer go, the OIDC Secret stays */
+                in->deleting = in->keep_object = true;
+        }
         if (in->deleting)
                 return 0;
+        if (!oidc && ap_kube_obj_label(in->obj, AP_LABEL_OIDC_CLIENT)) {
+                snprintf(
+                    in->error, sizeof(in->error),
+                    "the Secret carries both %s and %s: an OIDC client's secret is delivered with %s on the "
+                    "OIDC Secret itself; remove one of the labels",
+                    AP_LABEL_MANAGED_SECRET, AP_LABEL_OIDC_CLIENT, AP_ANN_TARGET_NS);
+                return 0;
+        }
+        if (oidc) {
+                int r = op_oidc_delivery_data(s->op, in->obj, &in->data);
+                if (r < 0)
+                        return r;
+                if (!in->data) {
+                        in->quiet = true; /* refused or not ready: the OIDC reconciler reports on it */
+                        return 0;
+                }
+        }
         const char *label = ap_kube_obj_label(in->obj, AP_LABEL_APP);
         if (label && strcmp(label, s->n.app) != 0) {
                 snprintf(in->error, sizeof(in->error),
@@ -160,7 +197,8 @@ static int classify_one(struct sec_pass *s, struct sec_intent *in)
                          in->name);
                 return 0;
         }
-        int r = parse_targets(s, in, annotation(in->obj, AP_ANN_TARGET_NS));
+        int r = sec_parse_targets(s->spec_ns, s->n_spec_ns, s->n.app, annotation(in->obj, AP_ANN_TARGET_NS),
+                                  &in->targets, &in->n_targets, in->error, sizeof(in->error));
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -208,8 +246,8 @@ int sec_classify(struct sec_pass *s)
         return 0;
 }
 
-static int add_change(struct sec_pass *s, const char *path, struct ap_buf *data, bool remove, int intent,
-                      const char *why)
+int sec_add_change(struct sec_pass *s, const char *path, struct ap_buf *data, bool remove, int intent,
+                   const char *why)
 {
         if (s->n_ch == s->cap_ch) {
                 size_t cap = s->cap_ch ? s->cap_ch * 2 : 16;
@@ -242,9 +280,9 @@ static int add_change(struct sec_pass *s, const char *path, struct ap_buf *data,
 static int committed_matches(struct sec_pass *s, const struct ap_buf *committed, const struct ap_buf *plain,
                              bool *ret, bool *ret_readable)
 {
-        const char *rcp[] = {s->a->recipient};
+        const char *rcp[] = {s->enc_recipient};
         struct ap_sops_match_opts mo = {
-            .identities = &s->a->identity,
+            .identities = &s->dec_id,
             .n_identities = 1,
             .recipients = rcp,
             .n_recipients = 1,
@@ -273,7 +311,7 @@ static int plan_target(struct sec_pass *s, size_t idx, const char *ns, struct ap
         struct ap_secret_source src = {
             .name = in->name,
             .type = json_string_value(json_object_get(in->obj, "type")),
-            .data = json_object_get(in->obj, "data"),
+            .data = intent_data(in),
             .target_ns = ns,
             .target_name = in->target_name,
         };
@@ -289,15 +327,15 @@ static int plan_target(struct sec_pass *s, size_t idx, const char *ns, struct ap
         if (r == 0 && !same) {
                 /* the committed file as sops's stash: values that did not change keep their ciphertext */
                 bool stash = found && readable;
-                r = op_sops_encrypt(s->op, plain.data, plain.len, &s->a->rcp, 1,
-                                    stash ? committed.data : NULL, stash ? committed.len : 0, &s->a->identity,
-                                    1, &out, err);
+                r = op_sops_encrypt(s->op, plain.data, plain.len, &s->enc_rcp, 1,
+                                    stash ? committed.data : NULL, stash ? committed.len : 0, &s->dec_id, 1,
+                                    &out, err);
         }
         if (r == 0 && !same)
-                r = add_change(s, path.data, &out, false, (int)idx,
-                               !found     ? "create"
-                               : readable ? "update"
-                                          : "restore");
+                r = sec_add_change(s, path.data, &out, false, (int)idx,
+                                   !found     ? "create"
+                                   : readable ? "update"
+                                              : "restore");
         ap_buf_release(&path);
         ap_buf_release(&plain);
         ap_buf_release(&committed);
@@ -340,6 +378,32 @@ static int owner_of(struct sec_pass *s, const char *path)
         return -1;
 }
 
+/* Key rotation: a file a refused intent keeps, decrypted with the old key and encrypted to the new one
+ * with the same content. */
+static int reencrypt_kept(struct sec_pass *s, const char *path, struct ap_error *err)
+{
+        struct ap_buf file = AP_BUF_INIT, plain = AP_BUF_INIT_SECRET, out = AP_BUF_INIT;
+        ap_buf_init(&file, AP_GIT_MAX_FILE);
+        ap_buf_init(&out, AP_GIT_MAX_FILE);
+        bool found = false;
+        struct ap_sops_decrypt_opts o = AP_SOPS_DECRYPT_OPTS_INIT;
+        o.identities = &s->dec_id;
+        o.n_identities = 1;
+        o.input = o.output = AP_SOPS_FORMAT_YAML;
+        int r = ap_git_repo_read(s->a->repo, path, &file, &found, err);
+        if (r == 0 && found && ap_sops_decrypt(file.data, file.len, &o, &plain, err) == 0 &&
+            (r = op_sops_encrypt(s->op, plain.data, plain.len, &s->enc_rcp, 1, NULL, 0, NULL, 0, &out,
+                                 err)) == 0)
+                r = sec_add_change(s, path, &out, false, -1, "re-encrypt");
+        else if (r == 0)
+                ap_error_clear(
+                    err); /* unreadable: it stays as it is (and fails to decrypt in Flux either way) */
+        ap_buf_release(&file);
+        ap_buf_release(&plain);
+        ap_buf_release(&out);
+        return r;
+}
+
 int sec_plan(struct sec_pass *s, struct ap_error *err)
 {
         int r = 0;
@@ -349,12 +413,16 @@ int sec_plan(struct sec_pass *s, struct ap_error *err)
                         r = plan_target(s, i, in->targets[t], err);
         }
         for (size_t f = 0; r == 0 && f < s->n_files; f++) {
-                if (claimed(s, s->files[f]))
+                if (claimed(s, s->files[f])) {
+                        int owner = owner_of(s, s->files[f]);
+                        if (s->rotate && owner >= 0 && !s->in[owner].valid)
+                                r = reencrypt_kept(s, s->files[f], err);
                         continue;
+                }
                 int owner = owner_of(s, s->files[f]);
                 bool deleted = owner >= 0 && s->in[owner].deleting;
-                r = add_change(s, s->files[f], NULL, true, deleted ? owner : -1,
-                               deleted ? "delete" : "remove");
+                r = sec_add_change(s, s->files[f], NULL, true, deleted ? owner : -1,
+                                   deleted ? "delete" : "remove");
                 if (r < 0)
                         ap_error_set(err, r, "out of memory");
         }

@@ -10,24 +10,16 @@
 #   removing a namespace removes its bindings and keeps it; hand edits under secrets/ are restored
 #   a restart with nothing new makes no commit and no write; deletion under Retain and Delete
 #   no secret value in the log, Events, conditions or commit messages
+# The operator runs as its own ServiceAccount with exactly the RBAC of deploy/operator-rbac.yaml.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/oplib.sh"
 
 tmp=$(mktemp -d /tmp/e2e-op.XXXXXX) || bail "mktemp failed"
 id=$(uniq_suffix)
 A=ea$id B=eb$id OPNS=ops-$id
 SEL="e2e.labrats.work/run=$id"
-OP_PID=
-VALUES=() # every secret value this test writes, scanned for at the end
 
-stop_operator() {
-  [ -n "$OP_PID" ] || return 0
-  kill -TERM "$OP_PID" 2>/dev/null
-  for _ in $(seq 100); do kill -0 "$OP_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$OP_PID" 2>/dev/null
-  wait "$OP_PID" 2>/dev/null
-  OP_PID=
-}
 cleanup() {
   stop_operator
   for app in $A $B; do
@@ -40,81 +32,16 @@ cleanup() {
     kubectl delete namespace "$app-platform" "$app-dev" "$app-prod" --wait=false >/dev/null 2>&1
   done
   kubectl delete namespace "$OPNS" --wait=false >/dev/null 2>&1
+  kubectl delete clusterrolebinding "app-platform-operator-$OPNS" >/dev/null 2>&1
   "$GITSERVER" stop "$tmp/srv" >/dev/null 2>&1
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 # --- the platform around the operator --------------------------------------------------------------
-e2e_gitserver "$tmp" || bail "the SSH Git server did not start"
-git init -q --bare -b main "$tmp/flux.git" || bail "cannot create the Flux repo"
-"$APP_PLATFORM_BIN" age keygen -o "$tmp/cluster.agekey" 2>/dev/null || bail "age keygen failed"
-CLUSTER_RCP=$("$APP_PLATFORM_BIN" age keygen -y "$tmp/cluster.agekey")
-kubectl apply --server-side -f "$SRCDIR/deploy/crd.yaml" -f "$SRCDIR/deploy/clusterroles.yaml" >/dev/null ||
-  bail "cannot install the CRD and ClusterRoles"
-kubectl wait --for=condition=Established crd/appplatformregistrations.labrats.work --timeout=60s >/dev/null ||
-  bail "the CRD is not established"
-kubectl create namespace "$OPNS" >/dev/null || bail "cannot create the operator namespace"
-kubectl -n "$OPNS" create secret generic forge-known-hosts --from-file=known_hosts="$GIT_KNOWN_HOSTS" >/dev/null ||
-  bail "cannot create the known_hosts Secret"
+e2e_platform
 
-start_operator() {
-  touch "$tmp/operator.log"
-  local from
-  from=$(($(wc -l <"$tmp/operator.log" 2>/dev/null || echo 0) + 1))
-  "$APP_PLATFORM_BIN" operator --namespace "$OPNS" --forge local --local-repos-dir "$FORGE" \
-    --forge-clone-url "ssh://$GIT_USER@127.0.0.1:$GIT_PORT$FORGE/{repo}.git" \
-    --forge-known-hosts-secret forge-known-hosts --flux-repo-url "$tmp/flux.git" \
-    --cluster-age-recipient "$CLUSTER_RCP" --cache-dir "$tmp/cache" --watch-label-selector "$SEL" \
-    --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 --log-format json --resync-interval 15s \
-    "$@" >>"$tmp/operator.log" 2>&1 &
-  OP_PID=$!
-  local port
-  for _ in $(seq 100); do
-    port=$(tail -n "+$from" "$tmp/operator.log" | grep -o 'serving /metrics on port [0-9]*' | tail -1 | grep -o '[0-9]*$')
-    [ -n "$port" ] && break
-    kill -0 "$OP_PID" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  [ -n "$port" ] || return 1
-  METRICS_PORT=$port
-  HEALTH_PORT=$(tail -n "+$from" "$tmp/operator.log" | grep -o '/readyz on port [0-9]*' | tail -1 | grep -o '[0-9]*$')
-  wait_for 60 curl -fs "127.0.0.1:$HEALTH_PORT/readyz"
-}
-metric() { curl -fs "127.0.0.1:$METRICS_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
-
-register() { # register APP NS... [-- access yaml]
-  local app=$1
-  shift
-  cat <<EOF | kubectl apply -f - >/dev/null
-apiVersion: labrats.work/v1alpha1
-kind: AppPlatformRegistration
-metadata:
-  name: $app
-  labels: {e2e.labrats.work/run: "$id"}
-spec:
-  namespaces: [$(IFS=,; echo "$*")]
-  access:
-    - {group: $app-admins, role: admin}
-    - {group: $app-readers, role: reader}
-EOF
-}
-# managed_secret APP NAME TARGETS KEY=VALUE...
-managed_secret() {
-  local app=$1 name=$2 targets=$3
-  shift 3
-  local args=()
-  for kv in "$@"; do args+=(--from-literal="$kv"); VALUES+=("${kv#*=}"); done
-  kubectl create secret generic -n "$app-platform" "$name" "${args[@]}" --dry-run=client -o json |
-    jq --arg t "$targets" '.metadata.labels={"labrats.work/managed-secret":"true","labrats.work/app":"'"$app"'"}
-        | .metadata.annotations={"labrats.work/target-namespaces":$t,"labrats.work/requested-by":"e2e-user"}' |
-    kubectl apply -f - >/dev/null
-}
-ann() { kubectl get secret -n "$1" "$2" -o jsonpath="{.metadata.annotations.labrats\.work/$3}" 2>/dev/null; }
-repo_clone() { rm -rf "$2"; git clone -q "$FORGE/$1-platform.git" "$2" 2>/dev/null; }
-cond() { kubectl get apr "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].status}" 2>/dev/null; }
-cond_msg() { kubectl get apr "$1" -o jsonpath="{.status.conditions[?(@.type==\"$2\")].message}" 2>/dev/null; }
-
+operator_as_sa || bail "cannot give the operator its ServiceAccount and RBAC"
 start_operator || bail "the operator did not start: $(tail -5 "$tmp/operator.log")"
 ok "the operator starts and is ready"
 
@@ -155,7 +82,7 @@ check "the Flux repo holds the six entries; the key Secret decrypts with the clu
 bindings_ok() {
   [ "$(kubectl get rolebinding -n "$A-dev" app-platform-admin -o jsonpath='{.subjects[0].name}')" = "oidc:$A-admins" ] &&
     [ "$(kubectl get rolebinding -n "$A-prod" app-platform-reader -o jsonpath='{.roleRef.name}')" = app-platform-reader ] &&
-    kubectl get rolebinding -n "$A-platform" secret-reader "$A-flux" >/dev/null &&
+    kubectl get rolebinding -n "$A-platform" secret-reader "$A-flux" app-platform-dashboard >/dev/null &&
     kubectl get role -n "$A-platform" secret-reader >/dev/null
 }
 check "RoleBindings for spec.access, <app>-flux and secret-reader exist" bindings_ok
@@ -182,7 +109,8 @@ check "the files in Git hold no clear value" no_clear_value
 VALUES+=("pw-second-$id")
 kubectl patch secret -n "$A-platform" db --type merge -p "{\"stringData\":{\"password\":\"pw-second-$id\"}}" >/dev/null
 check "an update arrives in both targets" wait_for 60 secret_is "$A-prod" db password "pw-second-$id"
-check "... and the intent is Committed again" wait_for 20 test "$(ann "$A-platform" db committed)" = true
+committed_again() { [ "$(ann "$A-platform" db committed)" = true ]; }
+check "... and the intent is Committed again" wait_for 20 committed_again
 kubectl annotate secret -n "$A-platform" db labrats.work/marked-for-deletion=true >/dev/null
 check "a deleted secret is pruned from both targets" wait_for 60 eval "secret_gone $A-dev db && secret_gone $A-prod db"
 check "... and the intent Secret is gone" wait_for 20 secret_gone "$A-platform" db

@@ -97,6 +97,21 @@ static void test_flux_files(void **state)
         ap_flux_files_release(&g);
 }
 
+static void test_registration_backup(void **state)
+{
+        json_t *spec =
+            json_pack("{s:[s,s], s:[{s:s, s:s}], s:s}", "namespaces", "my-diet-prod", "my-diet-dev", "access",
+                      "role", "admin", "group", "my-diet-admins", "deletionPolicy", "Retain");
+        json_t *labels = json_pack("{s:s}", "team", "diet");
+        struct ap_buf b = AP_BUF_INIT;
+        struct ap_error err = AP_ERROR_INIT;
+        assert_int_equal(ap_render_registration_backup(&plat, labels, spec, &b, &err), 0);
+        golden("registration.yaml", &b); /* keys sorted, list order kept */
+        ap_buf_release(&b);
+        json_decref(spec);
+        json_decref(labels);
+}
+
 static void emit_obj(json_t *obj, const char *name)
 {
         assert_non_null(obj);
@@ -126,6 +141,8 @@ static void test_objects(void **state)
         const char *readable[] = {"my-diet-db", "my-diet-oidc"};
         emit_obj(ap_render_secret_reader_role(&plat, readable, 2), "secret-reader-role.yaml");
         emit_obj(ap_render_secret_reader_binding(&plat), "secret-reader-binding.yaml");
+        emit_obj(ap_render_dashboard_rolebinding(&plat, "app-platform-system", "app-platform-dashboard"),
+                 "dashboard-binding.yaml");
         json_t *empty = ap_render_secret_reader_role(&plat, NULL, 0);
         assert_int_equal(json_array_size(json_object_get(empty, "rules")), 0); /* never "all secrets" */
         json_decref(empty);
@@ -192,9 +209,13 @@ static void test_names(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_platform_files), cmocka_unit_test(test_flux_files),
-            cmocka_unit_test(test_objects),        cmocka_unit_test(test_target_secret),
-            cmocka_unit_test(test_yaml_quoting),   cmocka_unit_test(test_names),
+            cmocka_unit_test(test_platform_files),
+            cmocka_unit_test(test_flux_files),
+            cmocka_unit_test(test_objects),
+            cmocka_unit_test(test_target_secret),
+            cmocka_unit_test(test_yaml_quoting),
+            cmocka_unit_test(test_names),
+            cmocka_unit_test(test_registration_backup),
         };
         return cmocka_run_group_tests(tests, setup, NULL);
 }
