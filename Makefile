@@ -1,8 +1,9 @@
 # Thin wrapper over Meson/Ninja. `make` builds build/app-platform; `make test` is the whole suite (the
-# same command .ci/run runs); `make demo` runs the local demonstration.
+# same command .ci/run runs); `make demo` runs the local demonstration; `make image` writes the container image
+# build/app-platform-<version>.oci.tar (+ .digest) with tools/image/build (no Docker engine needed).
 BUILD ?= build
 
-.PHONY: all test demo demo-stop check bench fuzz format clean deps
+.PHONY: all test demo demo-stop check bench fuzz format clean deps image
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
@@ -11,6 +12,9 @@ $(BUILD)/build.ninja:
 
 deps:
 	tools/setup/deps
+
+image:
+	tools/image/build
 
 test:
 	tools/ci/test
@@ -35,4 +39,4 @@ format:
 	git ls-files -co --exclude-standard '*.c' '*.h' | xargs -r clang-format -i
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-image
