@@ -242,8 +242,9 @@ static int do_encrypt(const struct args *a, const struct ap_buf *in, enum ap_sop
         _cleanup_free_ char *cfg_dir = NULL;
         bool have_cfg = false;
         struct ap_age_recipients flat = AP_AGE_RECIPIENTS_INIT;
-        struct ap_age_recipients groups[16];
-        struct ap_sops_recipient_group rg[16];
+        /* one list per key group of the creation rule (ap_sops_config_parse bounds their number) */
+        struct ap_age_recipients *groups = NULL;
+        struct ap_sops_recipient_group *rg = NULL;
         size_t n_groups = 0;
         int rc = AP_EXIT_FAILURE;
         struct ap_sops_encrypt_opts o = AP_SOPS_ENCRYPT_OPTS_INIT;
@@ -272,7 +273,13 @@ static int do_encrypt(const struct args *a, const struct ap_buf *in, enum ap_sop
                         goto out;
                 }
         } else if (rule) {
-                for (size_t g = 0; g < rule->n_groups && g < AP_ARRAY_SIZE(groups); g++) {
+                groups = calloc(rule->n_groups ? rule->n_groups : 1, sizeof(*groups));
+                rg = calloc(rule->n_groups ? rule->n_groups : 1, sizeof(*rg));
+                if (!groups || !rg) {
+                        rc = fail(a->file, "out of memory");
+                        goto out;
+                }
+                for (size_t g = 0; g < rule->n_groups; g++) {
                         if (rule->groups[g].n_other && !rule->groups[g].n_age) {
                                 rc = fail(a->file,
                                           "the creation rule uses key types other than age (pgp, kms, ...), "
@@ -325,6 +332,8 @@ static int do_encrypt(const struct args *a, const struct ap_buf *in, enum ap_sop
 out:
         for (size_t g = 0; g < n_groups; g++)
                 ap_age_recipients_release(&groups[g]);
+        free(groups);
+        free(rg);
         ap_age_recipients_release(&flat);
         ap_sops_config_release(&cfg);
         return rc;

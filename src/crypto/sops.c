@@ -106,8 +106,11 @@ static int data_key(const struct ap_sops_meta *m, struct ap_age_identity *const 
                 memcpy(key, got.data, AP_SOPS_KEY_LEN);
                 return 0;
         }
-        const uint8_t *shares[255];
-        for (size_t i = 0; i < have && i < AP_ARRAY_SIZE(shares); i++)
+        const uint8_t *shares[AP_SOPS_KEY_GROUPS_MAX];
+        if (have > AP_ARRAY_SIZE(shares)) /* ap_sops_meta_extract bounds n_groups, so have too */
+                return ap_error_set(err, AP_E_TOO_LARGE, "%zu key group shares, more than %d", have,
+                                    AP_SOPS_KEY_GROUPS_MAX);
+        for (size_t i = 0; i < have; i++)
                 shares[i] = (const uint8_t *)got.data + i * SHARE_LEN;
         _cleanup_buf_ struct ap_buf secret = AP_BUF_INIT_SECRET;
         if (ap_sops_shamir_combine(shares, have, SHARE_LEN, &secret) < 0 || secret.len != AP_SOPS_KEY_LEN)
@@ -232,8 +235,11 @@ static int wrap_key(const struct ap_sops_encrypt_opts *o, const uint8_t key[AP_S
                 return ap_error_set(err, -EINVAL,
                                     "no age recipient to encrypt to; pass --age or configure a "
                                     "creation rule in .sops.yaml");
-        if (n_groups > 255)
-                return ap_error_set(err, -EINVAL, "too many key groups");
+        if (n_groups > AP_SOPS_KEY_GROUPS_MAX)
+                return ap_error_set(err, AP_E_TOO_LARGE,
+                                    "%zu key groups, more than the %d Shamir's scheme can "
+                                    "share a data key between",
+                                    n_groups, AP_SOPS_KEY_GROUPS_MAX);
         unsigned threshold = o->shamir_threshold > 0 ? (unsigned)o->shamir_threshold : (unsigned)n_groups;
         if (n_groups > 1 && (threshold < 2 || threshold > n_groups))
                 return ap_error_set(err, -EINVAL, "shamir threshold %u does not fit %zu key groups",

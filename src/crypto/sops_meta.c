@@ -144,6 +144,11 @@ static int parse(const struct ap_sops_node *sops, struct ap_sops_meta *m, struct
                 if ((r = read_group(sops, m, err)) < 0)
                         return r;
         } else if (count_items(groups) > 0) {
+                if (count_items(groups) > AP_SOPS_KEY_GROUPS_MAX)
+                        return ap_error_set(err, AP_E_TOO_LARGE,
+                                            "sops metadata: %zu key groups, more than the %d Shamir's scheme "
+                                            "can share a data key between",
+                                            count_items(groups), AP_SOPS_KEY_GROUPS_MAX);
                 for (size_t i = 0; i < groups->n; i++) {
                         const struct ap_sops_node *g = groups->kids[i];
                         if (g->type == AP_SOPS_COMMENT)

@@ -13,6 +13,10 @@
 #include "sops_tree.h"
 
 #define AP_SOPS_WRITE_VERSION "3.9.0" /* a real sops release; sops decrypt insists on a semver here */
+/* Key groups share the data key through Shamir's scheme over GF(2^8), which has 255 usable x coordinates:
+ * sops's shamir.Split refuses more parts and shamir.Combine finds a duplicate among more. A file or config
+ * naming more is refused while it is read (AP_E_TOO_LARGE). */
+#define AP_SOPS_KEY_GROUPS_MAX 255
 
 struct ap_sops_age_entry {
         char *recipient;

@@ -268,6 +268,49 @@ static void test_shamir_groups(void **state)
         ap_buf_release(&plain);
 }
 
+/* A SOPS YAML file whose metadata has n key groups without shamir_threshold, each holding the same
+ * 33-byte share encrypted to rcp: anyone can write it with a public recipient. */
+static void many_groups_file(size_t n, struct ap_age_recipient *rcp, struct ap_buf *out)
+{
+        struct ap_error err = AP_ERROR_INIT;
+        uint8_t share[33] = {[32] = 1};
+        struct ap_buf enc = AP_BUF_INIT, block = AP_BUF_INIT;
+        assert_int_equal(ap_age_encrypt(&rcp, 1, share, sizeof(share), true, &enc, &err), 0);
+        for (const char *line = enc.data; *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) : strlen(line);
+                assert_int_equal(ap_buf_printf(&block, "                %.*s\n", (int)len, line), 0);
+                line += len + (nl ? 1 : 0);
+        }
+        assert_int_equal(ap_buf_addstr(out, "a: x\nsops:\n    key_groups:\n"), 0);
+        for (size_t g = 0; g < n; g++)
+                assert_int_equal(ap_buf_printf(out,
+                                               "        - age:\n            - recipient: %s\n"
+                                               "              enc: |\n%s",
+                                               names[0], block.data),
+                                 0);
+        assert_int_equal(ap_buf_addstr(out, "    lastmodified: \"2024-01-01T00:00:00Z\"\n    mac: \"\"\n"
+                                            "    version: 3.9.0\n"),
+                         0);
+        ap_buf_release(&enc);
+        ap_buf_release(&block);
+}
+
+/* 256 key groups (more than Shamir's scheme can have; they overflowed the share array) are refused while
+ * the metadata is read, before any share is opened. */
+static void test_too_many_key_groups(void **state)
+{
+        struct ap_buf file = AP_BUF_INIT, plain = AP_BUF_INIT_SECRET;
+        struct ap_error err = AP_ERROR_INIT;
+        many_groups_file(256, rcps[0], &file);
+        assert_int_equal(decrypt(file.data, file.len, ids[0], AP_SOPS_FORMAT_YAML, true, &plain, &err),
+                         AP_E_TOO_LARGE);
+        assert_non_null(strstr(err.msg, "256 key groups"));
+        assert_int_equal(plain.len, 0);
+        ap_buf_release(&file);
+        ap_buf_release(&plain);
+}
+
 static void test_bad_input(void **state)
 {
         struct ap_sops_encrypt_opts o = AP_SOPS_ENCRYPT_OPTS_INIT;
@@ -301,9 +344,13 @@ static void test_bad_input(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_roundtrip_yaml), cmocka_unit_test(test_roundtrip_json_and_docs),
-            cmocka_unit_test(test_tamper),         cmocka_unit_test(test_stable_reencrypt_and_matches),
-            cmocka_unit_test(test_shamir_groups),  cmocka_unit_test(test_bad_input),
+            cmocka_unit_test(test_roundtrip_yaml),
+            cmocka_unit_test(test_roundtrip_json_and_docs),
+            cmocka_unit_test(test_tamper),
+            cmocka_unit_test(test_stable_reencrypt_and_matches),
+            cmocka_unit_test(test_shamir_groups),
+            cmocka_unit_test(test_bad_input),
+            cmocka_unit_test(test_too_many_key_groups),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -236,6 +236,20 @@ cd "$W/repo" || exit 1
     "printf 'creation_rules:\n  - path_regex: ^nothing\$\n    age: $R1\n' >c.yaml && ! '$BIN' sops encrypt --config c.yaml other/n.yaml 2>err && grep -q 'no creation rule' err"
 cd "$W" || exit 1
 
+# ---- many key groups: every group of the rule is used; more than Shamir's 255 is an error ----
+mkdir -p g17 g256
+{ echo "creation_rules:"; echo "  - key_groups:"; for _ in $(seq 16); do echo "      - age: [$R1]"; done
+  echo "      - age: [$R2]"; } >g17/.sops.yaml
+{ echo "creation_rules:"; echo "  - key_groups:"; for _ in $(seq 256); do echo "      - age: [$R1]"; done; } >g256/.sops.yaml
+printf 'a: secret\n' >g17/f.yaml
+cp g17/f.yaml g256/f.yaml
+check "17 key groups: all 17 are written, sops needs the 17th group's key" bash -c \
+  "cd g17 && '$BIN' sops encrypt f.yaml >f.enc.yaml && test \$(grep -c 'recipient:' f.enc.yaml) = 17 &&
+   ! SOPS_AGE_KEY_FILE='$W/k1.txt' '$SOPS_BIN' -d f.enc.yaml >/dev/null 2>&1 &&
+   SOPS_AGE_KEY_FILE='$W/both.txt' '$SOPS_BIN' -d f.enc.yaml | grep -q '^a: secret$'"
+check "256 key groups in .sops.yaml are refused with the limit" bash -c \
+  "cd g256 && ! '$BIN' sops encrypt f.yaml >/dev/null 2>err && grep -q '256 key_groups, more than the 255' err"
+
 # ---- bad input: clear errors, nothing half-written ----
 printf 'a: [1, 2\nb: x\n' >bad.yaml
 cp bad.yaml bad.orig
