@@ -537,7 +537,7 @@ static int cmd_decrypt(int argc, char **argv)
         if (r == 0)
                 r = output_open(&out, out_path, DECRYPT_PERMS, &err);
         if (r == 0) {
-                struct ap_age_decrypt_opts opts = {AP_AGE_INPUT_AUTO, passphrase_cb, NULL};
+                struct ap_age_decrypt_opts opts = {.input = AP_AGE_INPUT_AUTO, .passphrase = passphrase_cb};
                 struct ap_age_sink sink = {fd_sink_write, &out};
                 r = ap_age_decrypt_fd(ids.items, ids.n, &opts, in_fd, input_name(in_path), &sink, &err);
                 if (r == -ENOKEY)

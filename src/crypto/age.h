@@ -13,14 +13,28 @@
 #include "base/buf.h"
 #include "base/error.h"
 
-/* Failure classes, returned as negative codes and kept in err->code (match the C2SP/CCTV "expect"
- * vocabulary so tests can classify). */
-#define AP_AGE_ERR_ARMOR       (-1001) /* armor failure */
-#define AP_AGE_ERR_HEADER      (-1002) /* header failure: syntax, bad stanza, bad share, short nonce... */
-#define AP_AGE_ERR_NO_MATCH    (-1003) /* no identity opened any stanza */
-#define AP_AGE_ERR_HMAC        (-1004) /* header MAC mismatch */
-#define AP_AGE_ERR_PAYLOAD     (-1005) /* STREAM failure (bad tag, truncation, trailing data) */
-#define AP_AGE_ERR_UNSUPPORTED (-1006) /* e.g. a post-quantum identity */
+/* Error codes are the shared vocabulary (base/error.h):
+ *   AP_E_CORRUPT      a malformed or tampered age file: armor, header, stanza, header MAC, payload
+ *   AP_E_NO_KEY       no identity (or passphrase) opened any stanza, or none was given
+ *   AP_E_TOO_LARGE    past a limit: a header over AP_AGE_HEADER_MAX, an scrypt work factor over the
+ *                     identity's limit, output past the buffer's max
+ *   AP_E_UNSUPPORTED  a valid key this program does not implement (post-quantum)
+ *   AP_E_INVALID      a caller's argument: a malformed key or recipient string, no recipients, ...
+ * Which part of a file failed to decrypt is a separate classification, enum ap_age_failure. */
+
+/* What failed in a decryption, for callers that tell failures apart (the C2SP/CCTV vectors' "expect"
+ * field); read it with ap_age_decryptor_failure() or through ap_age_decrypt_opts.failure. */
+enum ap_age_failure {
+        AP_AGE_FAILURE_NONE =
+            0,                /* success, or a failure outside the file (memory, I/O, the sink, a callback) */
+        AP_AGE_FAILURE_ARMOR, /* the ASCII armor is malformed */
+        AP_AGE_FAILURE_HEADER,   /* the header or a stanza is malformed or too large, or the nonce is short */
+        AP_AGE_FAILURE_NO_MATCH, /* no identity opened any stanza (a wrong passphrase included) */
+        AP_AGE_FAILURE_HMAC,     /* the header MAC does not match: the header was modified */
+        AP_AGE_FAILURE_PAYLOAD, /* a payload chunk did not authenticate, the payload is truncated or trails */
+};
+/* "armor failure", "header failure", "no match", "HMAC failure", "payload failure" (CCTV's words), "none". */
+const char *ap_age_failure_name(enum ap_age_failure f);
 
 struct ap_age_identity;  /* a secret: X25519 scalar or scrypt passphrase */
 struct ap_age_recipient; /* a public key (X25519) or a passphrase to encrypt to (scrypt) */
@@ -70,8 +84,8 @@ int ap_age_decrypt(struct ap_age_identity *const *identities, size_t n_identitie
 
 /* ---- Additions beyond the original surface (streaming, key files, recipient lists) ---- */
 
-/* Post-quantum (hybrid ML-KEM-768 + X25519) keys, "AGE-SECRET-KEY-PQ-1..." and "age1pq1...", parse as
- * AP_AGE_ERR_UNSUPPORTED: OpenSSL 3.0 has no ML-KEM. */
+/* Post-quantum (hybrid ML-KEM-768 + X25519) keys, "AGE-SECRET-KEY-PQ-1..." and "age1pq1...", fail to parse
+ * with AP_E_UNSUPPORTED: OpenSSL 3.0 has no ML-KEM. */
 
 /* Recipients as read from a recipients file (-R): "age1..." lines, '#' comments and blank lines. */
 struct ap_age_recipients {
@@ -127,11 +141,13 @@ struct ap_age_decrypt_opts {
         enum ap_age_input input;
         ap_age_passphrase_fn passphrase; /* may be NULL */
         void *passphrase_ctx;
+        /* When set, ap_age_decrypt_opts and ap_age_decrypt_fd store what failed there (NONE on success). */
+        enum ap_age_failure *failure;
 };
 
 /* Decrypt: plaintext reaches the sink only after its chunk authenticated. With no identities, a
- * passphrase-encrypted file calls opts->passphrase; any other file fails with -ENOKEY. identities is borrowed
- * until the decryptor is freed; opts may be NULL (AUTO, no passphrase callback). */
+ * passphrase-encrypted file calls opts->passphrase; any other file fails with AP_E_NO_KEY. identities is
+ * borrowed until the decryptor is freed; opts may be NULL (AUTO, no passphrase callback). */
 struct ap_age_decryptor;
 int ap_age_decryptor_new(struct ap_age_identity *const *identities, size_t n_identities,
                          const struct ap_age_decrypt_opts *opts, const struct ap_age_sink *sink,
@@ -139,6 +155,8 @@ int ap_age_decryptor_new(struct ap_age_identity *const *identities, size_t n_ide
 int ap_age_decryptor_update(struct ap_age_decryptor *d, const void *p, size_t n, struct ap_error *err);
 int ap_age_decryptor_final(struct ap_age_decryptor *d, struct ap_error *err);
 struct ap_age_decryptor *ap_age_decryptor_free(struct ap_age_decryptor *d);
+/* What made update or final fail (NONE while nothing failed, or when the failure was not the file's). */
+enum ap_age_failure ap_age_decryptor_failure(const struct ap_age_decryptor *d);
 
 /* Whole-buffer decrypt with options (ap_age_decrypt is this with opts NULL). */
 int ap_age_decrypt_opts(struct ap_age_identity *const *identities, size_t n_identities,

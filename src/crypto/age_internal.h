@@ -70,7 +70,8 @@ int ap_age_header_add(struct ap_age_header *h, const char *const *args, size_t n
 int ap_age_header_write_without_mac(const struct ap_age_header *h, struct ap_buf *out);
 
 /* Incremental strict header parser: feed bytes until it returns 1 (complete); *ret_used says how many
- * of the fed bytes belonged to the header. Errors are AP_AGE_ERR_HEADER. raw keeps the header bytes. */
+ * of the fed bytes belonged to the header. Syntax errors are AP_E_CORRUPT, a header past AP_AGE_HEADER_MAX
+ * AP_E_TOO_LARGE. raw keeps the header bytes. */
 struct ap_age_header_parser {
         int state;
         struct ap_age_header hdr;
@@ -84,7 +85,7 @@ void ap_age_header_parser_init(struct ap_age_header_parser *p);
 void ap_age_header_parser_release(struct ap_age_header_parser *p);
 int ap_age_header_parser_feed(struct ap_age_header_parser *p, const void *data, size_t n, size_t *ret_used,
                               struct ap_error *err);
-/* Call at end of input when feed never returned 1: always an AP_AGE_ERR_HEADER error. */
+/* Call at end of input when feed never returned 1: always an AP_E_CORRUPT error. */
 int ap_age_header_parser_eof(struct ap_age_header_parser *p, struct ap_error *err);
 
 /* Primitives (age_primitives.c). All return 0 or a negative code; none sets err except where noted. */
@@ -106,7 +107,7 @@ int ap_age_scrypt(const char *pass, size_t pass_len, const void *salt, size_t sa
                   uint8_t out[32]);
 
 /* Unwrap results: 0 = file key found, AP_AGE_NOT_MINE = try the next stanza/identity, or an error
- * (err set, AP_AGE_ERR_HEADER for malformed stanzas). */
+ * (err set: AP_E_CORRUPT for malformed stanzas, AP_E_TOO_LARGE for an scrypt work factor past the limit). */
 #define AP_AGE_NOT_MINE 1
 int ap_age_x25519_wrap(const struct ap_age_recipient *r, const uint8_t file_key[AP_AGE_FILE_KEY_LEN],
                        struct ap_age_header *h, struct ap_error *err);
@@ -130,7 +131,9 @@ struct ap_age_stream {
         uint8_t *out;    /* batched output, flushed to the sink */
         size_t out_len, out_cap;
         struct ap_age_sink sink;
-        uint64_t sink_pos; /* bytes the sink received so far, a header included (the pump aligns to it) */
+        uint64_t sink_pos;   /* bytes the sink received so far, a header included (the pump aligns to it) */
+        bool payload_failed; /* the error returned was the payload's own (bad tag, truncation, trailing data)
+                              */
 };
 extern const char ap_age_msg_bad_chunk[], ap_age_msg_truncated[], ap_age_msg_trailing[];
 struct ap_age_stream *ap_age_stream_new(const uint8_t key[32], bool encrypt, const struct ap_age_sink *sink);
@@ -156,7 +159,7 @@ int ap_age_stream_pump_fd(struct ap_age_stream *s, int fd, const char *name, str
 extern int ap_age_pump_threads;
 
 /* ASCII armor (age_armor.c). The writer encodes what it is given to its sink; the reader decodes
- * strictly (AP_AGE_ERR_ARMOR) and passes the binary bytes on. */
+ * strictly (AP_E_CORRUPT) and passes the binary bytes on. */
 struct ap_age_armor;
 struct ap_age_armor *ap_age_armor_new(bool encode, const struct ap_age_sink *sink);
 struct ap_age_armor *ap_age_armor_free(struct ap_age_armor *a);

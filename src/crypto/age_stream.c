@@ -156,7 +156,8 @@ static int step(struct ap_age_stream *s, const uint8_t *in, size_t len, bool at_
         if (r < 0) {
                 struct ap_error ignored = AP_ERROR_INIT;
                 ap_age_stream_flush(s, &ignored);
-                return ap_error_set(err, r == -EBADMSG ? AP_AGE_ERR_PAYLOAD : r, "%s", msg);
+                s->payload_failed = r == -EBADMSG;
+                return ap_error_set(err, r == -EBADMSG ? AP_E_CORRUPT : r, "%s", msg);
         }
         return 0;
 }

@@ -75,7 +75,7 @@ static int data_key(const struct ap_sops_meta *m, struct ap_age_identity *const 
                         struct ap_error e = AP_ERROR_INIT;
                         int r = open_entry(&m->groups[g].age[i], ids, n_ids, &one, &e);
                         if (r == 0 && one.len != len) {
-                                r = -EINVAL;
+                                r = AP_E_CORRUPT;
                                 ap_error_set(&e, r, "the age file holds %zu bytes, not a %zu-byte %s",
                                              one.len, len, len == AP_SOPS_KEY_LEN ? "data key" : "key share");
                         }
@@ -85,7 +85,7 @@ static int data_key(const struct ap_sops_meta *m, struct ap_age_identity *const 
                                 have++;
                                 break;
                         }
-                        if (r != AP_AGE_ERR_NO_MATCH)
+                        if (r != AP_E_NO_KEY)
                                 ap_buf_printf(&why, "; recipient '%s': %s", m->groups[g].age[i].recipient,
                                               ap_error_message(&e));
                 }
@@ -94,11 +94,11 @@ static int data_key(const struct ap_sops_meta *m, struct ap_age_identity *const 
                 _cleanup_buf_ struct ap_buf rec = AP_BUF_INIT;
                 list_recipients(m, &rec);
                 if (n_ids == 0)
-                        return ap_error_set(err, -ENOKEY,
+                        return ap_error_set(err, AP_E_NO_KEY,
                                             "no age identity to decrypt the data key (recipients: %s); set "
                                             "SOPS_AGE_KEY_FILE or SOPS_AGE_KEY%s",
                                             rec.data, why.data);
-                return ap_error_set(err, -ENOKEY,
+                return ap_error_set(err, AP_E_NO_KEY,
                                     "none of the %zu age identities opens the data key (recipients: %s)%s%s",
                                     n_ids, rec.data, want > 1 ? " for enough key groups" : "", why.data);
         }
@@ -114,7 +114,7 @@ static int data_key(const struct ap_sops_meta *m, struct ap_age_identity *const 
                 shares[i] = (const uint8_t *)got.data + i * SHARE_LEN;
         _cleanup_buf_ struct ap_buf secret = AP_BUF_INIT_SECRET;
         if (ap_sops_shamir_combine(shares, have, SHARE_LEN, &secret) < 0 || secret.len != AP_SOPS_KEY_LEN)
-                return ap_error_set(err, -EINVAL, "cannot combine the key group shares (Shamir)");
+                return ap_error_set(err, AP_E_CORRUPT, "cannot combine the key group shares (Shamir)");
         memcpy(key, secret.data, AP_SOPS_KEY_LEN);
         return 0;
 }

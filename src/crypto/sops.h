@@ -3,7 +3,17 @@
  * whether a committed file already holds a given plaintext so it need not be re-encrypted.
  *
  * Keys are always arguments (nothing is read from the environment here). Outputs are appended to out only
- * on success; decrypted output is plaintext, so pass a secret buffer (AP_BUF_INIT_SECRET). */
+ * on success; decrypted output is plaintext, so pass a secret buffer (AP_BUF_INIT_SECRET).
+ *
+ * Error codes (base/error.h):
+ *   AP_E_INVALID      a plaintext document that does not parse, or a file that is not SOPS-encrypted
+ *   AP_E_CORRUPT      a SOPS file whose metadata or ENC[] values are malformed, a value that does not
+ *                     authenticate, a MAC mismatch
+ *   AP_E_NO_KEY       no given identity opens the data key (for enough key groups)
+ *   AP_E_TOO_LARGE    past a limit: document, value or output size, nesting, alias expansion, key groups
+ *   AP_E_EXISTS       encrypting a document that already has a top-level 'sops' key
+ *   AP_E_UNSUPPORTED  RE2 regex syntax without a POSIX translation
+ * Messages name the key path, line or recipient and the cause; they never quote a value of the document. */
 #pragma once
 
 #include <stdbool.h>

@@ -312,7 +312,7 @@ static int decrypt_leaf(struct walker *k, struct ap_sops_node *node, const struc
                 ap_buf_printf(&msg,
                               "expected an encrypted value (a string), found a %s; encrypt the file again",
                               ap_sops_scalar_type_name(node));
-                return fail_at(k, -EINVAL, msg.data);
+                return fail_at(k, AP_E_CORRUPT, msg.data);
         }
         if (node->len == 0)
                 return 0;
@@ -334,10 +334,12 @@ static int decrypt_leaf(struct walker *k, struct ap_sops_node *node, const struc
         memcpy(iv, e.iv, iv_len);
         r = e.type_len < sizeof(type) ? ap_sops_scalar_set_typed(node, type, type_len, k->pt.data, k->pt.len)
                                       : -EINVAL;
+        if (r == -ENOMEM)
+                return ap_error_set(k->err, r, "out of memory");
         if (r < 0) {
                 _cleanup_buf_ struct ap_buf msg = AP_BUF_INIT;
                 ap_buf_printf(&msg, "cannot read the decrypted value as type '%s'", type);
-                return fail_at(k, -EINVAL, msg.data);
+                return fail_at(k, AP_E_CORRUPT, msg.data);
         }
         return k->w->stash ? remember_iv(k, node, iv, iv_len) : 0;
 }
@@ -385,7 +387,7 @@ static int visit(struct walker *k, struct ap_sops_node *c, size_t i)
 static int walk(struct walker *k, struct ap_sops_node *c)
 {
         if (k->nlev == MAX_DEPTH || k->depth == MAX_DEPTH)
-                return ap_error_set(k->err, -EINVAL, "nesting too deep");
+                return ap_error_set(k->err, AP_E_TOO_LARGE, "nesting deeper than %d levels", MAX_DEPTH);
         struct level *lv = &k->levels[k->nlev++];
         *lv = (struct level){.list = c->type == AP_SOPS_LIST};
         int r = 0;

@@ -46,8 +46,9 @@ int ap_ssh_key_write_public(const struct ap_ssh_key *k, struct ap_buf *out);
 /* Append the public key's wire blob (string "ssh-ed25519", string pub). */
 int ap_ssh_key_public_blob(const struct ap_ssh_key *k, struct ap_buf *out);
 
-/* Parse an unencrypted OpenSSH ed25519 private-key file. Encrypted keys, other key types and malformed
- * input fail with -EINVAL and a message saying which. */
+/* Parse an unencrypted OpenSSH ed25519 private-key file. Text that is no OpenSSH private key fails with
+ * AP_E_INVALID, a damaged one with AP_E_CORRUPT, encrypted keys and other key types with AP_E_UNSUPPORTED,
+ * more than AP_SSH_KEYFILE_MAX bytes with AP_E_TOO_LARGE; the message says which. */
 int ap_ssh_key_parse_private(const char *text, size_t len, struct ap_ssh_key **ret, struct ap_error *err);
 
 /* Sign msg with the plain ed25519 algorithm (RFC 8032); sig receives 64 bytes. */
@@ -65,7 +66,8 @@ void ap_ssh_pubkey_init(struct ap_ssh_pubkey *p);
 void ap_ssh_pubkey_release(struct ap_ssh_pubkey *p);
 
 /* Parse one public-key line (leading/trailing blanks and a trailing newline allowed). p is initialised
- * by the caller; on failure it is left empty. */
+ * by the caller; on failure it is left empty. A malformed line fails with AP_E_INVALID, one longer than
+ * AP_SSH_PUBLINE_MAX with AP_E_TOO_LARGE. */
 int ap_ssh_pubkey_parse(const char *line, size_t len, struct ap_ssh_pubkey *p, struct ap_error *err);
 
 /* Same key: type and blob equal (the comment is ignored). */

@@ -104,7 +104,8 @@ static void test_roundtrip_yaml(void **state)
         }
         /* the third key is not a recipient */
         ap_buf_reset(&plain);
-        assert_true(decrypt(enc.data, enc.len, ids[2], AP_SOPS_FORMAT_YAML, false, &plain, &err) < 0);
+        assert_int_equal(decrypt(enc.data, enc.len, ids[2], AP_SOPS_FORMAT_YAML, false, &plain, &err),
+                         AP_E_NO_KEY);
         assert_non_null(strstr(err.msg, names[0]));
         assert_int_equal(plain.len, 0);
         assert_true(decrypt(enc.data, enc.len, NULL, AP_SOPS_FORMAT_YAML, false, &plain, &err) < 0);
@@ -156,7 +157,8 @@ static void test_tamper(void **state)
         /* a clear value changed: the MAC no longer matches */
         char *p = strstr(enc.data, "name: db");
         p[7] = 'x';
-        assert_true(decrypt(enc.data, enc.len, ids[0], AP_SOPS_FORMAT_YAML, false, &plain, &err) < 0);
+        assert_int_equal(decrypt(enc.data, enc.len, ids[0], AP_SOPS_FORMAT_YAML, false, &plain, &err),
+                         AP_E_CORRUPT);
         assert_non_null(strstr(err.msg, "MAC mismatch"));
         assert_int_equal(plain.len, 0);
         assert_int_equal(decrypt(enc.data, enc.len, ids[0], AP_SOPS_FORMAT_YAML, true, &plain, &err), 0);
@@ -168,7 +170,8 @@ static void test_tamper(void **state)
         char *port = strstr(enc.data, "    port: ");
         memcpy(pw + 4, "pzzzword", 8);
         (void)port;
-        assert_true(decrypt(enc.data, enc.len, ids[0], AP_SOPS_FORMAT_YAML, false, &plain, &err) < 0);
+        assert_int_equal(decrypt(enc.data, enc.len, ids[0], AP_SOPS_FORMAT_YAML, false, &plain, &err),
+                         AP_E_CORRUPT);
         assert_non_null(strstr(err.msg, "'stringData.pzzzword'"));
         assert_int_equal(plain.len, 0);
         ap_buf_release(&enc);
@@ -262,7 +265,7 @@ static void test_shamir_groups(void **state)
         assert_string_equal(plain.data, "a: secret\n");
         d.n_identities = 1; /* one share is not enough */
         ap_buf_reset(&plain);
-        assert_true(ap_sops_decrypt(enc.data, enc.len, &d, &plain, &err) < 0);
+        assert_int_equal(ap_sops_decrypt(enc.data, enc.len, &d, &plain, &err), AP_E_NO_KEY);
         assert_non_null(strstr(err.msg, "key groups"));
         ap_buf_release(&enc);
         ap_buf_release(&plain);
@@ -318,9 +321,9 @@ static void test_bad_input(void **state)
         o.n_recipients = 1;
         struct ap_buf out = AP_BUF_INIT;
         struct ap_error err = AP_ERROR_INIT;
-        assert_true(ap_sops_encrypt("a: [1\n", 6, &o, &out, &err) < 0);
+        assert_int_equal(ap_sops_encrypt("a: [1\n", 6, &o, &out, &err), AP_E_INVALID);
         assert_non_null(strstr(err.msg, "cannot parse YAML"));
-        assert_true(ap_sops_encrypt("sops: x\n", 8, &o, &out, &err) < 0);
+        assert_int_equal(ap_sops_encrypt("sops: x\n", 8, &o, &out, &err), AP_E_EXISTS);
         assert_non_null(strstr(err.msg, "'sops'"));
         o.n_recipients = 0;
         assert_true(ap_sops_encrypt("a: 1\n", 5, &o, &out, &err) < 0);
@@ -328,14 +331,15 @@ static void test_bad_input(void **state)
         o.n_recipients = 1;
         o.rule = AP_SOPS_ENCRYPTED_REGEX;
         o.rule_value = "\\bx";
-        assert_true(ap_sops_encrypt("a: 1\n", 5, &o, &out, &err) < 0);
+        assert_int_equal(ap_sops_encrypt("a: 1\n", 5, &o, &out, &err), AP_E_UNSUPPORTED);
         assert_non_null(strstr(err.msg, "encrypted_regex"));
         assert_int_equal(out.len, 0);
         /* decrypting something that is not a SOPS file */
-        assert_true(decrypt("a: 1\n", 5, ids[0], AP_SOPS_FORMAT_YAML, false, &out, &err) < 0);
+        assert_int_equal(decrypt("a: 1\n", 5, ids[0], AP_SOPS_FORMAT_YAML, false, &out, &err), AP_E_INVALID);
         assert_non_null(strstr(err.msg, "sops metadata not found"));
         const char *bad_enc = "a: ENC[AES256_GCM,data:zz,iv:zz,tag:zz,type:str]\nsops:\n    age: []\n";
-        assert_true(decrypt(bad_enc, strlen(bad_enc), ids[0], AP_SOPS_FORMAT_YAML, false, &out, &err) < 0);
+        assert_int_equal(decrypt(bad_enc, strlen(bad_enc), ids[0], AP_SOPS_FORMAT_YAML, false, &out, &err),
+                         AP_E_CORRUPT);
         assert_non_null(strstr(err.msg, "no keys found"));
         assert_int_equal(out.len, 0);
         ap_buf_release(&out);
