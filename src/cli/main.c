@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ap_config.h"
+#include "base/fileio.h"
 #include "base/macro.h"
 #include "cli/cli.h"
 
@@ -25,6 +26,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+        /* a TERM, INT, HUP or QUIT in the middle of -o/--output/--in-place removes the temporary file */
+        if (ap_fileio_cleanup_on_signals() < 0) {
+                perror("app-platform: cannot install signal handlers");
+                return AP_EXIT_FAILURE;
+        }
         if (argc < 2) {
                 usage(stderr);
                 return AP_EXIT_USAGE;

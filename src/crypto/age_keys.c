@@ -83,10 +83,8 @@ int ap_age_identity_parse(const char *s, size_t n, struct ap_age_identity **ret,
         if (r < 0)
                 return ap_error_set(err, r, "out of memory");
         if (strcmp(hrp.data, HRP_SECRET_PQ) == 0)
-                return ap_error_set(
-                    err, AP_E_UNSUPPORTED,
-                    "post-quantum identities are not supported (OpenSSL 3.0 has no ML-KEM); use "
-                    "an X25519 key from 'age-keygen'");
+                return ap_error_set(err, AP_E_UNSUPPORTED,
+                                    "post-quantum identities are not supported (OpenSSL 3.0 has no ML-KEM)");
         if (strcmp(hrp.data, HRP_SECRET) != 0)
                 return ap_error_set(err, -EINVAL, "malformed secret key: unknown type '%s'", hrp.data);
         if (data.len != 32)

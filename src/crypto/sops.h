@@ -29,6 +29,11 @@
 
 enum ap_sops_format { AP_SOPS_FORMAT_YAML, AP_SOPS_FORMAT_JSON };
 
+/* The limit on the input document, on any one value (its plaintext) and on the output, unless the options
+ * say otherwise (max_size). Kubernetes caps a Secret at 1 MiB; past the limit the error is AP_E_TOO_LARGE
+ * and its message says which of the three went past it. */
+#define AP_SOPS_MAX_SIZE_DEFAULT ((size_t)64 << 20)
+
 /* One key group: every recipient gets the data key (or, with several groups, the group's Shamir share). */
 struct ap_sops_recipient_group {
         struct ap_age_recipient *const *recipients;
@@ -59,6 +64,7 @@ struct ap_sops_encrypt_opts {
         size_t previous_len;
         struct ap_age_identity *const *identities;
         size_t n_identities;
+        size_t max_size; /* 0: AP_SOPS_MAX_SIZE_DEFAULT */
 };
 #define AP_SOPS_ENCRYPT_OPTS_INIT                                                                            \
         {                                                                                                    \
@@ -72,6 +78,10 @@ struct ap_sops_decrypt_opts {
         int yaml_indent;
         int json_indent;
         bool ignore_mac; /* sops's --ignore-mac */
+        size_t max_size; /* 0: AP_SOPS_MAX_SIZE_DEFAULT */
+        /* When set, receives true when decryption failed at the MAC alone (missing, not opening or not
+         * matching): what ignore_mac would have let through. */
+        bool *mac_failed;
 };
 #define AP_SOPS_DECRYPT_OPTS_INIT                                                                            \
         {                                                                                                    \
@@ -97,6 +107,7 @@ struct ap_sops_match_opts {
         const char *rule_value;
         bool mac_only_encrypted;
         enum ap_sops_format format; /* of both the committed file and the plaintext */
+        size_t max_size;            /* 0: AP_SOPS_MAX_SIZE_DEFAULT */
 };
 
 /* *ret_match = true when the committed file decrypts (MAC verified) to the same documents as plaintext

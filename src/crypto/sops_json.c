@@ -291,6 +291,7 @@ static int emit(const struct ap_sops_node *v, int indent, int depth, struct ap_b
                 break;
         case AP_SOPS_BYTES: {
                 _cleanup_buf_ struct ap_buf b = AP_BUF_INIT_SECRET;
+                b.max = out->max; /* the output's limit is the only one */
                 r = ap_base64_encode(&b, v->str, v->len, AP_B64_STD);
                 if (r == 0)
                         r = quote(out, b.data, b.len);

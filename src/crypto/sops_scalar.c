@@ -234,6 +234,7 @@ static int set_binary(struct ap_sops_node *node, const char *s, size_t n, struct
         /* encoding/base64 skips CR and LF */
         _cleanup_buf_ struct ap_buf clean = AP_BUF_INIT_SECRET;
         _cleanup_buf_ struct ap_buf dec = AP_BUF_INIT_SECRET;
+        clean.max = dec.max = n + 1; /* no more than the value itself: the document's limit applies */
         int r = 0;
         for (size_t i = 0; r == 0 && i < n; i++)
                 if (s[i] != '\r' && s[i] != '\n')

@@ -33,6 +33,7 @@ struct ap_sops_walk {
         ap_sops_random_fn random; /* encrypt: IV source; NULL = OpenSSL RAND_bytes */
         void *random_ctx;
         struct ap_sops_stash *stash; /* encrypt: IVs to reuse (may be NULL); decrypt: filled when set */
+        size_t max_value;            /* limit on a value's plaintext (AP_E_TOO_LARGE past it); 0: 64 MiB */
         size_t comments_kept;        /* decrypt: encrypted-looking comments that did not open (kept as is) */
 };
 
@@ -46,6 +47,6 @@ int ap_sops_walk_decrypt(struct ap_sops_walk *w, struct ap_sops_docs *docs, char
 
 /* The MAC as stored: ENC[] of the hex string with AAD = lastmodified. */
 int ap_sops_mac_seal(struct ap_sops_walk *w, const char *mac, const char *lastmodified, struct ap_buf *out);
-/* Open the stored MAC and compare it with mac; err says "MAC mismatch" and what to do. */
+/* Open the stored MAC and compare it with mac; AP_E_CORRUPT ("MAC mismatch") when they differ. */
 int ap_sops_mac_verify(struct ap_sops_cipher *c, const char *stored, size_t stored_len,
                        const char *lastmodified, const char *mac, struct ap_error *err);

@@ -382,6 +382,7 @@ static void write_literal(struct w *w, const char *s, size_t n, size_t indent, s
 static int binary_text(const char *s, size_t n, struct ap_buf *out)
 {
         _cleanup_buf_ struct ap_buf b = AP_BUF_INIT_SECRET;
+        b.max = out->max; /* the output's limit is the only one */
         int r = ap_base64_encode(&b, s, n, AP_B64_STD);
         if (r < 0)
                 return r;
@@ -399,6 +400,7 @@ static void write_scalar(struct w *w, const struct ap_sops_node *node, bool simp
                          size_t parent, struct ap_sops_node *const *lc, size_t nlc, size_t lc_indent)
 {
         _cleanup_buf_ struct ap_buf text = AP_BUF_INIT_SECRET;
+        text.max = w->out->max; /* the output's limit is the only one */
         enum style want = PLAIN;
         bool binary = false;
         switch (node->type) {

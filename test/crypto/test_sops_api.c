@@ -108,8 +108,10 @@ static void test_roundtrip_yaml(void **state)
                          AP_E_NO_KEY);
         assert_non_null(strstr(err.msg, names[0]));
         assert_int_equal(plain.len, 0);
-        assert_true(decrypt(enc.data, enc.len, NULL, AP_SOPS_FORMAT_YAML, false, &plain, &err) < 0);
-        assert_non_null(strstr(err.msg, "SOPS_AGE_KEY_FILE"));
+        assert_int_equal(decrypt(enc.data, enc.len, NULL, AP_SOPS_FORMAT_YAML, false, &plain, &err),
+                         AP_E_NO_KEY);
+        assert_non_null(strstr(err.msg, "no age identity was given"));
+        assert_null(strstr(err.msg, "SOPS_AGE_KEY")); /* which variable to set is the CLI's business */
         ap_buf_release(&enc);
         ap_buf_release(&plain);
 }

@@ -201,6 +201,13 @@ check "encrypt --in-place" bash -c "'$BIN' sops encrypt -i --age '$R1' inplace.y
 check "decrypt --in-place restores the plaintext (0600)" bash -c \
   "'$BIN' sops decrypt --in-place inplace.yaml && cmp inplace.yaml expect.secret.yaml && test \$(stat -c %a inplace.yaml) = 600"
 check "decrypt --output writes the file" bash -c "'$BIN' sops decrypt --output out.yaml s.secret.yaml && cmp out.yaml expect.secret.yaml"
+mkdir -p links && cp s.secret.yaml links/real.yaml && ln -s real.yaml links/link.yaml
+check "decrypt --in-place through a symlink: the link stays, the file behind it gets the plaintext" bash -c \
+  "'$BIN' sops decrypt --in-place links/link.yaml && test -L links/link.yaml && cmp links/real.yaml expect.secret.yaml &&
+   test \$(stat -c %a links/real.yaml) = 600 && test \$(ls -A links | wc -l) = 2"
+check "encrypt --in-place through a symlink: the link stays, sops decrypts the file behind it" bash -c \
+  "'$BIN' sops encrypt --in-place --age '$R1' links/link.yaml && test -L links/link.yaml &&
+   '$SOPS_BIN' -d links/real.yaml | cmp - expect.secret.yaml"
 
 # ---- .sops.yaml ----
 mkdir -p repo/secrets/app-dev repo/other
@@ -250,6 +257,27 @@ check "17 key groups: all 17 are written, sops needs the 17th group's key" bash 
 check "256 key groups in .sops.yaml are refused with the limit" bash -c \
   "cd g256 && ! '$BIN' sops encrypt f.yaml >/dev/null 2>err && grep -q '256 key_groups, more than the 255' err"
 
+# ---- size limits: the error names the limit, the hint the flag; --max-size raises it ----
+{ printf 'big: '; head -c $((3 << 20)) /dev/urandom | base64 -w0; printf '\n'; } >big.yaml
+check "a file past --max-size: the error names it and the limit, the hint how to raise it, nothing written" bash -c \
+  "! '$BIN' sops encrypt --age '$R1' --max-size 3M --output big.enc.yaml big.yaml 2>err &&
+   grep -q \"'big.yaml' is larger than the limit of 3145728 bytes\" err && grep -q 'hint: .*--max-size' err && test ! -e big.enc.yaml"
+check "the output past --max-size is named as such" bash -c \
+  "! '$BIN' sops encrypt --age '$R1' --max-size 5M big.yaml 2>err >/dev/null && grep -q 'the output is larger than the limit of 5242880' err"
+check "a larger --max-size encrypts it, and sops decrypts it" bash -c \
+  "'$BIN' sops encrypt --age '$R1' --max-size 8M big.yaml >big.ours.yaml && '$SOPS_BIN' -d big.ours.yaml | cmp - big.yaml"
+"$SOPS_BIN" -e --age "$R1" big.yaml >big.sops.yaml
+check "a file sops wrote past --max-size is refused with the limit and the hint" bash -c \
+  "! '$BIN' sops decrypt --max-size 4M big.sops.yaml 2>err >/dev/null && grep -q \"'big.sops.yaml' is larger than the limit of 4194304 bytes\" err && grep -q -- '--max-size' err"
+check "with a larger --max-size ours decrypts what sops wrote" bash -c "'$BIN' sops decrypt --max-size 8M big.sops.yaml | cmp - big.yaml"
+check "a bad --max-size is a usage error" bash -c "'$BIN' sops decrypt --max-size 12X big.sops.yaml 2>/dev/null; test \$? = 2"
+
+# ---- hints: what the library says, then which flag or variable of ours helps ----
+check "no key at all: the hint names SOPS_AGE_KEY_FILE and SOPS_AGE_KEY" bash -c \
+  "! env -u SOPS_AGE_KEY_FILE '$BIN' sops decrypt o.secret.yaml 2>err && grep -q 'no age identity was given' err && grep -q 'hint: set SOPS_AGE_KEY_FILE' err"
+check "no recipient: the hint names --age, SOPS_AGE_RECIPIENTS and .sops.yaml" bash -c \
+  "! '$BIN' sops encrypt secret.yaml 2>err && grep -q 'no age recipient' err && grep -q 'hint: pass --age, set SOPS_AGE_RECIPIENTS' err"
+
 # ---- bad input: clear errors, nothing half-written ----
 printf 'a: [1, 2\nb: x\n' >bad.yaml
 cp bad.yaml bad.orig
@@ -264,8 +292,9 @@ check "wrong key: error names the recipient" bash -c \
   "! SOPS_AGE_KEY_FILE='$W/k3.txt' '$BIN' sops decrypt o.secret.yaml 2>err && grep -q '$R1' err"
 sed 's/name: db-credentials/name: db-credentialz/' flux.yaml >tampered.yaml
 check "tampered clear value: sops reports a MAC mismatch too" bash -c "! '$SOPS_BIN' -d tampered.yaml >/dev/null 2>&1"
-check "tampered clear value: ours reports a MAC mismatch, writes nothing" bash -c \
-  "! '$BIN' sops decrypt --output tout.yaml tampered.yaml 2>err && grep -q 'MAC mismatch' err && test ! -e tout.yaml"
+check "tampered clear value: ours reports a MAC mismatch, writes nothing, hints --ignore-mac" bash -c \
+  "! '$BIN' sops decrypt --output tout.yaml tampered.yaml 2>err && grep -q 'MAC mismatch' err && test ! -e tout.yaml &&
+   grep -q 'hint: --ignore-mac decrypts it anyway' err"
 check "--ignore-mac decrypts anyway" bash -c "'$BIN' sops decrypt --ignore-mac tampered.yaml | grep -q 'db-credentialz'"
 check "a plain file is not a SOPS file" bash -c "! '$BIN' sops decrypt secret.yaml 2>err && grep -q 'sops metadata not found' err"
 check "encrypting twice is refused" bash -c "! '$BIN' sops encrypt --age '$R1' o.secret.yaml 2>err && grep -q 'already encrypted' err"
