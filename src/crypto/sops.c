@@ -19,14 +19,17 @@ static size_t limit(size_t max_size)
         return max_size ? max_size : AP_SOPS_MAX_SIZE_DEFAULT;
 }
 
-static int load(const char *in, size_t n, enum ap_sops_format f, size_t max, struct ap_sops_docs *docs,
-                struct ap_error *err)
+/* encrypted: a file sops may have written, read the way sops reads it (a JSON key may repeat); otherwise a
+ * plaintext document to encrypt, where a repeated key is refused. */
+static int load(const char *in, size_t n, enum ap_sops_format f, bool encrypted, size_t max,
+                struct ap_sops_docs *docs, struct ap_error *err)
 {
         if (n > max)
                 return ap_error_set(err, AP_E_TOO_LARGE,
                                     "the document is %zu bytes, more than the limit of %zu", n, max);
-        int r = f == AP_SOPS_FORMAT_JSON ? ap_sops_json_load(in, n, docs, err)
-                                         : ap_sops_yaml_load(in, n, docs, err);
+        int r = f == AP_SOPS_FORMAT_JSON
+                    ? ap_sops_json_load(in, n, encrypted ? AP_SOPS_JSON_KEEP_DUPLICATES : 0, docs, err)
+                    : ap_sops_yaml_load(in, n, docs, err);
         if (r < 0)
                 ap_error_prefix(err, "cannot parse %s", f == AP_SOPS_FORMAT_JSON ? "JSON" : "YAML");
         return r;
@@ -174,7 +177,7 @@ struct open_args {
 static int open_file(const char *in, size_t n, const struct open_args *a, struct opened *o,
                      struct ap_error *err)
 {
-        int r = load(in, n, a->format, a->max, &o->docs, err);
+        int r = load(in, n, a->format, true, a->max, &o->docs, err);
         if (r == 0)
                 r = ap_sops_meta_extract(&o->docs, &o->meta, err);
         if (r == 0)
@@ -403,7 +406,7 @@ int ap_sops_encrypt(const char *in, size_t n, const struct ap_sops_encrypt_opts 
         char mac[AP_SOPS_MAC_HEX_LEN + 1];
         bool adopted = false;
         text.max = limit(o->max_size);
-        int r = load(in, n, o->input, text.max, &docs, err);
+        int r = load(in, n, o->input, false, text.max, &docs, err);
         if (r == 0 && docs.n == 0)
                 r = ap_error_set(err, -EINVAL, "there is no document to encrypt");
         for (size_t d = 0; r == 0 && d < docs.n; d++)
@@ -484,7 +487,7 @@ int ap_sops_matches(const char *committed, size_t committed_len, const char *pla
         a.max = b.max = args.max;
         int r = open_file(committed, committed_len, &args, &f, err);
         if (r == 0)
-                r = load(plaintext, plaintext_len, o->format, args.max, &plain, err);
+                r = load(plaintext, plaintext_len, o->format, false, args.max, &plain, err);
         bool match = false;
         if (r == 0) {
                 enum ap_sops_rule_kind want =

@@ -81,5 +81,16 @@ size_t ap_sops_node_count(const struct ap_sops_node *node);
 /* True for the scalar types the SOPS walk encrypts (everything but NULL, MAP, LIST). */
 bool ap_sops_node_is_leaf(const struct ap_sops_node *node);
 
+/* The keys of one mapping being loaded, to refuse a repeated one: an open-addressing set of the entries
+ * (borrowed: they belong to the mapping). Zero-initialise; release frees the set, not the entries. */
+struct ap_sops_keyset {
+        struct ap_sops_node **slots;
+        size_t n, cap;
+};
+bool ap_sops_keyset_has(const struct ap_sops_keyset *ks, const char *key, size_t len);
+/* Add entry (which has a key); -ENOMEM when the set cannot grow. */
+int ap_sops_keyset_add(struct ap_sops_keyset *ks, struct ap_sops_node *entry) _warn_unused_;
+void ap_sops_keyset_release(struct ap_sops_keyset *ks);
+
 void ap_sops_docs_release(struct ap_sops_docs *d);
 int ap_sops_docs_append(struct ap_sops_docs *d, struct ap_sops_node *doc);

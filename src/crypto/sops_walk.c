@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/base64.h"
+#include "base/hash.h"
 #include "sops_scalar.h"
 
 #define MAX_DEPTH         512
@@ -51,14 +52,6 @@ struct ap_sops_stash *ap_sops_stash_free(struct ap_sops_stash *s)
         return NULL;
 }
 
-static uint64_t fnv1a(const char *p, size_t n)
-{
-        uint64_t h = 0xcbf29ce484222325ULL;
-        for (size_t i = 0; i < n; i++)
-                h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-        return h;
-}
-
 static int stash_key(struct ap_buf *k, const struct ap_buf *aad, const char *type, const struct ap_buf *pt)
 {
         ap_buf_reset(k);
@@ -72,7 +65,7 @@ static int stash_key(struct ap_buf *k, const struct ap_buf *aad, const char *typ
 
 static struct stash_entry *stash_find(struct ap_sops_stash *s, const struct ap_buf *k)
 {
-        uint64_t h = fnv1a(k->data, k->len);
+        uint64_t h = ap_fnv1a64(k->data, k->len);
         for (struct stash_entry *e = s->buckets[h & 255]; e; e = e->next)
                 if (e->hash == h && e->key_len == k->len && memcmp(e->key, k->data, k->len) == 0)
                         return e;
@@ -93,7 +86,7 @@ static int stash_put(struct ap_sops_stash *s, const struct ap_buf *k, const uint
         }
         memcpy(e->key, k->data, k->len);
         e->key_len = k->len;
-        e->hash = fnv1a(k->data, k->len);
+        e->hash = ap_fnv1a64(k->data, k->len);
         memcpy(e->iv, iv, iv_len);
         e->iv_len = iv_len;
         e->next = s->buckets[e->hash & 255];

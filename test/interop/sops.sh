@@ -172,6 +172,43 @@ for mode in --encrypted-comment-regex --unencrypted-comment-regex; do
     "'$SOPS_BIN' -d s.cr.yaml >a && '$BIN' sops decrypt s.cr.yaml >b && cmp a b && '$SOPS_BIN' -d o.cr.yaml >c && cmp a c"
 done
 
+# ---- comments right after an anchor or a tag stay where sops keeps them ----
+printf 'a: &x\n  # c1\n  b: 1\nc: *x\n' >an1.yaml
+printf 'l:\n- &x\n  # c2\n  k: v\n' >an2.yaml
+printf 'a: !!map\n  # c3\n  b: 1\n' >an3.yaml
+printf 'a: &x # c4\n  # c5\n  b: 1\n' >an4.yaml
+printf 'l:\n  - &y # c6\n    # c7\n    b: 1\n' >an5.yaml
+for f in an1 an2 an3 an4 an5; do
+  check "comments after an anchor or tag ($f): ours writes what sops -e writes, sops -d reads it back" bash -c \
+    "'$SOPS_BIN' -e --age '$R1' --unencrypted-regex . $f.yaml | sed '/^sops:/,\$d' >s.$f &&
+     '$BIN' sops encrypt --age '$R1' --unencrypted-regex . $f.yaml >o.$f.yaml && sed '/^sops:/,\$d' o.$f.yaml | cmp - s.$f &&
+     grep -q '# c' s.$f && '$SOPS_BIN' -d o.$f.yaml >/dev/null"
+done
+
+# ---- JSON that sops wrote with a repeated key: ours decrypts it to what sops -d prints ----
+printf '{"a": "one", "b": 2, "a": "two"}\n' >dup.json
+check "a repeated JSON key in a file sops wrote: ours prints what sops -d prints (both entries)" bash -c \
+  "'$SOPS_BIN' -e --age '$R1' dup.json >dup.sops.json && '$SOPS_BIN' -d dup.sops.json >a && '$BIN' sops decrypt dup.sops.json >b && cmp a b"
+check "a repeated JSON key in a document to encrypt is refused with its place" bash -c \
+  "! '$BIN' sops encrypt --age '$R1' dup.json 2>err && grep -q \"line 1, column 22: duplicate key 'a'\" err"
+
+# ---- parse errors name the place and never quote the document ----
+printf '{"password": "hunter2secret", "x": tru}\n' >q1.json
+printf '{"n": 123456789012345678901234567890, "p": "hunter2secret" x}\n' >q2.json
+printf 'a: ok\nn: 18446744073709551615\np: hunter2secret\n' >q3.yaml
+printf 'a: !!int hunter2secret\n' >q4.yaml
+for f in q1.json q2.json q3.yaml q4.yaml; do
+  check "a parse error in $f does not quote the document" bash -c \
+    "! '$BIN' sops encrypt --age '$R1' $f 2>err && ! grep -qE 'hunter2|tru\\b|1234567890|18446744073709551615' err"
+done
+check "the JSON error gives the real position" grep -q "line 1, column 60" <("$BIN" sops encrypt --age "$R1" q2.json 2>&1)
+printf 'a: ok\nb: "h\xff"\n' >u.yaml
+printf '{"a": "ok",\n "b": "h\xff"}\n' >u.json
+check "invalid UTF-8 in YAML: the error gives its line and column" bash -c \
+  "! '$BIN' sops encrypt --age '$R1' u.yaml 2>err && grep -q 'line 2, column 6: invalid leading UTF-8' err"
+check "invalid UTF-8 in JSON: the error gives its line and column" bash -c \
+  "! '$BIN' sops encrypt --age '$R1' u.json 2>err && grep -q 'line 2, column 9: invalid UTF-8' err"
+
 # ---- what the files look like ----
 ours encrypt --age "$R1" --encrypted-regex '^(data|stringData)$' secret.yaml >flux.yaml
 check "Secret: apiVersion, kind and metadata stay readable" grep -q '^    name: db-credentials$' flux.yaml
