@@ -73,7 +73,7 @@ static void log_write(enum ap_log_level level, const char *msg)
         fflush(stderr);
 }
 
-void ap_log(enum ap_log_level level, const char *fmt, ...)
+void(ap_log)(enum ap_log_level level, const char *fmt, ...)
 {
         pthread_mutex_lock(&log_lock);
         if (level >= log_level) {
@@ -87,13 +87,13 @@ void ap_log(enum ap_log_level level, const char *fmt, ...)
         pthread_mutex_unlock(&log_lock);
 }
 
-int ap_log_error(const struct ap_error *err, const char *fmt, ...)
+int(ap_log_error)(const struct ap_error *err, const char *fmt, ...)
 {
         char ctx[1024];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(ctx, sizeof(ctx), fmt, ap);
         va_end(ap);
-        ap_log(AP_LOG_ERROR, "%s: %s", ctx, ap_error_message(err));
+        (ap_log)(AP_LOG_ERROR, "%s: %s", ctx, ap_error_message(err));
         return err && err->code < 0 ? err->code : -EINVAL;
 }

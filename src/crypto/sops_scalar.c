@@ -224,8 +224,10 @@ static int resolve_plain(struct ap_sops_node *node, enum rtag tag, const char *s
         } else if (*uint_overflow) {
                 *rt = R_INT;
         }
-        if (plain != small)
-                free(plain);
+        if (plain != small) /* a copy of the value, which may be a secret */
+                ap_secure_free(plain, n + 1);
+        else
+                ap_secure_wipe(small, sizeof(small));
         return r;
 }
 

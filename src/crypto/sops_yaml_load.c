@@ -720,6 +720,8 @@ static int run(struct loader *l, yaml_parser_t *p, struct ap_sops_docs *docs)
                                 l->prev = PREV_OTHER;
                 }
                 bool done = ev.type == YAML_STREAM_END_EVENT;
+                if (ev.type == YAML_SCALAR_EVENT) /* the value may be plaintext (base/init.c wipes it too) */
+                        ap_secure_wipe(ev.data.scalar.value, ev.data.scalar.length);
                 yaml_event_delete(&ev);
                 if (r < 0)
                         return r;
@@ -742,6 +744,10 @@ int ap_sops_yaml_load(const char *data, size_t n, struct ap_sops_docs *docs, str
         int r = index_lines(&l);
         if (r == 0)
                 r = run(&l, &p, docs);
+        /* the parser's input copies hold plaintext: wipe them through the public struct before it frees
+         * them (with ap_base_init, libyaml's yaml_free wipes whatever else it held) */
+        ap_secure_wipe(p.raw_buffer.start, (size_t)(p.raw_buffer.end - p.raw_buffer.start));
+        ap_secure_wipe(p.buffer.start, (size_t)(p.buffer.end - p.buffer.start));
         yaml_parser_delete(&p);
         for (int i = 0; i < l.depth; i++) {
                 ap_secure_free(l.stack[i].key, l.stack[i].key_len);
