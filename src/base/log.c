@@ -62,14 +62,21 @@ static void log_write(enum ap_log_level level, const char *msg)
         snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
 
         _cleanup_buf_ struct ap_buf line = AP_BUF_INIT;
+        int r;
         if (log_format == AP_LOG_JSON) {
-                ap_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", when, level_names[level]);
-                ap_json_escape(&line, msg, strlen(msg));
-                ap_buf_addstr(&line, "}\n");
+                r = ap_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", when,
+                                  level_names[level]);
+                if (r == 0)
+                        r = ap_json_escape(&line, msg, strlen(msg));
+                if (r == 0)
+                        r = ap_buf_addstr(&line, "}\n");
         } else {
-                ap_buf_printf(&line, "%s %-5s %s\n", when, level_names[level], msg);
+                r = ap_buf_printf(&line, "%s %-5s %s\n", when, level_names[level], msg);
         }
-        fwrite(line.data, 1, line.len, stderr);
+        if (r < 0) /* out of memory: the message itself, unadorned, beats nothing */
+                fprintf(stderr, "%s %s\n", level_names[level], msg);
+        else
+                fwrite(line.data, 1, line.len, stderr);
         fflush(stderr);
 }
 

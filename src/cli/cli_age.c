@@ -317,7 +317,8 @@ static int run_encrypt(struct encrypt_args *a, struct ap_error *err)
                 struct ap_buf pass;
                 r = get_passphrase(true, &pass, err);
                 if (r == 0)
-                        r = ap_age_scrypt_recipient_new(pass.data, pass.len, 18, &scrypt, err);
+                        r = ap_age_scrypt_recipient_new(pass.data, pass.len, AP_AGE_SCRYPT_WORK_FACTOR,
+                                                        &scrypt, err);
                 ap_buf_release(&pass);
                 if (r < 0)
                         return r;

@@ -91,11 +91,11 @@ struct ap_sops_decrypt_opts {
 /* Encrypt the plaintext document(s) in (n bytes) and append the SOPS file to out. err says what failed
  * (the line and key path for bad input, the recipient for an age failure). */
 int ap_sops_encrypt(const char *in, size_t n, const struct ap_sops_encrypt_opts *o, struct ap_buf *out,
-                    struct ap_error *err);
+                    struct ap_error *err) _warn_unused_;
 
 /* Decrypt a SOPS file and append the plaintext to out. Fails on a MAC mismatch unless ignore_mac. */
 int ap_sops_decrypt(const char *in, size_t n, const struct ap_sops_decrypt_opts *o, struct ap_buf *out,
-                    struct ap_error *err);
+                    struct ap_error *err) _warn_unused_;
 
 /* What a committed file must hold to stay as it is. */
 struct ap_sops_match_opts {
@@ -114,4 +114,4 @@ struct ap_sops_match_opts {
  * (compared after normalising both through the same emitter), to exactly the given recipients, with the
  * given crypt rule. A file that does not decrypt is an error, not a mismatch. */
 int ap_sops_matches(const char *committed, size_t committed_len, const char *plaintext, size_t plaintext_len,
-                    const struct ap_sops_match_opts *o, bool *ret_match, struct ap_error *err);
+                    const struct ap_sops_match_opts *o, bool *ret_match, struct ap_error *err) _warn_unused_;

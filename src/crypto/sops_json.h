@@ -20,8 +20,9 @@
  * int64 become floats (as in sops). Errors (AP_E_INVALID; AP_E_TOO_LARGE past 512 levels of nesting) name
  * the line and column (in characters) and never quote the document, which may be plaintext. */
 int ap_sops_json_load(const char *data, size_t n, unsigned flags, struct ap_sops_docs *docs,
-                      struct ap_error *err);
+                      struct ap_error *err) _warn_unused_;
 
 /* Append doc (a MAP) as JSON. indent < 0: one TAB per level; otherwise that many spaces (0: none, but
  * still one member per line). Comments are skipped; NaN and infinities are refused as sops refuses them. */
-int ap_sops_json_emit(const struct ap_sops_node *doc, int indent, struct ap_buf *out, struct ap_error *err);
+int ap_sops_json_emit(const struct ap_sops_node *doc, int indent, struct ap_buf *out,
+                      struct ap_error *err) _warn_unused_;

@@ -43,15 +43,19 @@ struct ap_sops_meta {
 
 /* Remove the top-level 'sops' entry from every document and parse the first document's. err says what is
  * missing or malformed ("no keys found in file", "more than one crypt rule", ...). */
-int ap_sops_meta_extract(struct ap_sops_docs *docs, struct ap_sops_meta *ret, struct ap_error *err);
+int ap_sops_meta_extract(struct ap_sops_docs *docs, struct ap_sops_meta *ret,
+                         struct ap_error *err) _warn_unused_;
 void ap_sops_meta_release(struct ap_sops_meta *m);
 
 /* lastmodified as sops uses it for the MAC AAD: parsed as RFC 3339 and formatted again (fractions dropped,
  * +00:00 -> Z). */
-int ap_sops_meta_lastmodified_aad(const struct ap_sops_meta *m, struct ap_buf *out, struct ap_error *err);
+int ap_sops_meta_lastmodified_aad(const struct ap_sops_meta *m, struct ap_buf *out,
+                                  struct ap_error *err) _warn_unused_;
 
 /* Append a 'sops' entry built from m to every document. A document that already has one is refused. */
-int ap_sops_meta_attach(struct ap_sops_docs *docs, const struct ap_sops_meta *m, struct ap_error *err);
+int ap_sops_meta_attach(struct ap_sops_docs *docs, const struct ap_sops_meta *m,
+                        struct ap_error *err) _warn_unused_;
 
 /* Add an age entry to group g (copies the strings). */
-int ap_sops_meta_add_age(struct ap_sops_meta *m, size_t g, const char *recipient, const char *enc);
+int ap_sops_meta_add_age(struct ap_sops_meta *m, size_t g, const char *recipient,
+                         const char *enc) _warn_unused_;

@@ -142,7 +142,8 @@ static int fail(struct loader *l, const yaml_mark_t *m, int code, const char *wh
 
 /* ---- comments ---- */
 
-static int add_comment_node(struct ap_sops_node *c, size_t idx, const struct comment *cm, bool is_inline)
+static _warn_unused_ int add_comment_node(struct ap_sops_node *c, size_t idx, const struct comment *cm,
+                                          bool is_inline)
 {
         struct ap_sops_node *node = ap_sops_node_new_comment(cm->text, cm->len, is_inline);
         if (!node)
@@ -153,7 +154,7 @@ static int add_comment_node(struct ap_sops_node *c, size_t idx, const struct com
         return r;
 }
 
-static int push_pending(struct loader *l, const struct comment *c)
+static _warn_unused_ int push_pending(struct loader *l, const struct comment *c)
 {
         if (l->n_pending == l->cap_pending) {
                 size_t cap = l->cap_pending ? l->cap_pending * 2 : 8;
@@ -168,7 +169,7 @@ static int push_pending(struct loader *l, const struct comment *c)
 }
 
 /* Move the first k pending comments to the end of container c. */
-static int flush_pending(struct loader *l, struct ap_sops_node *c, size_t k)
+static _warn_unused_ int flush_pending(struct loader *l, struct ap_sops_node *c, size_t k)
 {
         int r = 0;
         for (size_t i = 0; r == 0 && i < k; i++)
@@ -181,7 +182,7 @@ static int flush_pending(struct loader *l, struct ap_sops_node *c, size_t k)
 }
 
 /* A comment on the line where the previous event ended. */
-static int attach_inline(struct loader *l, const struct comment *c)
+static _warn_unused_ int attach_inline(struct loader *l, const struct comment *c)
 {
         switch (l->prev) {
         case PREV_VALUE: {
@@ -209,7 +210,7 @@ static bool blank(char c)
 }
 
 /* Collect the comments in text[from, to): each '#' at a line start or after a blank runs to the line end. */
-static int scan_gap(struct loader *l, size_t from, size_t to)
+static _warn_unused_ int scan_gap(struct loader *l, size_t from, size_t to)
 {
         size_t line = 0;
         /* find the line of 'from' by binary search */
@@ -279,7 +280,8 @@ static void release_anchor(struct anchor *a)
                 ap_sops_node_free(a->node);
 }
 
-static int register_anchor(struct loader *l, const yaml_char_t *name, struct ap_sops_node *node, bool open)
+static _warn_unused_ int register_anchor(struct loader *l, const yaml_char_t *name, struct ap_sops_node *node,
+                                         bool open)
 {
         if (!name)
                 return 0;
@@ -310,7 +312,7 @@ static void close_anchor(struct loader *l, const struct ap_sops_node *node)
 }
 
 /* Place a finished or starting node as the document root, a map value or a list item. Takes node. */
-static int place(struct loader *l, struct ap_sops_node *node, const yaml_mark_t *m)
+static _warn_unused_ int place(struct loader *l, struct ap_sops_node *node, const yaml_mark_t *m)
 {
         _cleanup_(ap_sops_node_freep) struct ap_sops_node *owned = node;
         int r;
@@ -351,7 +353,7 @@ static int place(struct loader *l, struct ap_sops_node *node, const yaml_mark_t 
         return r;
 }
 
-static int take_budget(struct loader *l, size_t n, const yaml_mark_t *m)
+static _warn_unused_ int take_budget(struct loader *l, size_t n, const yaml_mark_t *m)
 {
         if (n > l->budget)
                 return fail(l, m, AP_E_TOO_LARGE, "document too large or aliases expand too much");
@@ -360,27 +362,30 @@ static int take_budget(struct loader *l, size_t n, const yaml_mark_t *m)
 }
 
 /* A scalar key in a mapping: must be a string, must be new. */
-static int set_key(struct loader *l, const struct ap_sops_node *k, const yaml_mark_t *m)
+static _warn_unused_ int set_key(struct loader *l, const struct ap_sops_node *k, const yaml_mark_t *m)
 {
         struct frame *f = &l->stack[l->depth - 1];
         if (k->type != AP_SOPS_STR) {
                 _cleanup_buf_ struct ap_buf msg = AP_BUF_INIT;
                 _cleanup_buf_ struct ap_buf val = AP_BUF_INIT;
-                if (ap_sops_node_is_leaf(k))
-                        ap_sops_scalar_bytes(k, &val);
-                ap_buf_printf(&msg,
-                              "key '%.*s' is a %s, not a string; only string keys are supported (quote it)",
-                              (int)AP_MIN(val.len, 100), val.data,
-                              k->type == AP_SOPS_NULL   ? "null"
-                              : k->type == AP_SOPS_MAP  ? "mapping"
-                              : k->type == AP_SOPS_LIST ? "sequence"
-                                                        : ap_sops_scalar_type_name(k));
-                return fail(l, m, -EINVAL, msg.data);
+                if (ap_sops_node_is_leaf(k) && ap_sops_scalar_bytes(k, &val) < 0)
+                        return -ENOMEM;
+                if (ap_buf_printf(
+                        &msg, "key '%.*s' is a %s, not a string; only string keys are supported (quote it)",
+                        (int)AP_MIN(val.len, 100), val.data,
+                        k->type == AP_SOPS_NULL   ? "null"
+                        : k->type == AP_SOPS_MAP  ? "mapping"
+                        : k->type == AP_SOPS_LIST ? "sequence"
+                                                  : ap_sops_scalar_type_name(k)) < 0)
+                        return -ENOMEM;
+                return fail(l, m, AP_E_INVALID, msg.data);
         }
         if (ap_sops_keyset_has(&f->keys, k->str, k->len)) {
                 _cleanup_buf_ struct ap_buf msg = AP_BUF_INIT;
-                ap_buf_printf(&msg, "mapping key '%.*s' already defined", (int)AP_MIN(k->len, 200), k->str);
-                return fail(l, m, -EINVAL, msg.data);
+                if (ap_buf_printf(&msg, "mapping key '%.*s' already defined", (int)AP_MIN(k->len, 200),
+                                  k->str) < 0)
+                        return -ENOMEM;
+                return fail(l, m, AP_E_INVALID, msg.data);
         }
         f->key = malloc(k->len + 1);
         if (!f->key)
@@ -405,13 +410,14 @@ static bool expecting_value(const struct loader *l)
 }
 
 /* A finished leaf (scalar or alias copy) as key, value or item; inline comment from a block header. */
-static int leaf(struct loader *l, struct ap_sops_node *node, const yaml_mark_t *m, const struct comment *hdr)
+static _warn_unused_ int leaf(struct loader *l, struct ap_sops_node *node, const yaml_mark_t *m,
+                              const struct comment *hdr)
 {
         _cleanup_(ap_sops_node_freep) struct ap_sops_node *owned = node;
         int r;
         if (expecting_key(l)) {
-                if (l->n_pending)
-                        flush_pending(l, l->stack[l->depth - 1].node, l->n_pending);
+                if (l->n_pending && (r = flush_pending(l, l->stack[l->depth - 1].node, l->n_pending)) < 0)
+                        return r;
                 return set_key(l, node, m);
         }
         /* comments before a value or item: ahead of it in its container */
@@ -634,7 +640,7 @@ static int parser_error(struct loader *l, const yaml_parser_t *p)
 }
 
 /* Move the pending comments from index `from` on that share their line with content to the end (stable). */
-static int properties_comment_last(struct loader *l, size_t from)
+static _warn_unused_ int properties_comment_last(struct loader *l, size_t from)
 {
         size_t n = l->n_pending - from;
         if (n < 2)
