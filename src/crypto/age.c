@@ -491,11 +491,14 @@ int ap_age_encrypt(struct ap_age_recipient *const *recipients, size_t n_recipien
 {
         struct ap_age_sink sink = {buf_sink_write, out};
         _cleanup_(ap_age_encryptor_freep) struct ap_age_encryptor *e = NULL;
+        size_t start = out->len;
         int r = ap_age_encryptor_new(recipients, n_recipients, armor, &sink, &e, err);
         if (r == 0)
                 r = ap_age_encryptor_update(e, plaintext, len, err);
         if (r == 0)
                 r = ap_age_encryptor_final(e, err);
+        if (r < 0)
+                ap_buf_truncate(out, start); /* nothing half-written */
         return r;
 }
 
@@ -507,11 +510,15 @@ int ap_age_decrypt_opts(struct ap_age_identity *const *identities, size_t n_iden
 {
         struct ap_age_sink sink = {buf_sink_write, out};
         _cleanup_(ap_age_decryptor_freep) struct ap_age_decryptor *d = NULL;
+        size_t start = out->len;
         int r = ap_age_decryptor_new(identities, n_identities, opts, &sink, &d, err);
         if (r == 0)
                 r = ap_age_decryptor_update(d, ciphertext, len, err);
         if (r == 0)
                 r = ap_age_decryptor_final(d, err);
+        /* nothing of an unfinished plaintext (wiped in a secret buffer) */
+        if (r < 0)
+                ap_buf_truncate(out, start);
         if (opts && opts->failure)
                 *opts->failure = ap_age_decryptor_failure(d);
         return r;

@@ -77,8 +77,9 @@ int ap_age_identities_parse(struct ap_age_identities *list, const char *text, si
                             struct ap_error *err) _warn_unused_;
 void ap_age_identities_release(struct ap_age_identities *list);
 
-/* Whole-buffer operations (SOPS data keys, small files). Output is appended to out; on failure out
- * holds at most the plaintext released before the failure (decrypt) — callers treat it as invalid. */
+/* Whole-buffer operations (SOPS data keys, small files). Output is appended to out only on success: on
+ * failure out is cut back to its length before the call (wiped when it is a secret buffer, as plaintext
+ * output should be). */
 int ap_age_encrypt(struct ap_age_recipient *const *recipients, size_t n_recipients, const void *plaintext,
                    size_t len, bool armor, struct ap_buf *out, struct ap_error *err) _warn_unused_;
 /* Detects armor automatically. */

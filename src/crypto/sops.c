@@ -351,16 +351,21 @@ static int adopt_previous(const struct ap_sops_encrypt_opts *o, struct opened *p
                                     .max = limit(o->max_size),
                                     .stash = NULL};
         int r = ap_sops_stash_new(stash);
+        if (r < 0)
+                return ap_error_set(err, r, "out of memory");
         struct open_args with_stash = a;
         with_stash.stash = *stash;
-        if (r == 0)
-                r = open_file(o->previous, o->previous_len, &with_stash, prev, err);
-        if (r < 0)
-                return err && err->code ? ap_error_prefix(err, "cannot open the previous version") : r;
+        r = open_file(o->previous, o->previous_len, &with_stash, prev, err);
+        if (r < 0) {
+                ap_error_prefix(err, "cannot open the previous version");
+                return r;
+        }
         for (size_t i = 0; r == 0 && i < o->n_recipients; i++) {
                 _cleanup_buf_ struct ap_buf b = AP_BUF_INIT;
                 r = ap_age_recipient_format(o->recipients[i], &b);
                 names[i] = r == 0 ? ap_buf_detach(&b, NULL) : NULL;
+                if (r == 0 && !names[i])
+                        r = -ENOMEM;
         }
         if (r == 0)
                 *adopted = same_recipients(&prev->meta, (const char *const *)names, o->n_recipients) &&

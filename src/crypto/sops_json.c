@@ -138,10 +138,14 @@ static int emit(const struct ap_sops_node *v, int indent, int depth, struct ap_b
 
 int ap_sops_json_emit(const struct ap_sops_node *doc, int indent, struct ap_buf *out, struct ap_error *err)
 {
+        size_t start = out->len;
         int r = emit(doc, indent, 0, out, err);
         if (r == 0)
                 r = ap_buf_addch(out, '\n');
         if (r < 0 && err && !err->code)
-                ap_error_set(err, r, "cannot write JSON: output too large");
+                ap_error_set(err, r, "cannot write JSON: %s",
+                             r == -E2BIG ? "output too large" : "out of memory");
+        if (r < 0)
+                ap_buf_truncate(out, start); /* nothing half-written */
         return r;
 }

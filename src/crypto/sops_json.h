@@ -23,6 +23,7 @@ int ap_sops_json_load(const char *data, size_t n, unsigned flags, struct ap_sops
                       struct ap_error *err) _warn_unused_;
 
 /* Append doc (a MAP) as JSON. indent < 0: one TAB per level; otherwise that many spaces (0: none, but
- * still one member per line). Comments are skipped; NaN and infinities are refused as sops refuses them. */
+ * still one member per line). Comments are skipped; NaN and infinities are refused as sops refuses them.
+ * On failure out is as before. */
 int ap_sops_json_emit(const struct ap_sops_node *doc, int indent, struct ap_buf *out,
                       struct ap_error *err) _warn_unused_;

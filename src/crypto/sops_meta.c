@@ -258,7 +258,8 @@ int ap_sops_meta_lastmodified_aad(const struct ap_sops_meta *m, struct ap_buf *o
         if (ap_go_time_parse_rfc3339(s, strlen(s), &t) < 0)
                 return ap_error_set(err, AP_E_CORRUPT,
                                     "sops metadata: lastmodified '%.64s' is not an RFC 3339 time", s);
-        return ap_go_time_format(out, &t, false);
+        int r = ap_go_time_format(out, &t, false);
+        return r < 0 ? ap_error_set(err, r, "out of memory") : 0;
 }
 
 /* ---- writing ---- */

@@ -528,6 +528,7 @@ int ap_sops_yaml_emit(const struct ap_sops_docs *docs, int indent, struct ap_buf
         if (indent < 2 || indent > 9)
                 indent = 2;
         struct w w = {.out = out, .whitespace = true, .indention = true, .best = indent};
+        size_t start = out->len;
         for (size_t d = 0; d < docs->n && w.r == 0; d++) {
                 const struct ap_sops_node *root = docs->docs[d];
                 if (d > 0) {
@@ -546,8 +547,10 @@ int ap_sops_yaml_emit(const struct ap_sops_docs *docs, int indent, struct ap_buf
                 }
                 write_indent(&w, 0);
         }
-        if (w.r < 0)
+        if (w.r < 0) {
+                ap_buf_truncate(out, start); /* nothing half-written */
                 return ap_error_set(err, w.r, "cannot write YAML: %s",
                                     w.r == -E2BIG ? "output too large" : "out of memory");
+        }
         return 0;
 }

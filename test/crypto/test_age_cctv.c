@@ -147,9 +147,19 @@ static void run_vector(const char *text, size_t len, struct outcome *o, char *ex
         int r_fd = r;
         enum ap_age_failure f = AP_AGE_FAILURE_NONE, f_fd = AP_AGE_FAILURE_NONE;
         if (r == 0) {
-                struct ap_age_decrypt_opts opts = {
-                    .input = armored ? AP_AGE_INPUT_ARMORED : AP_AGE_INPUT_BINARY, .failure = &f};
-                r = ap_age_decrypt_opts(ids.items, ids.n, &opts, file.data, file.len, &out, &err);
+                /* the push interface releases what authenticated before a failure (the whole-buffer call
+                 * keeps nothing of a failed decryption), and the vector's payload hash covers exactly that */
+                struct ap_age_decrypt_opts opts = {.input =
+                                                       armored ? AP_AGE_INPUT_ARMORED : AP_AGE_INPUT_BINARY};
+                struct ap_age_sink out_sink = {to_buf, &out};
+                struct ap_age_decryptor *d = NULL;
+                r = ap_age_decryptor_new(ids.items, ids.n, &opts, &out_sink, &d, &err);
+                if (r == 0)
+                        r = ap_age_decryptor_update(d, file.data, file.len, &err);
+                if (r == 0)
+                        r = ap_age_decryptor_final(d, &err);
+                f = ap_age_decryptor_failure(d);
+                ap_age_decryptor_free(d);
                 opts.failure = &f_fd;
                 /* the file-descriptor path (threaded pump for binary payloads) must agree exactly */
                 int fd = memfd_create("vector", MFD_CLOEXEC);
