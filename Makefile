@@ -2,7 +2,7 @@
 # same command .ci/run runs); `make demo` runs the local demonstration.
 BUILD ?= build
 
-.PHONY: all test demo bench fuzz format clean deps
+.PHONY: all test demo demo-stop check bench fuzz format clean deps
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
@@ -18,10 +18,15 @@ test:
 demo:
 	tools/demo/run
 
+demo-stop:
+	tools/demo/stop
+
 bench:
 	bench/crypto/run
 	bench/git/run
 	bench/kube/run
+	bench/operator/run
+	bench/dashboard/run
 
 fuzz:
 	tools/ci/fuzz-smoke

@@ -15,18 +15,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ap_forge_json_keys(j, size, &keys, &n, NULL) == 0)
                 free(keys);
         struct ap_forge_repo r;
-        ap_forge_json_repo(j, size, &r, NULL);
+        (void)ap_forge_json_repo(j, size, &r, NULL);
         struct ap_buf tok = AP_BUF_INIT_SECRET;
         time_t when;
-        ap_forge_json_app_token(j, size, &tok, &when, NULL);
+        (void)ap_forge_json_app_token(j, size, &tok, &when, NULL);
         ap_buf_release(&tok);
-        char msg[300];
+        char msg[300], login[64];
         ap_forge_json_message(j, size, msg, sizeof(msg));
+        bool org;
+        (void)ap_forge_json_owner(j, size, login, sizeof(login), &org, NULL);
+        (void)ap_forge_json_says_exists(j, size);
         char *s = malloc(size + 1);
         if (s) {
                 memcpy(s, data, size);
                 s[size] = '\0';
-                ap_forge_parse_time(s, &when);
+                (void)ap_forge_parse_time(s, &when);
                 free(s);
         }
         return 0;

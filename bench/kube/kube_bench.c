@@ -8,6 +8,12 @@
  *       once synced (VmRSS with the client made but the informer not started, and at synced; then the
  *       RSS at synced split into file-backed pages - program and shared libraries - and anonymous ones),
  *       keep watching 2 s, exit
+ *   kube_bench watch-connections SHARED INFORMERS REQUESTS
+ *       INFORMERS informers (over six resource types, in turn) and REQUESTS list requests on one client,
+ *       whose requests and watches share connections (SHARED 1) or each open their own (SHARED 0); print
+ *       "connections <opened> requests <n> http2 <n>" from ap_kube_client_get_stats once all are synced,
+ *       the requests done and the watches running for a second, then "ready", and keep watching 3 s
+ *       (bench/kube/run counts the connections meanwhile)
  *   kube_bench workqueue KEYS WORKERS
  *       KEYS distinct keys through a controller (workqueue + WORKERS threads, metrics on) with an empty
  *       reconcile; print "keys <n> seconds <s> keys_per_s <r>"
@@ -47,19 +53,24 @@ static long proc_kib(const char *file, const char *field)
         return v;
 }
 
-static struct ap_kube_client *client(void)
+static struct ap_kube_client *client_with(const struct ap_kube_client_options *o)
 {
         const char *kc = getenv("KUBECONFIG");
         struct ap_error err = AP_ERROR_INIT;
         struct ap_kube_config *cfg = NULL;
         struct ap_kube_client *c = NULL;
         if (!kc || ap_kube_config_load_kubeconfig(kc, NULL, &cfg, &err) < 0 ||
-            ap_kube_client_new(cfg, NULL, &c, &err) < 0) {
+            ap_kube_client_new(cfg, o, &c, &err) < 0) {
                 fprintf(stderr, "kube_bench: %s\n", kc ? err.msg : "KUBECONFIG is not set");
                 exit(2);
         }
         ap_kube_config_free(cfg);
         return c;
+}
+
+static struct ap_kube_client *client(void)
+{
+        return client_with(NULL);
 }
 
 struct populate {
@@ -165,6 +176,51 @@ static int informer(const char *selector, double start)
         return 0;
 }
 
+static int watch_connections(bool shared, int n, int requests)
+{
+        struct ap_kube_client_options co = {.separate_connections = !shared};
+        struct ap_kube_client *c = client_with(&co);
+        static const struct ap_kube_resource *types[] = {
+            &ap_kube_res_configmaps, &ap_kube_res_secrets, &ap_kube_res_serviceaccounts,
+            &ap_kube_res_namespaces, &ap_kube_res_leases,  &ap_kube_res_events};
+        struct ap_kube_informer *inf[64];
+        struct ap_error err = AP_ERROR_INIT;
+        if (n < 1 || n > 64)
+                n = 6;
+        for (int i = 0; i < n; i++) {
+                struct ap_kube_informer_options o = {.resource = types[i % 6]};
+                if (ap_kube_informer_new(c, &o, &inf[i], &err) < 0 ||
+                    ap_kube_informer_start(inf[i], &err) < 0) {
+                        fprintf(stderr, "kube_bench: %s\n", err.msg);
+                        return 1;
+                }
+        }
+        for (int i = 0; i < n; i++)
+                if (ap_kube_informer_wait_synced(inf[i], 60000) < 0) {
+                        fprintf(stderr, "kube_bench: informer %d did not sync\n", i);
+                        return 1;
+                }
+        for (int i = 0; i < requests; i++) {
+                struct ap_kube_opts lo = {.limit = 1};
+                if (ap_kube_list(c, types[i % 6], NULL, &lo, NULL, NULL, &err) < 0) {
+                        fprintf(stderr, "kube_bench: %s\n", err.msg);
+                        return 1;
+                }
+        }
+        struct timespec one = {1, 0};
+        nanosleep(&one, NULL);
+        struct ap_kube_client_stats st;
+        ap_kube_client_get_stats(c, &st);
+        printf("connections %lu requests %lu http2 %lu\nready\n", st.new_connections, st.requests, st.http2);
+        fflush(stdout);
+        struct timespec three = {3, 0};
+        nanosleep(&three, NULL);
+        for (int i = 0; i < n; i++)
+                ap_kube_informer_free(inf[i]);
+        ap_kube_client_free(c);
+        return 0;
+}
+
 static atomic_long reconciled;
 
 static int empty_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res)
@@ -189,7 +245,10 @@ static int workqueue(long keys, int workers)
         double t0 = now_s();
         for (long i = 0; i < keys; i++) {
                 snprintf(key, sizeof(key), "app-%ld-platform/secret-%ld", i % 100, i);
-                ap_kube_workqueue_add(q, key);
+                if (ap_kube_workqueue_add(q, key) < 0) {
+                        fprintf(stderr, "%s: out of memory\n", "kube_bench");
+                        exit(2);
+                }
         }
         while (atomic_load(&reconciled) < keys) {
                 struct timespec ts = {0, 100000};
@@ -209,10 +268,14 @@ int main(int argc, char **argv)
                 return populate(argv + 2);
         if (argc == 3 && strcmp(argv[1], "informer") == 0)
                 return informer(argv[2], start);
+        if (argc == 5 && strcmp(argv[1], "watch-connections") == 0)
+                return watch_connections(strcmp(argv[2], "1") == 0, (int)strtol(argv[3], NULL, 10),
+                                         (int)strtol(argv[4], NULL, 10));
         if (argc == 4 && strcmp(argv[1], "workqueue") == 0)
                 return workqueue(strtol(argv[2], NULL, 10), (int)strtol(argv[3], NULL, 10));
         fprintf(stderr, "usage: kube_bench populate PREFIX NAMESPACES LABELLED OTHERS BYTES THREADS\n"
                         "       kube_bench informer SELECTOR\n"
+                        "       kube_bench watch-connections SHARED INFORMERS REQUESTS\n"
                         "       kube_bench workqueue KEYS WORKERS\n");
         return 2;
 }

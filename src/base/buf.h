@@ -10,6 +10,15 @@
 #include "error.h"
 #include "macro.h"
 
+/* The growing functions' results must be checked (-E2BIG past the cap, -ENOMEM). The attribute is on
+ * where AP_BUF_CHECKED is defined (base and kube are built with it); other layers still ignore some
+ * results and get it once they check them all. */
+#ifdef AP_BUF_CHECKED
+#define _buf_checked_ _warn_unused_
+#else
+#define _buf_checked_
+#endif
+
 #define AP_BUF_DEFAULT_MAX ((size_t)64 << 20) /* 64 MiB unless the owner says otherwise */
 
 struct ap_buf {
@@ -37,11 +46,11 @@ void ap_buf_release(struct ap_buf *b);
 /* Keep the allocation, drop the contents (wiped when secret). */
 void ap_buf_reset(struct ap_buf *b);
 /* Make room for n more bytes; -E2BIG past max, -ENOMEM when allocation fails. */
-int ap_buf_grow(struct ap_buf *b, size_t n);
-int ap_buf_add(struct ap_buf *b, const void *p, size_t n);
-int ap_buf_addstr(struct ap_buf *b, const char *s);
-int ap_buf_addch(struct ap_buf *b, char c);
-int ap_buf_printf(struct ap_buf *b, const char *fmt, ...) _printf_(2, 3);
+int ap_buf_grow(struct ap_buf *b, size_t n) _buf_checked_;
+int ap_buf_add(struct ap_buf *b, const void *p, size_t n) _buf_checked_;
+int ap_buf_addstr(struct ap_buf *b, const char *s) _buf_checked_;
+int ap_buf_addch(struct ap_buf *b, char c) _buf_checked_;
+int ap_buf_printf(struct ap_buf *b, const char *fmt, ...) _printf_(2, 3) _buf_checked_;
 /* Shorten to len bytes (len <= b->len). */
 void ap_buf_truncate(struct ap_buf *b, size_t len);
 /* Hand the data out as a malloc'd NUL-terminated string (caller frees); b is left empty. */
@@ -60,3 +69,10 @@ void ap_secure_wipe(void *p, size_t n);
 void ap_secure_free(void *p, size_t n);
 /* Wipe then free a NUL-terminated malloc'd string; accepts NULL. */
 void ap_secure_free_str(char *s);
+/* _cleanup_secret_str_ char *s: wiped and freed at the end of the scope, then set to NULL. */
+static inline void ap_secure_free_strp(char **s)
+{
+        ap_secure_free_str(*s);
+        *s = NULL;
+}
+#define _cleanup_secret_str_ _cleanup_(ap_secure_free_strp)

@@ -2,8 +2,10 @@
  * logger and any code that writes JSON without building a jansson tree. */
 #pragma once
 
+#include "base/macro.h"
+
 #include <stddef.h>
 
 #include "buf.h"
 
-int ap_json_escape(struct ap_buf *out, const char *s, size_t n);
+int ap_json_escape(struct ap_buf *out, const char *s, size_t n) _buf_checked_;

@@ -26,3 +26,5 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cli_age_main(int argc, char **argv);
 int cli_sops_main(int argc, char **argv);
 int cli_manifests_main(int argc, char **argv);
+int cli_operator_main(int argc, char **argv);
+int cli_dashboard_main(int argc, char **argv);

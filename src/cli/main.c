@@ -12,7 +12,9 @@
 static const struct ap_subcommand subcommands[] = {
     {"age", "age file encryption: keygen, encrypt, decrypt (age's flags)", cli_age_main},
     {"sops", "SOPS files: encrypt, decrypt (sops's flags)", cli_sops_main},
+    {"operator", "run the operator: app registrations and managed secrets", cli_operator_main},
     {"manifests", "print the CRD, RBAC and Deployments to apply", cli_manifests_main},
+    {"dashboard", "serve the dashboard: OIDC login, JSON API, live status (SSE)", cli_dashboard_main},
     {"version", "print the version", NULL},
 };
 

@@ -6,12 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/str.h"
 #include "forge/forge_internal.h"
 
 int ap_forge_parse_kind(const char *s, enum ap_forge_kind *ret)
 {
         if (!s)
-                return -EINVAL;
+                return AP_E_INVALID;
         if (strcmp(s, "github") == 0)
                 *ret = AP_FORGE_GITHUB;
         else if (strcmp(s, "gitea") == 0 || strcmp(s, "forgejo") == 0)
@@ -19,7 +20,7 @@ int ap_forge_parse_kind(const char *s, enum ap_forge_kind *ret)
         else if (strcmp(s, "local") == 0)
                 *ret = AP_FORGE_LOCAL;
         else
-                return -EINVAL;
+                return AP_E_INVALID;
         return 0;
 }
 
@@ -30,7 +31,7 @@ int ap_forge_check_name(const char *name, struct ap_error *err)
             strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n ||
             name[0] == '.' || (n >= 4 && strcmp(name + n - 4, ".git") == 0))
                 return ap_error_set(
-                    err, -EINVAL,
+                    err, AP_E_INVALID,
                     "'%.100s' is not a valid repository name (1-100 of A-Z a-z 0-9 . _ -, not starting "
                     "with '.', not ending in '.git')",
                     name ? name : "");
@@ -59,46 +60,44 @@ struct ap_forge *ap_forge_free(struct ap_forge *f)
         return NULL;
 }
 
-static char *dup_opt(const char *s)
-{
-        return s && *s ? strdup(s) : NULL;
-}
-
 static int check_config(const struct ap_forge_config *c, struct ap_error *err)
 {
         if (c->kind == AP_FORGE_LOCAL) {
                 if (!c->local_dir || !c->local_dir[0])
-                        return ap_error_set(err, -EINVAL, "forge 'local' needs --local-repos-dir");
+                        return ap_error_set(err, AP_E_INVALID,
+                                            "forge 'local' needs a folder for its repositories");
                 return 0;
         }
         const char *kind = c->kind == AP_FORGE_GITHUB ? "github" : "gitea";
         if (!c->owner || ap_forge_check_name(c->owner, NULL) < 0)
-                return ap_error_set(err, -EINVAL,
-                                    "forge '%s' needs --forge-owner (an organisation or user name)", kind);
+                return ap_error_set(
+                    err, AP_E_INVALID,
+                    "forge '%s' needs an owner (an organisation or user name); '%.100s' is not one", kind,
+                    c->owner ? c->owner : "");
         if (c->kind == AP_FORGE_GITEA && (!c->api_url || !c->api_url[0]))
-                return ap_error_set(err, -EINVAL,
-                                    "forge 'gitea' needs --forge-api-url (https://host/api/v1)");
+                return ap_error_set(err, AP_E_INVALID,
+                                    "forge 'gitea' needs an api url (https://host/api/v1)");
         if (c->api_url && strncmp(c->api_url, "https://", 8) != 0 && strncmp(c->api_url, "http://", 7) != 0)
-                return ap_error_set(err, -EINVAL, "forge api url '%s' must start with https:// (or http://)",
-                                    c->api_url);
+                return ap_error_set(err, AP_E_INVALID,
+                                    "forge api url '%s' must start with https:// (or http://)", c->api_url);
         bool app = c->app_id || c->installation_id || c->app_private_key_pem;
         if (app && c->kind != AP_FORGE_GITHUB)
-                return ap_error_set(err, -EINVAL, "github app credentials only work with forge 'github'");
+                return ap_error_set(err, AP_E_INVALID,
+                                    "github app credentials only work with forge 'github'");
         if (app && (!c->app_id || !c->installation_id || !c->app_private_key_pem))
-                return ap_error_set(
-                    err, -EINVAL,
-                    "github app credentials need app-id, installation-id and private-key.pem together");
+                return ap_error_set(err, AP_E_INVALID,
+                                    "github app credentials need the app id, the installation id and the "
+                                    "private key together");
         if (app && strspn(c->app_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.") !=
                        strlen(c->app_id))
-                return ap_error_set(err, -EINVAL,
+                return ap_error_set(err, AP_E_INVALID,
                                     "github app id '%.40s' must be the numeric app id or the client id",
                                     c->app_id);
         if (!app && (!c->token || !c->token[0]))
-                return ap_error_set(err, -EINVAL, "forge '%s' needs a token (or github app credentials)",
+                return ap_error_set(err, AP_E_INVALID, "forge '%s' needs a token (or github app credentials)",
                                     kind);
         if (c->token && strcspn(c->token, " \t\r\n") != strlen(c->token))
-                return ap_error_set(err, -EINVAL,
-                                    "the forge token contains white space; check the credentials secret");
+                return ap_error_set(err, AP_E_INVALID, "the forge token contains white space");
         return 0;
 }
 
@@ -115,20 +114,23 @@ int ap_forge_new(const struct ap_forge_config *cfg, struct ap_forge **ret, struc
         f->kind = cfg->kind;
         f->ops = cfg->kind == AP_FORGE_LOCAL ? &ap_forge_local_ops : &ap_forge_rest_ops;
         f->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
+        f->retry_timeout_ms = cfg->retry_timeout_ms ? cfg->retry_timeout_ms : 20000;
+        f->backoff_initial_ms = cfg->backoff_initial_ms > 0 ? cfg->backoff_initial_ms : 500;
+        f->backoff_max_ms = cfg->backoff_max_ms > 0 ? cfg->backoff_max_ms : 8000;
         const char *api = cfg->api_url && *cfg->api_url ? cfg->api_url : "https://api.github.com";
         f->api_url = strdup(api);
         if (f->api_url && f->api_url[0] && f->api_url[strlen(f->api_url) - 1] == '/')
                 f->api_url[strlen(f->api_url) - 1] = '\0';
-        f->owner = dup_opt(cfg->owner);
-        f->clone_url_template = dup_opt(cfg->clone_url_template);
+        f->owner = ap_strdup_or(cfg->owner, NULL);
+        f->clone_url_template = ap_strdup_or(cfg->clone_url_template, NULL);
         if (!f->clone_url_template && cfg->kind == AP_FORGE_GITHUB)
                 f->clone_url_template = strdup("ssh://git@github.com/{owner}/{repo}.git");
-        f->local_dir = dup_opt(cfg->local_dir);
-        f->user_agent = strdup(cfg->user_agent && *cfg->user_agent ? cfg->user_agent : "app-platform");
-        f->token = dup_opt(cfg->token);
-        f->app_id = dup_opt(cfg->app_id);
-        f->installation_id = dup_opt(cfg->installation_id);
-        f->app_key_pem = dup_opt(cfg->app_private_key_pem);
+        f->local_dir = ap_strdup_or(cfg->local_dir, NULL);
+        f->user_agent = ap_strdup_or(cfg->user_agent, "app-platform");
+        f->token = ap_strdup_or(cfg->token, NULL);
+        f->app_id = ap_strdup_or(cfg->app_id, NULL);
+        f->installation_id = ap_strdup_or(cfg->installation_id, NULL);
+        f->app_key_pem = ap_strdup_or(cfg->app_private_key_pem, NULL);
         if (cfg->kind != AP_FORGE_LOCAL)
                 f->http = ap_forge_http_new(f->user_agent ? f->user_agent : "app-platform", f->timeout_ms);
         else
@@ -149,7 +151,8 @@ int ap_forge_clone_url(struct ap_forge *f, const char *repo, struct ap_buf *out,
                 return r;
         if (!f->clone_url_template) {
                 if (f->kind != AP_FORGE_LOCAL)
-                        return ap_error_set(err, -EINVAL, "no --forge-clone-url template configured");
+                        return ap_error_set(err, AP_E_INVALID, "forge '%s' has no clone url template",
+                                            f->api_url);
                 r = ap_buf_printf(out, "%s/%s.git", f->local_dir, repo);
                 return r < 0 ? ap_error_set(err, r, "clone url too long") : 0;
         }
@@ -189,7 +192,7 @@ int ap_forge_ensure_deploy_key(struct ap_forge *f, const char *repo, const char 
         if (r < 0)
                 return r;
         if (!title || !title[0] || strlen(title) > 100)
-                return ap_error_set(err, -EINVAL, "a deploy key needs a title of 1-100 characters");
+                return ap_error_set(err, AP_E_INVALID, "a deploy key needs a title of 1-100 characters");
         struct ap_ssh_pubkey want;
         ap_ssh_pubkey_init(&want);
         r = ap_ssh_pubkey_parse(public_key, strlen(public_key), &want, err);
@@ -209,11 +212,39 @@ int ap_forge_set_default_branch(struct ap_forge *f, const char *repo, const char
         if (r < 0)
                 return r;
         if (!branch || !branch[0] || strlen(branch) > 200 || strcspn(branch, " \t\r\n\"\\") != strlen(branch))
-                return ap_error_set(err, -EINVAL, "'%s' is not a valid branch name", branch ? branch : "");
+                return ap_error_set(err, AP_E_INVALID, "'%s' is not a valid branch name",
+                                    branch ? branch : "");
         pthread_mutex_lock(&f->lock);
         r = f->ops->set_default_branch(f, repo, branch, err);
         pthread_mutex_unlock(&f->lock);
         return r;
+}
+
+/* Run a repository operation under the lock after checking the name. */
+static int repo_op(struct ap_forge *f, const char *repo, bool *ret_changed,
+                   int (*op)(struct ap_forge *f, const char *repo, bool *ret_changed, struct ap_error *err),
+                   struct ap_error *err)
+{
+        int r = ap_forge_check_name(repo, err);
+        if (r < 0)
+                return r;
+        bool changed = false;
+        pthread_mutex_lock(&f->lock);
+        r = op(f, repo, &changed, err);
+        pthread_mutex_unlock(&f->lock);
+        if (r >= 0 && ret_changed)
+                *ret_changed = changed;
+        return r < 0 ? r : 0;
+}
+
+int ap_forge_delete_repo(struct ap_forge *f, const char *repo, bool *ret_deleted, struct ap_error *err)
+{
+        return repo_op(f, repo, ret_deleted, f->ops->delete_repo, err);
+}
+
+int ap_forge_archive_repo(struct ap_forge *f, const char *repo, bool *ret_archived, struct ap_error *err)
+{
+        return repo_op(f, repo, ret_archived, f->ops->archive_repo, err);
 }
 
 int ap_forge_git_token(struct ap_forge *f, struct ap_buf *out, struct ap_error *err)

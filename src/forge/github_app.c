@@ -33,7 +33,7 @@ int ap_forge_app_jwt(const char *app_id, const char *pem, time_t now, struct ap_
         BIO_free(bio);
         if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA)
                 return ap_error_set(
-                    err, -EINVAL,
+                    err, AP_E_INVALID,
                     "the github app private key is not an rsa key in pem form; use the .pem file "
                     "github generated for the app");
         /* iat 60 s in the past against clock drift; exp at most 10 min ahead (GitHub's limit) */
@@ -71,7 +71,7 @@ int ap_forge_app_token(struct ap_forge *f, struct ap_buf *out, struct ap_error *
                            ? ap_error_set(err, -ENOMEM, "out of memory")
                            : 0;
         if (!valid_id(f->installation_id))
-                return ap_error_set(err, -EINVAL, "the github app installation id '%s' is not a number",
+                return ap_error_set(err, AP_E_INVALID, "the github app installation id '%s' is not a number",
                                     f->installation_id ? f->installation_id : "");
         _cleanup_buf_ struct ap_buf jwt = AP_BUF_INIT_SECRET, auth = AP_BUF_INIT_SECRET,
                                     body = AP_BUF_INIT_SECRET;
@@ -86,16 +86,20 @@ int ap_forge_app_token(struct ap_forge *f, struct ap_buf *out, struct ap_error *
                                  "X-GitHub-Api-Version: 2022-11-28", NULL};
         long status = 0;
         ap_buf_init_secret(&body, AP_FORGE_RESPONSE_MAX);
-        if ((r = ap_forge_http_request(f->http, "POST", url, "{}", headers, &status, &body, err)) < 0)
+        if ((r = ap_forge_http_request(f->http, "POST", url, "{}", headers, &status, NULL, &body, err)) < 0)
                 return ap_error_prefix(err, "cannot get a github app installation token");
         if (status != 201) {
                 char msg[256];
                 ap_forge_json_message(body.data, body.len, msg, sizeof(msg));
+                int code = status == 401 || status == 403 ? AP_E_UNAUTHORIZED
+                           : status == 404                ? AP_E_NOT_FOUND
+                           : status >= 500                ? AP_E_UNAVAILABLE
+                                                          : -EIO;
                 return ap_error_set(
-                    err, status == 401 || status == 403 || status == 404 ? -EACCES : -EIO,
-                    "cannot get a token for github app '%s' installation '%s': http %ld %s; check "
-                    "app-id, installation-id and private-key.pem",
-                    f->app_id, f->installation_id, status, msg);
+                    err, code,
+                    "cannot get a token for github app '%s' installation '%s': %s answered http "
+                    "%ld%s%s",
+                    f->app_id, f->installation_id, f->api_url, status, msg[0] ? " " : "", msg);
         }
         _cleanup_buf_ struct ap_buf token = AP_BUF_INIT_SECRET;
         time_t expires = 0;

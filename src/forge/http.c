@@ -1,36 +1,37 @@
-/* http.c - the forge's HTTP client: one libcurl easy handle (connections are reused between calls),
- * JSON bodies, a capped response buffer, TLS verified against the system store. */
+/* http.c - the forge's HTTP client on the shared libcurl wrapper (base/http_curl.h): one easy handle
+ * (connections are reused between calls), JSON bodies, a capped response buffer, TLS verified against
+ * the system store, transfer failures and the waiting headers (Retry-After, x-ratelimit-*) read the same
+ * way as the kube client reads them. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/http_curl.h"
 #include "forge/forge_internal.h"
 
 struct ap_forge_http {
         CURL *curl;
+        struct ap_http_options opts;
         char *user_agent;
-        long timeout_ms;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init(void)
-{
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 struct ap_forge_http *ap_forge_http_new(const char *user_agent, long timeout_ms)
 {
-        pthread_once(&curl_once, curl_init);
+        if (ap_http_global_init(NULL) < 0)
+                return NULL;
         struct ap_forge_http *h = calloc(1, sizeof(*h));
         if (!h)
                 return NULL;
         h->curl = curl_easy_init();
         h->user_agent = strdup(user_agent);
-        h->timeout_ms = timeout_ms;
         if (!h->curl || !h->user_agent)
                 return ap_forge_http_free(h);
+        h->opts = (struct ap_http_options){
+            .user_agent = h->user_agent,
+            .connect_timeout_ms = timeout_ms < 10000 ? timeout_ms : 10000,
+            .timeout_ms = timeout_ms,
+        };
         return h;
 }
 
@@ -45,20 +46,14 @@ struct ap_forge_http *ap_forge_http_free(struct ap_forge_http *h)
         return NULL;
 }
 
-static size_t on_data(char *p, size_t size, size_t n, void *userdata)
-{
-        struct ap_buf *out = userdata;
-        return ap_buf_add(out, p, size * n) < 0 ? 0 : size * n;
-}
-
 static void slist_freep(struct curl_slist **l)
 {
         curl_slist_free_all(*l);
 }
 
 int ap_forge_http_request(struct ap_forge_http *h, const char *method, const char *url, const char *body,
-                          const char *const *headers, long *ret_status, struct ap_buf *out,
-                          struct ap_error *err)
+                          const char *const *headers, long *ret_status, struct ap_forge_http_meta *ret_meta,
+                          struct ap_buf *out, struct ap_error *err)
 {
         _cleanup_(slist_freep) struct curl_slist *hdrs = NULL;
         for (const char *const *p = headers; p && *p; p++) {
@@ -73,38 +68,19 @@ int ap_forge_http_request(struct ap_forge_http *h, const char *method, const cha
                         return ap_error_set(err, -ENOMEM, "out of memory");
                 hdrs = n;
         }
-        CURL *c = h->curl;
-        curl_easy_reset(c);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms < 10000 ? h->timeout_ms : 10000L);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-        if (body) {
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-        } else if (strcmp(method, "GET") == 0) {
-                curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+        struct ap_http_request req = {
+            .method = method, .url = url, .headers = hdrs, .body = body, .body_len = body ? strlen(body) : 0};
+        struct ap_http_response_info info;
+        int r = ap_http_perform(h->curl, &h->opts, &req, out, &info, err);
+        if (r < 0)
+                return r;
+        if (ret_meta) {
+                ap_forge_http_meta_init(ret_meta);
+                if (info.retry_after_ms > 0)
+                        ret_meta->retry_after_s = info.retry_after_ms / 1000;
+                ret_meta->ratelimit_remaining = info.ratelimit_remaining;
+                ret_meta->ratelimit_reset = info.ratelimit_reset > 0 ? info.ratelimit_reset : 0;
         }
-        CURLcode rc = curl_easy_perform(c);
-        if (rc == CURLE_WRITE_ERROR)
-                return ap_error_set(err, -E2BIG, "%s %s: the response is larger than %zu bytes", method, url,
-                                    out->max);
-        if (rc != CURLE_OK) {
-                int code = rc == CURLE_OPERATION_TIMEDOUT                                    ? -ETIMEDOUT
-                           : rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ? -ECONNREFUSED
-                           : rc == CURLE_PEER_FAILED_VERIFICATION                            ? -EKEYREJECTED
-                                                                                             : -EIO;
-                return ap_error_set(err, code, "%s %s: %s", method, url, curl_easy_strerror(rc));
-        }
-        long status = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        *ret_status = status;
+        *ret_status = info.status;
         return 0;
 }

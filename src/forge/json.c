@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "forge/forge_internal.h"
 
@@ -14,7 +15,7 @@ static json_t *load(const char *json, size_t len, struct ap_error *err, const ch
         json_error_t je;
         json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
         if (!j)
-                ap_error_set(err, -EBADMSG, "the forge sent invalid json for %s: %s", what, je.text);
+                ap_error_set(err, AP_E_CORRUPT, "the forge sent invalid json for %s: %s", what, je.text);
         return j;
 }
 
@@ -32,9 +33,10 @@ int ap_forge_json_keys(const char *json, size_t len, struct ap_forge_key **ret, 
 {
         _cleanup_(json_decrefp) json_t *j = load(json, len, err, "a deploy key list");
         if (!j)
-                return err ? err->code : -EBADMSG;
+                return err ? err->code : AP_E_CORRUPT;
         if (!json_is_array(j))
-                return ap_error_set(err, -EBADMSG, "the forge sent a deploy key list that is not an array");
+                return ap_error_set(err, AP_E_CORRUPT,
+                                    "the forge sent a deploy key list that is not an array");
         size_t n = json_array_size(j);
         struct ap_forge_key *v = calloc(n ? n : 1, sizeof(*v));
         if (!v)
@@ -45,7 +47,8 @@ int ap_forge_json_keys(const char *json, size_t len, struct ap_forge_key **ret, 
                 if (!json_is_object(k) || !json_is_integer(id) ||
                     !copy_str(v[i].key, sizeof(v[i].key), json_object_get(k, "key"))) {
                         free(v);
-                        return ap_error_set(err, -EBADMSG, "the forge sent a deploy key without id or key");
+                        return ap_error_set(err, AP_E_CORRUPT,
+                                            "the forge sent a deploy key without id or key");
                 }
                 v[i].id = json_integer_value(id);
                 if (!copy_str(v[i].title, sizeof(v[i].title), json_object_get(k, "title")))
@@ -73,9 +76,9 @@ int ap_forge_json_repo(const char *json, size_t len, struct ap_forge_repo *ret, 
 {
         _cleanup_(json_decrefp) json_t *j = load(json, len, err, "a repository");
         if (!j)
-                return err ? err->code : -EBADMSG;
+                return err ? err->code : AP_E_CORRUPT;
         if (!json_is_object(j) || !json_is_string(json_object_get(j, "name")))
-                return ap_error_set(err, -EBADMSG, "the forge sent a repository without a name");
+                return ap_error_set(err, AP_E_CORRUPT, "the forge sent a repository without a name");
         struct ap_forge_repo r = {0};
         r.is_private = json_is_true(json_object_get(j, "private"));
         if (!copy_str(r.default_branch, sizeof(r.default_branch), json_object_get(j, "default_branch")))
@@ -85,6 +88,7 @@ int ap_forge_json_repo(const char *json, size_t len, struct ap_forge_repo *ret, 
                 ssh_form(ssh, r.ssh_url, sizeof(r.ssh_url));
         if (!copy_str(r.https_url, sizeof(r.https_url), json_object_get(j, "clone_url")))
                 r.https_url[0] = '\0';
+        r.archived = json_is_true(json_object_get(j, "archived"));
         *ret = r;
         return 0;
 }
@@ -94,10 +98,10 @@ int ap_forge_parse_time(const char *s, time_t *ret)
         /* exactly YYYY-MM-DDTHH:MM:SSZ */
         static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
         if (!s || strlen(s) != sizeof(shape) - 1)
-                return -EINVAL;
+                return AP_E_INVALID;
         for (size_t i = 0; shape[i]; i++)
                 if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
-                        return -EINVAL;
+                        return AP_E_INVALID;
 #define NUM(off, n)                                                                                          \
         ({                                                                                                   \
                 int v_ = 0;                                                                                  \
@@ -114,10 +118,10 @@ int ap_forge_parse_time(const char *s, time_t *ret)
 #undef NUM
         if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
             tm.tm_sec > 60)
-                return -EINVAL;
+                return AP_E_INVALID;
         time_t t = timegm(&tm);
         if (t == (time_t)-1)
-                return -EINVAL;
+                return AP_E_INVALID;
         *ret = t;
         return 0;
 }
@@ -127,19 +131,25 @@ int ap_forge_json_app_token(const char *json, size_t len, struct ap_buf *token, 
 {
         _cleanup_(json_decrefp) json_t *j = load(json, len, err, "an installation token");
         if (!j)
-                return err ? err->code : -EBADMSG;
+                return err ? err->code : AP_E_CORRUPT;
         const char *t = json_string_value(json_object_get(j, "token"));
         const char *exp = json_string_value(json_object_get(j, "expires_at"));
         time_t when;
         if (!t || !t[0] || strlen(t) > 1024 || strcspn(t, " \t\r\n:") != strlen(t))
-                return ap_error_set(err, -EBADMSG, "the installation token response has no usable token");
+                return ap_error_set(err, AP_E_CORRUPT, "the installation token response has no usable token");
         if (!exp || ap_forge_parse_time(exp, &when) < 0)
-                return ap_error_set(err, -EBADMSG, "the installation token response has no valid expires_at");
+                return ap_error_set(err, AP_E_CORRUPT,
+                                    "the installation token response has no valid expires_at");
         int r = ap_buf_addstr(token, t);
         if (r < 0)
                 return ap_error_set(err, r, "out of memory");
         *ret_expires = when;
         return 0;
+}
+
+char *ap_forge_json_dump(json_t *j)
+{
+        return j ? json_dumps(j, JSON_COMPACT) : NULL;
 }
 
 void ap_forge_json_message(const char *json, size_t len, char *out, size_t outlen)
@@ -156,4 +166,56 @@ void ap_forge_json_message(const char *json, size_t len, char *out, size_t outle
                 if ((unsigned char)*p < 0x20)
                         *p = ' ';
         json_decref(j);
+}
+
+/* Phrases with which GitHub (errors[].message, errors[].code "already_exists") and Gitea (message) say
+ * that what we asked to create is there already. */
+static const char *const exists_phrases[] = {
+    "already exist",      /* GitHub "name already exists on this account", Gitea "...already exists." */
+    "already in use",     /* GitHub "key is already in use" */
+    "already been taken", /* GitHub validation of unique fields */
+    "already been added", /* Gitea "This key has already been added to this repository" */
+    "has been used",      /* Gitea "Key content has been used as non-deploy key", "Key title has been used" */
+};
+
+static bool has_exists_phrase(const char *s)
+{
+        for (size_t i = 0; s && i < AP_ARRAY_SIZE(exists_phrases); i++)
+                if (strcasestr(s, exists_phrases[i]))
+                        return true;
+        return false;
+}
+
+bool ap_forge_json_says_exists(const char *json, size_t len)
+{
+        _cleanup_(json_decrefp) json_t *j = json_loadb(json, len, 0, NULL);
+        if (!json_is_object(j))
+                return false;
+        if (has_exists_phrase(json_string_value(json_object_get(j, "message"))))
+                return true;
+        json_t *errors = json_object_get(j, "errors");
+        for (size_t i = 0; i < json_array_size(errors); i++) {
+                json_t *e = json_array_get(errors, i);
+                const char *code = json_string_value(json_object_get(e, "code"));
+                if ((code && strcmp(code, "already_exists") == 0) ||
+                    has_exists_phrase(json_string_value(e)) ||
+                    has_exists_phrase(json_string_value(json_object_get(e, "message"))))
+                        return true;
+        }
+        return false;
+}
+
+int ap_forge_json_owner(const char *json, size_t len, char *login, size_t n, bool *ret_is_org,
+                        struct ap_error *err)
+{
+        _cleanup_(json_decrefp) json_t *j = load(json, len, err, "an account");
+        if (!j)
+                return err ? err->code : AP_E_CORRUPT;
+        const char *l = json_string_value(json_object_get(j, "login"));
+        if (!l || !l[0] || strlen(l) >= n)
+                return ap_error_set(err, AP_E_CORRUPT, "the forge sent an account without a login");
+        const char *type = json_string_value(json_object_get(j, "type"));
+        memcpy(login, l, strlen(l) + 1);
+        *ret_is_org = type && strcmp(type, "Organization") == 0;
+        return 0;
 }

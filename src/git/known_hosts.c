@@ -71,14 +71,15 @@ static int parse_line(struct ap_known_hosts *kh, const char *p, const char *end,
                 else if ((size_t)(f - p) == 15 && memcmp(p, "@cert-authority", 15) == 0)
                         return 0; /* host certificates are not supported: such a line never matches */
                 else
-                        return ap_error_set(err, -EINVAL, "known_hosts line %u: unknown marker '%.*s'",
+                        return ap_error_set(err, AP_E_INVALID, "known_hosts line %u: unknown marker '%.*s'",
                                             lineno, (int)AP_MIN(f - p, 32), p);
                 p = skip_blanks(f, end);
                 f = field_end(p, end);
         }
         if (f == p || f == end)
-                return ap_error_set(
-                    err, -EINVAL, "known_hosts line %u: expected '<hosts> <key type> <base64 key>'", lineno);
+                return ap_error_set(err, AP_E_INVALID,
+                                    "known_hosts line %u: expected '<hosts> <key type> <base64 key>'",
+                                    lineno);
         struct entry e = {.marker = marker};
         ap_ssh_pubkey_init(&e.key);
         int r = ap_ssh_pubkey_parse(f, (size_t)(end - f), &e.key, err);
@@ -112,7 +113,8 @@ int ap_known_hosts_parse(const char *text, size_t len, struct ap_known_hosts **r
                 while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
                         e--;
                 if (memchr(s, '\0', (size_t)(e - s)))
-                        return ap_error_set(err, -EINVAL, "known_hosts line %u contains a NUL byte", lineno);
+                        return ap_error_set(err, AP_E_INVALID, "known_hosts line %u contains a NUL byte",
+                                            lineno);
                 if (s < e && *s != '#') {
                         int r = parse_line(kh, s, e, lineno, err);
                         if (r < 0)
@@ -266,11 +268,7 @@ int ap_known_hosts_check(const struct ap_known_hosts *kh, const char *host, unsi
                 return ap_error_set(
                     err, -EKEYREJECTED,
                     "host key %s of '%s' does not match the pinned known_hosts (the server's key "
-                    "changed, or someone is in between); check the server and update the "
-                    "known_hosts secret",
+                    "changed, or someone is in between)",
                     fp, name);
-        return ap_error_set(err, -ENOKEY,
-                            "'%s' is not in the pinned known_hosts (its key is %s); add a line for it to the "
-                            "known_hosts secret",
-                            name, fp);
+        return ap_error_set(err, -ENOKEY, "'%s' is not in the pinned known_hosts (its key is %s)", name, fp);
 }

@@ -13,7 +13,8 @@ struct ap_known_hosts;
 
 /* Parse known_hosts text. Blank lines and '#' comments are skipped; @cert-authority lines are ignored
  * (certificates are not supported); any malformed line fails with -EINVAL naming its line number. */
-int ap_known_hosts_parse(const char *text, size_t len, struct ap_known_hosts **ret, struct ap_error *err);
+int ap_known_hosts_parse(const char *text, size_t len, struct ap_known_hosts **ret,
+                         struct ap_error *err) _warn_unused_;
 
 struct ap_known_hosts *ap_known_hosts_free(struct ap_known_hosts *kh);
 AP_DEFINE_CLEANUP(struct ap_known_hosts *, ap_known_hosts_free)
@@ -34,4 +35,4 @@ void ap_known_hosts_types(const struct ap_known_hosts *kh, const char *host, uns
  *   -ENOKEY      no line names this host
  * The message says which and shows the key's SHA256 fingerprint as ssh-keygen -l prints it. */
 int ap_known_hosts_check(const struct ap_known_hosts *kh, const char *host, unsigned port, const void *blob,
-                         size_t len, struct ap_error *err);
+                         size_t len, struct ap_error *err) _warn_unused_;

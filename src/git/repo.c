@@ -1,6 +1,6 @@
 /* repo.c - struct ap_git_repo: configuration, locking (a mutex per repo plus an advisory file lock on
- * the cache), and the two operations built on the cache: sync + read, and commit + push with retries on
- * conflicts and outages. */
+ * the cache), the frame every call runs in (cancellation; a corrupt cache discarded, cloned again and the
+ * call repeated once), and the read side: sync, read, list. Commit + push lives in push.c. */
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -9,6 +9,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "base/str.h"
 #include "git/repo_internal.h"
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -22,11 +24,6 @@ static void global_init(void)
         git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
         git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "");
         git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_PROGRAMDATA, "");
-}
-
-static char *dup_or(const char *s, const char *fallback)
-{
-        return strdup(s && *s ? s : fallback);
 }
 
 struct ap_git_repo *ap_git_repo_free(struct ap_git_repo *r)
@@ -60,7 +57,7 @@ static int check_branch(const char *b, struct ap_error *err)
         snprintf(ref, sizeof(ref), "refs/heads/%s", b);
         int valid = 0;
         if (strlen(b) > 200 || git_reference_name_is_valid(&valid, ref) < 0 || !valid)
-                return ap_error_set(err, -EINVAL, "'%s' is not a valid branch name", b);
+                return ap_error_set(err, AP_E_INVALID, "'%s' is not a valid branch name", b);
         return 0;
 }
 
@@ -75,11 +72,11 @@ int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **r
         if ((rc = check_branch(branch, err)) < 0)
                 return rc;
         if (!cfg->cache_dir || !cfg->cache_dir[0] || strlen(cfg->cache_dir) > 4000)
-                return ap_error_set(err, -EINVAL, "a git repository needs a cache folder");
+                return ap_error_set(err, AP_E_INVALID, "a git repository needs a cache folder");
         if (u.scheme == AP_GIT_SSH && !cfg->known_hosts)
-                return ap_error_set(err, -EINVAL,
-                                    "ssh url '%s' needs pinned known_hosts lines; get them with "
-                                    "'ssh-keyscan -p <port> <host>' and check them out of band",
+                return ap_error_set(err, AP_E_INVALID,
+                                    "ssh url '%s' needs pinned known_hosts lines (the server's host keys, "
+                                    "checked out of band)",
                                     cfg->url);
 
         git_libgit2_init(); /* balanced by the shutdown in ap_git_repo_free */
@@ -93,13 +90,13 @@ int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **r
         char shown[512];
         r->u = u;
         r->url = strdup(cfg->url);
-        r->name = dup_or(cfg->name, ap_git_url_redact(cfg->url, shown, sizeof(shown)));
+        r->name = ap_strdup_or(cfg->name, ap_git_url_redact(cfg->url, shown, sizeof(shown)));
         r->branch = strdup(branch);
         r->cache_dir = strdup(cfg->cache_dir);
-        r->ssh_user = cfg->ssh_user && *cfg->ssh_user ? strdup(cfg->ssh_user) : NULL;
-        r->token_user = dup_or(cfg->token_user, "x-access-token");
-        r->author_name = dup_or(cfg->author_name, "app-platform-operator");
-        r->author_email = dup_or(cfg->author_email, "operator@localhost");
+        r->ssh_user = ap_strdup_or(cfg->ssh_user, NULL);
+        r->token_user = ap_strdup_or(cfg->token_user, "x-access-token");
+        r->author_name = ap_strdup_or(cfg->author_name, "app-platform-operator");
+        r->author_email = ap_strdup_or(cfg->author_email, "operator@localhost");
         r->identity = cfg->identity ? strdup(cfg->identity) : NULL;
         r->token = cfg->token ? strdup(cfg->token) : NULL;
         if (asprintf(&r->lock_path, "%s.lock", cfg->cache_dir) < 0)
@@ -107,7 +104,14 @@ int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **r
         r->retry_timeout_ms = cfg->retry_timeout_ms ? cfg->retry_timeout_ms : 60000;
         r->backoff_initial_ms = cfg->backoff_initial_ms ? cfg->backoff_initial_ms : 200;
         r->backoff_max_ms = cfg->backoff_max_ms ? cfg->backoff_max_ms : 10000;
+        r->token_fn = cfg->token_fn;
+        r->token_userdata = cfg->token_userdata;
+        r->cancel = cfg->cancel;
         r->before_push = cfg->before_push;
+        r->fault_hook = cfg->fault_hook;
+        r->auto_compact = !cfg->no_auto_compact;
+        r->compact_loose = cfg->compact_loose_objects ? cfg->compact_loose_objects : 256;
+        r->compact_packs = cfg->compact_packs ? cfg->compact_packs : 16;
         r->hook_userdata = cfg->hook_userdata;
         snprintf(r->tracking_ref, sizeof(r->tracking_ref), "refs/remotes/origin/%s", branch);
         snprintf(r->remote_ref, sizeof(r->remote_ref), "refs/heads/%s", branch);
@@ -162,8 +166,16 @@ static void unlock_repo(struct ap_git_repo *r, int fd)
         pthread_mutex_unlock(&r->lock);
 }
 
-/* Open the cache and fetch, retrying transient failures until the deadline. */
-static int sync_locked(struct ap_git_repo *r, uint64_t deadline, struct ap_error *err)
+int ap_git_give_up(struct ap_git_repo *r, struct ap_error *err)
+{
+        if (ap_git_cancelled(r))
+                return ap_git_cancel_error(r, err);
+        ap_error_prefix(err, "gave up after %u s", (r->retry_timeout_ms + 999) / 1000);
+        err->code = AP_E_TIMEOUT;
+        return AP_E_TIMEOUT;
+}
+
+int ap_git_sync_locked(struct ap_git_repo *r, int64_t deadline, struct ap_error *err)
 {
         int rc = ap_git_cache_open(r, err);
         if (rc < 0)
@@ -173,73 +185,132 @@ static int sync_locked(struct ap_git_repo *r, uint64_t deadline, struct ap_error
                 rc = ap_git_cache_fetch(r, &fault, err);
                 if (rc >= 0)
                         return 0;
-                if (fault == AP_GIT_FAULT_PERMANENT || !ap_git_backoff(r, step, deadline))
+                if (fault != AP_GIT_FAULT_TRANSIENT)
                         return rc;
+                if (!ap_git_backoff(r, step, deadline))
+                        return ap_git_give_up(r, err);
         }
 }
 
-int ap_git_repo_sync(struct ap_git_repo *r, struct ap_error *err)
+int ap_git_run_locked(struct ap_git_repo *r, const atomic_bool *call_cancel, ap_git_locked_fn fn, void *args,
+                      struct ap_error *err)
 {
-        int fd, rc = lock_repo(r, &fd, err);
+        struct ap_error local = AP_ERROR_INIT;
+        if (!err)
+                err = &local; /* the classification below reads the code */
+        int fd = -1, rc = lock_repo(r, &fd, err);
         if (rc < 0)
                 return rc;
-        rc = sync_locked(r, ap_git_now_ms() + r->retry_timeout_ms, err);
+        r->call_cancel = call_cancel;
+        ap_git_cache_revalidate(r);
+        int64_t deadline = ap_deadline_after_ms(r->retry_timeout_ms);
+        for (int round = 0;; round++) {
+                if (ap_git_cancelled(r)) {
+                        rc = ap_git_cancel_error(r, err);
+                        break;
+                }
+                rc = fn(r, args, deadline, err);
+                if (rc != AP_E_CORRUPT || round > 0)
+                        break;
+                /* damaged on disk: start from a fresh clone, then do it once more */
+                ap_git_cache_discard(r);
+                if ((rc = ap_git_sync_locked(r, deadline, err)) < 0)
+                        break;
+        }
+        r->call_cancel = NULL;
         unlock_repo(r, fd);
         return rc;
 }
 
-static int read_locked(struct ap_git_repo *r, const char *path, struct ap_buf *out, bool *ret_found,
-                       struct ap_error *err)
+static int sync_fn(struct ap_git_repo *r, void *args, int64_t deadline, struct ap_error *err)
 {
-        int rc = ap_git_check_path(path, err);
+        int rc = ap_git_sync_locked(r, deadline, err);
+        if (rc >= 0)
+                ap_git_maybe_compact(r);
+        return rc;
+}
+
+int ap_git_repo_sync(struct ap_git_repo *r, struct ap_error *err)
+{
+        return ap_git_run_locked(r, NULL, sync_fn, NULL, err);
+}
+
+/* A libgit2 failure while reading the cache, classified (a damaged cache is AP_E_CORRUPT). */
+static int read_fail(struct ap_git_repo *r, const char *what, struct ap_error *err)
+{
+        (void)ap_git_fault(r, NULL, -1, what, err);
+        return err->code;
+}
+
+/* The tree at the cached tip; *ret NULL for an empty branch. */
+static int tip_tree(struct ap_git_repo *r, git_tree **ret, struct ap_error *err)
+{
+        int rc = ap_git_cache_open(r, err);
         if (rc < 0)
-                return rc;
-        if ((rc = ap_git_cache_open(r, err)) < 0)
                 return rc;
         git_oid tip;
         bool found = false;
         if ((rc = ap_git_cache_tip(r, &tip, &found, err)) < 0)
                 return rc;
-        if (!found) {
-                *ret_found = false;
+        *ret = NULL;
+        if (!found)
                 return 0;
-        }
         git_commit *c = NULL;
-        git_tree *t = NULL;
+        rc = git_commit_lookup(&c, r->git, &tip) < 0 || git_commit_tree(ret, c) < 0
+                 ? read_fail(r, "read the branch tip of", err)
+                 : 0;
+        git_commit_free(c);
+        return rc;
+}
+
+static void tree_freep(git_tree **t)
+{
+        git_tree_free(*t);
+}
+
+struct read_args {
+        const char *path;
+        struct ap_buf *out;
+        bool found;
+};
+
+static int read_fn(struct ap_git_repo *r, void *args, int64_t deadline, struct ap_error *err)
+{
+        struct read_args *a = args;
+        _cleanup_(tree_freep) git_tree *t = NULL;
+        int rc = ap_git_check_path(a->path, err);
+        if (rc < 0 || (rc = tip_tree(r, &t, err)) < 0)
+                return rc;
+        a->found = false;
         git_tree_entry *e = NULL;
         git_blob *b = NULL;
-        rc = 0;
-        if (git_commit_lookup(&c, r->git, &tip) < 0 || git_commit_tree(&t, c) < 0) {
-                rc = ap_error_set(err, -EIO, "cannot read the tip of '%s': %s", r->name,
-                                  git_error_last()->message);
-        } else if (git_tree_entry_bypath(&e, t, path) < 0 || git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
-                *ret_found = false;
+        if (!t || git_tree_entry_bypath(&e, t, a->path) < 0 || git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+                rc = 0; /* no such file */
         } else if (git_blob_lookup(&b, r->git, git_tree_entry_id(e)) < 0) {
-                rc = ap_error_set(err, -EIO, "cannot read '%s' in '%s': %s", path, r->name,
-                                  git_error_last()->message);
+                rc = read_fail(r, "read a file of", err);
         } else if ((size_t)git_blob_rawsize(b) > AP_GIT_MAX_FILE) {
-                rc = ap_error_set(err, -E2BIG, "'%s' in '%s' is larger than %zu bytes", path, r->name,
-                                  AP_GIT_MAX_FILE);
-        } else if ((rc = ap_buf_add(out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b))) < 0) {
-                rc = ap_error_set(err, rc, "'%s' in '%s' does not fit the buffer", path, r->name);
+                rc = ap_error_set(err, AP_E_TOO_LARGE, "'%s' in '%s' is larger than %zu bytes", a->path,
+                                  r->name, AP_GIT_MAX_FILE);
+        } else if ((rc = ap_buf_add(a->out, git_blob_rawcontent(b), (size_t)git_blob_rawsize(b))) < 0) {
+                rc = ap_error_set(err, rc, "'%s' in '%s' does not fit the buffer", a->path, r->name);
         } else {
-                *ret_found = true;
+                a->found = true;
         }
         git_blob_free(b);
         git_tree_entry_free(e);
-        git_tree_free(t);
-        git_commit_free(c);
         return rc;
 }
 
 int ap_git_repo_read(struct ap_git_repo *r, const char *path, struct ap_buf *out, bool *ret_found,
                      struct ap_error *err)
 {
-        int fd, rc = lock_repo(r, &fd, err);
+        struct read_args a = {.path = path, .out = out};
+        size_t before = out->len;
+        int rc = ap_git_run_locked(r, NULL, read_fn, &a, err);
         if (rc < 0)
-                return rc;
-        rc = read_locked(r, path, out, ret_found, err);
-        unlock_repo(r, fd);
+                ap_buf_truncate(out, before); /* a first, corrupt round may have added part of it */
+        else
+                *ret_found = a.found;
         return rc;
 }
 
@@ -264,36 +335,27 @@ static int list_entry(const char *root, const git_tree_entry *e, void *payload)
         return c->ret ? -1 : 0;
 }
 
-static int list_locked(struct ap_git_repo *r, const char *dir, struct list_ctx *c, struct ap_error *err)
+static int list_fn(struct ap_git_repo *r, void *args, int64_t deadline, struct ap_error *err)
 {
-        int rc = dir[0] ? ap_git_check_path(dir, err) : 0;
-        if (rc < 0 || (rc = ap_git_cache_open(r, err)) < 0)
+        struct list_ctx *c = args;
+        _cleanup_(tree_freep) git_tree *root = NULL;
+        int rc = c->dir[0] ? ap_git_check_path(c->dir, err) : 0;
+        if (rc < 0 || (rc = tip_tree(r, &root, err)) < 0 || !root)
                 return rc;
-        git_oid tip;
-        bool found = false;
-        if ((rc = ap_git_cache_tip(r, &tip, &found, err)) < 0 || !found)
-                return rc;
-        git_commit *commit = NULL;
-        git_tree *root = NULL, *sub = NULL;
+        git_tree *sub = NULL;
         git_tree_entry *e = NULL;
-        rc = 0;
-        if (git_commit_lookup(&commit, r->git, &tip) < 0 || git_commit_tree(&root, commit) < 0) {
-                rc = ap_error_set(err, -EIO, "cannot read the tip of '%s': %s", r->name,
-                                  git_error_last()->message);
-        } else if (!dir[0]) {
+        c->ret = 0;
+        if (!c->dir[0]) {
                 if (git_tree_walk(root, GIT_TREEWALK_PRE, list_entry, c) < 0 && !c->ret)
-                        rc = ap_error_set(err, -EIO, "cannot list '%s': %s", r->name,
-                                          git_error_last()->message);
-        } else if (git_tree_entry_bypath(&e, root, dir) == 0 && git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+                        rc = read_fail(r, "list", err);
+        } else if (git_tree_entry_bypath(&e, root, c->dir) == 0 &&
+                   git_tree_entry_type(e) == GIT_OBJECT_TREE) {
                 if (git_tree_lookup(&sub, r->git, git_tree_entry_id(e)) < 0 ||
                     (git_tree_walk(sub, GIT_TREEWALK_PRE, list_entry, c) < 0 && !c->ret))
-                        rc = ap_error_set(err, -EIO, "cannot list '%s' in '%s': %s", dir, r->name,
-                                          git_error_last()->message);
+                        rc = read_fail(r, "list a folder of", err);
         }
         git_tree_entry_free(e);
         git_tree_free(sub);
-        git_tree_free(root);
-        git_commit_free(commit);
         return rc < 0 ? rc : c->ret;
 }
 
@@ -302,132 +364,5 @@ int ap_git_repo_list(struct ap_git_repo *r, const char *dir, int (*fn)(const cha
 {
         dir = dir ? dir : "";
         struct list_ctx c = {.prefix_len = strlen(dir), .dir = dir, .fn = fn, .userdata = userdata};
-        int fd, rc = lock_repo(r, &fd, err);
-        if (rc < 0)
-                return rc;
-        rc = list_locked(r, dir, &c, err);
-        unlock_repo(r, fd);
-        return rc;
-}
-
-/* Push commit id to the branch. 0 when the server accepted the ref. */
-static int push_once(struct ap_git_repo *r, const git_oid *id, enum ap_git_fault *ret_fault,
-                     struct ap_error *err)
-{
-        git_reference *ref = NULL;
-        if (git_reference_create(&ref, r->git, r->pending_ref, id, 1, NULL) < 0) {
-                *ret_fault = ap_git_fault(r, NULL, -1, "prepare the push to", err);
-                return err ? err->code : -EIO;
-        }
-        git_reference_free(ref);
-
-        struct ap_git_op op = {.r = r};
-        git_push_options opts;
-        git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
-        ap_git_op_callbacks(&op, &opts.callbacks);
-        char refspec[700];
-        snprintf(refspec, sizeof(refspec), "%s:%s", r->pending_ref, r->remote_ref);
-        char *specs[] = {refspec};
-        git_strarray arr = {specs, 1};
-        git_remote *remote = NULL;
-        int rc = ap_git_remote(r, &remote);
-        if (rc >= 0)
-                rc = git_remote_push(remote, &arr, &opts);
-        git_remote_free(remote);
-        if (rc < 0) {
-                *ret_fault = ap_git_fault(r, &op, rc, "push to", err);
-                return err ? err->code : -EIO;
-        }
-        if (!op.ref_reported) {
-                *ret_fault = AP_GIT_FAULT_TRANSIENT;
-                return ap_error_set(err, -EPROTO, "cannot push to '%s': the server did not report on '%s'",
-                                    r->name, r->remote_ref);
-        }
-        if (op.ref_status[0]) {
-                /* a concurrent update shows as one of these; anything else (hooks, protection) is final */
-                const char *s = op.ref_status;
-                bool moved = strstr(s, "non-fast-forward") || strstr(s, "fetch first") ||
-                             strstr(s, "stale info") || strstr(s, "failed to update ref") ||
-                             strstr(s, "failed to lock") || strstr(s, "cannot lock ref");
-                *ret_fault = moved ? AP_GIT_FAULT_CONFLICT : AP_GIT_FAULT_PERMANENT;
-                return ap_error_set(err, moved ? -EAGAIN : -EPERM,
-                                    "the server refused the push of '%s' to '%s': %s", r->branch, r->name, s);
-        }
-        /* our view of the remote is now our commit; a failure here only costs a fetch later */
-        if (git_reference_create(&ref, r->git, r->tracking_ref, id, 1, NULL) < 0)
-                r->need_fetch = true;
-        git_reference_free(ref);
-        return 0;
-}
-
-static int commit_push_locked(struct ap_git_repo *r, const struct ap_git_commit_request *req,
-                              struct ap_git_push_result *ret, struct ap_error *err)
-{
-        uint64_t deadline = ap_git_now_ms() + r->retry_timeout_ms;
-        int rc = ap_git_cache_open(r, err);
-        if (rc < 0)
-                return rc;
-        bool fetched = false, pushed_before = false;
-        git_oid pushed = {{0}};
-        unsigned attempts = 0;
-        for (unsigned step = 0;;) {
-                enum ap_git_fault fault = AP_GIT_FAULT_PERMANENT;
-                if (r->need_fetch && (rc = ap_git_cache_fetch(r, &fault, err)) >= 0)
-                        fetched = true;
-                if (rc >= 0) {
-                        git_oid tip, id;
-                        bool have_tip = false, unchanged = false;
-                        if ((rc = ap_git_cache_tip(r, &tip, &have_tip, err)) < 0)
-                                return rc;
-                        if ((rc = ap_git_build_commit(r, req, have_tip ? &tip : NULL, &id, &unchanged, err)) <
-                            0)
-                                return rc;
-                        if (unchanged && !fetched) {
-                                /* our cache may be behind: only the remote's current tip may say "unchanged"
-                                 */
-                                r->need_fetch = true;
-                                continue;
-                        }
-                        if (unchanged) {
-                                /* a push whose answer got lost may have landed: then the tip is ours */
-                                ret->unchanged = !(pushed_before && have_tip && git_oid_equal(&tip, &pushed));
-                                ret->attempts = attempts;
-                                if (have_tip)
-                                        git_oid_tostr(ret->commit, sizeof(ret->commit), &tip);
-                                return 0;
-                        }
-                        attempts++;
-                        if (r->before_push)
-                                r->before_push(r->hook_userdata, attempts);
-                        if ((rc = push_once(r, &id, &fault, err)) >= 0) {
-                                ret->unchanged = false;
-                                ret->attempts = attempts;
-                                git_oid_tostr(ret->commit, sizeof(ret->commit), &id);
-                                return 0;
-                        }
-                        pushed_before = true;
-                        pushed = id;
-                        if (fault == AP_GIT_FAULT_CONFLICT)
-                                r->need_fetch = true;
-                }
-                if (fault == AP_GIT_FAULT_PERMANENT)
-                        return rc;
-                if (!ap_git_backoff(r, step++, deadline))
-                        return ap_error_prefix(err, "gave up after %u s", r->retry_timeout_ms / 1000);
-                rc = 0;
-        }
-}
-
-int ap_git_repo_commit_push(struct ap_git_repo *r, const struct ap_git_commit_request *req,
-                            struct ap_git_push_result *ret, struct ap_error *err)
-{
-        int fd, rc = lock_repo(r, &fd, err);
-        if (rc < 0)
-                return rc;
-        struct ap_git_push_result res = {0};
-        rc = commit_push_locked(r, req, &res, err);
-        unlock_repo(r, fd);
-        if (rc >= 0)
-                *ret = res;
-        return rc;
+        return ap_git_run_locked(r, NULL, list_fn, &c, err);
 }

@@ -15,6 +15,7 @@
 
 #include <git2/sys/transport.h>
 
+#include "base/clock.h"
 #include "git/repo_internal.h"
 
 #define CONNECT_TIMEOUT_MS 10000
@@ -188,7 +189,7 @@ static int open_channel(struct ap_git_repo *r, struct ap_git_op *op, const char 
                 git_error_set_oom();
                 return -1;
         }
-        if (r->ssh_session && ap_git_now_ms() - r->ssh_last_used > MAX_IDLE_MS)
+        if (r->ssh_session && ap_mono_ms() - r->ssh_last_used > MAX_IDLE_MS)
                 ap_git_ssh_close(r);
         for (int attempt = 0; attempt < 2; attempt++) {
                 bool fresh = !r->ssh_session;
@@ -199,7 +200,7 @@ static int open_channel(struct ap_git_repo *r, struct ap_git_op *op, const char 
                 }
                 LIBSSH2_CHANNEL *ch = libssh2_channel_open_session(r->ssh_session);
                 if (ch && libssh2_channel_exec(ch, line.data) == 0) {
-                        r->ssh_last_used = ap_git_now_ms();
+                        r->ssh_last_used = ap_mono_ms();
                         *ret = ch;
                         return 0;
                 }
@@ -213,11 +214,23 @@ static int open_channel(struct ap_git_repo *r, struct ap_git_op *op, const char 
         return -1;
 }
 
+/* Between reads and writes: a cancelled call stops here (a read already waiting is not interrupted). */
+static int stop_if_cancelled(struct ap_git_op *op)
+{
+        if (!ap_git_cancelled(op->r))
+                return 0;
+        op->cancelled = true;
+        git_error_set_str(GIT_ERROR_NET, "cancelled");
+        return -1;
+}
+
 static int stream_read(git_smart_subtransport_stream *stream, char *buffer, size_t size, size_t *bytes_read)
 {
         struct ssh_stream *s = (struct ssh_stream *)stream;
         struct ap_git_repo *r = s->sub->op->r;
         *bytes_read = 0;
+        if (stop_if_cancelled(s->sub->op) < 0)
+                return -1;
         ssize_t n = libssh2_channel_read(s->channel, buffer, size);
         if (n < 0) {
                 ssh_fail(r, "ssh read failed");
@@ -239,7 +252,7 @@ static int stream_read(git_smart_subtransport_stream *stream, char *buffer, size
                         return GIT_EEOF;
                 }
         }
-        r->ssh_last_used = ap_git_now_ms();
+        r->ssh_last_used = ap_mono_ms();
         *bytes_read = (size_t)n;
         return 0;
 }
@@ -247,6 +260,8 @@ static int stream_read(git_smart_subtransport_stream *stream, char *buffer, size
 static int stream_write(git_smart_subtransport_stream *stream, const char *buffer, size_t len)
 {
         struct ssh_stream *s = (struct ssh_stream *)stream;
+        if (stop_if_cancelled(s->sub->op) < 0)
+                return -1;
         for (size_t off = 0; off < len;) {
                 ssize_t n = libssh2_channel_write(s->channel, buffer + off, len - off);
                 if (n < 0) {
@@ -266,8 +281,10 @@ static void stream_free(git_smart_subtransport_stream *stream)
         struct ap_git_repo *r = s->sub->op->r;
         if (s->sub->current == s)
                 s->sub->current = NULL;
-        /* a clean close keeps the session for the next command; a failed one drops it */
-        if (libssh2_channel_close(s->channel) < 0 || libssh2_channel_wait_closed(s->channel) < 0)
+        /* a clean close keeps the session for the next command; a failed one drops it, and so does a
+         * cancelled one (the server may still be sending: do not wait for it) */
+        if (s->sub->op->cancelled || libssh2_channel_close(s->channel) < 0 ||
+            libssh2_channel_wait_closed(s->channel) < 0)
                 ap_git_ssh_close(r);
         if (r->ssh_session)
                 libssh2_channel_free(s->channel);

@@ -1,8 +1,12 @@
-/* transport.c - the libgit2 remote callbacks of one fetch or push: the HTTPS token from memory, the TLS
- * verdict, the per-ref push status (a push can "succeed" while the server refuses the ref), and for SSH
- * our own transport (ssh_transport.c: key from memory, host key against the pinned known_hosts). */
+/* transport.c - the libgit2 remote callbacks of one fetch or push: the HTTPS token (from memory or from
+ * the token callback, fresh for each connection), the TLS verdict, the per-ref push status (a push can
+ * "succeed" while the server refuses the ref), cancellation and the "push-sending" fault point in the
+ * progress callbacks, and for SSH our own transport (ssh_transport.c: key from memory, host key against
+ * the pinned known_hosts). */
 #include <stdio.h>
 #include <string.h>
+
+#include "base/backoff.h"
 
 #include "git/repo_internal.h"
 
@@ -16,6 +20,19 @@ static int on_credentials(git_credential **out, const char *url, const char *use
         if (op->cred_calls++ > 0) {
                 git_error_set_str(GIT_ERROR_NET, "authentication failed");
                 return GIT_EAUTH;
+        }
+        if (r->token_fn && (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)) {
+                _cleanup_buf_ struct ap_buf tok = AP_BUF_INIT_SECRET;
+                int rc = r->token_fn(r->token_userdata, &tok, &op->cred_err);
+                if (rc < 0 || !tok.len) {
+                        if (op->cred_err.code >= 0)
+                                ap_error_set(&op->cred_err, rc < 0 ? rc : AP_E_UNAUTHORIZED,
+                                             rc < 0 ? "the token callback failed"
+                                                    : "the token callback gave no token");
+                        git_error_set_str(GIT_ERROR_NET, "cannot get credentials");
+                        return GIT_EUSER;
+                }
+                return git_credential_userpass_plaintext_new(out, r->token_user, tok.data); /* copies */
         }
         if (r->token && (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
                 return git_credential_userpass_plaintext_new(out, r->token_user, r->token);
@@ -45,12 +62,54 @@ static int on_push_ref(const char *refname, const char *status, void *payload)
         return 0;
 }
 
+/* Every progress callback: a non-zero return makes libgit2 stop the transfer. */
+static int check_cancel(struct ap_git_op *op)
+{
+        if (!ap_git_cancelled(op->r))
+                return 0;
+        op->cancelled = true;
+        git_error_set_str(GIT_ERROR_NET, "cancelled");
+        return GIT_EUSER;
+}
+
+static int on_sideband(const char *str, int len, void *payload)
+{
+        return check_cancel(payload);
+}
+
+static int on_transfer(const git_indexer_progress *stats, void *payload)
+{
+        return check_cancel(payload);
+}
+
+static int on_pack(int stage, uint32_t current, uint32_t total, void *payload)
+{
+        return check_cancel(payload);
+}
+
+/* Called first after the first chunk of the pack went out (smart transports), or while the local
+ * transport writes the pack into the remote: the "push-sending" fault point. */
+static int on_push_transfer(unsigned int current, unsigned int total, size_t bytes, void *payload)
+{
+        struct ap_git_op *op = payload;
+        if (!op->sending) {
+                op->sending = true;
+                if (op->r->fault_hook)
+                        op->r->fault_hook(op->r->hook_userdata, "push-sending");
+        }
+        return check_cancel(op);
+}
+
 void ap_git_op_callbacks(struct ap_git_op *op, git_remote_callbacks *cb)
 {
         git_remote_init_callbacks(cb, GIT_REMOTE_CALLBACKS_VERSION);
         cb->credentials = on_credentials;
         cb->certificate_check = on_certificate;
         cb->push_update_reference = on_push_ref;
+        cb->sideband_progress = on_sideband;
+        cb->transfer_progress = on_transfer;
+        cb->pack_progress = on_pack;
+        cb->push_transfer_progress = on_push_transfer;
         cb->payload = op;
         if (op->r->u.scheme == AP_GIT_SSH)
                 cb->transport = ap_git_ssh_transport; /* kept sessions, pinned host keys (ssh_transport.c) */

@@ -8,7 +8,7 @@
 static int bad(struct ap_error *err, const char *url, const char *why)
 {
         char shown[256];
-        return ap_error_set(err, -EINVAL, "'%s' is not a usable git url: %s",
+        return ap_error_set(err, AP_E_INVALID, "'%s' is not a usable git url: %s",
                             ap_git_url_redact(url, shown, sizeof(shown)), why);
 }
 

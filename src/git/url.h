@@ -20,7 +20,7 @@ struct ap_git_url {
 };
 
 /* Parse url into ret; -EINVAL with a message naming the URL when it is not one of the forms above. */
-int ap_git_url_parse(const char *url, struct ap_git_url *ret, struct ap_error *err);
+int ap_git_url_parse(const char *url, struct ap_git_url *ret, struct ap_error *err) _warn_unused_;
 
 /* Write url into out (returned) with any password ("https://user:secret@host") replaced by "***", for
  * messages. */

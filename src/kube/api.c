@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "list_stream.h"
+#include "obj.h"
 #include "watch_stream.h"
 
 #define LIST_PAGE_DEFAULT 500
@@ -16,9 +17,13 @@ static int decode(const struct ap_buf *b, const char *what, json_t **ret, struct
                 return 0;
         json_error_t jerr;
         json_t *v = json_loadb(b->data, b->len, 0, &jerr);
-        if (!v)
-                return ap_error_set(err, -EBADMSG, "%s: the apiserver's answer is not JSON: %s", what,
-                                    jerr.text);
+        if (!v) {
+                char why[128];
+                ap_kube_json_error_cause(&jerr, why, sizeof(why));
+                return ap_error_set(err, AP_E_CORRUPT,
+                                    "%s: the apiserver's answer is not JSON: %s at byte %d", what, why,
+                                    jerr.position);
+        }
         *ret = v;
         return 0;
 }
@@ -27,14 +32,15 @@ int ap_kube_request_json(struct ap_kube_client *c, const char *method, const cha
                          const char *content_type, const json_t *body, const struct ap_kube_opts *o,
                          json_t **ret, struct ap_kube_status *st, struct ap_error *err)
 {
-        _cleanup_free_ char *text = NULL;
+        /* request and response may hold Secret data: both are wiped when released */
+        _cleanup_secret_str_ char *text = NULL;
         if (body) {
                 text = json_dumps(body, JSON_COMPACT);
                 if (!text)
                         return ap_error_set(err, -ENOMEM, "cannot serialise the request body");
         }
-        _cleanup_buf_ struct ap_buf resp = AP_BUF_INIT;
-        resp.max = (size_t)256 << 20;
+        _cleanup_buf_ struct ap_buf resp = AP_BUF_INIT_SECRET;
+        resp.max = ap_kube_client_max_body(c);
         long code = 0;
         struct ap_kube_http h = {
             .method = method,

@@ -11,11 +11,15 @@
 #include <time.h>
 
 #include "ap_config.h"
+#include "base/clock.h"
 #include "base/fileio.h"
+#include "base/http_curl.h"
+#include "mux.h"
 
 #define POOL_MAX          16
 #define TOKEN_MAX         ((size_t)64 << 10)
 #define TOKEN_REREAD_SECS 60
+#define RETRY_WAIT_MAX_MS 10000 /* the longest Retry-After we honour between two attempts */
 
 struct ap_kube_client {
         struct ap_kube_config *cfg; /* a private copy: server, TLS material, token */
@@ -24,6 +28,18 @@ struct ap_kube_client {
         size_t max_body;
         char *user_agent;
         bool http1_only;
+        int max_retries;         /* after 429 / 503 with Retry-After */
+        struct ap_kube_mux *mux; /* runs every transfer, sharing connections; NULL = each on its own */
+        /* tls-server-name: requests go to a URL naming it (so libcurl sends it as SNI and verifies the
+         * certificate against it) while CURLOPT_CONNECT_TO sends the connection to the server's host */
+        size_t authority_len;          /* of "https://host:port" at the start of cfg->server */
+        char *sni_authority;           /* "https://<tls-server-name>:port", or NULL */
+        struct curl_slist *connect_to; /* "<tls-server-name>:port:host:port" */
+
+        pthread_mutex_t bucket_lock; /* guards the token bucket */
+        double qps, burst;           /* 0 qps = no client-side limit */
+        double tokens;               /* may go negative: reserved by waiters */
+        int64_t tokens_at_ns;        /* when tokens was last brought up to date */
 
         pthread_mutex_t lock; /* guards everything below */
         CURL *pool[POOL_MAX]; /* idle easy handles, each keeping its own live connections */
@@ -32,16 +48,8 @@ struct ap_kube_client {
         time_t token_read_at; /* when token_file was last read */
         struct timespec token_mtime;
 
-        atomic_ulong n_requests, n_http2, n_connects;
+        atomic_ulong n_requests, n_http2, n_connects, n_throttled, n_retries;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-        curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static int copy_buf(struct ap_buf *dst, const struct ap_buf *src)
 {
@@ -74,18 +82,63 @@ static struct ap_kube_config *config_copy(const struct ap_kube_config *src)
         return c;
 }
 
+/* tls-server-name: verify the server's certificate against that name instead of the URL's host. libcurl
+ * takes SNI and the name to verify from the URL, so the URL names the tls-server-name and
+ * CURLOPT_CONNECT_TO maps that name (and port) to the real host. */
+static int setup_server_name(struct ap_kube_client *c, struct ap_error *err)
+{
+        const char *name = c->cfg->tls_server_name, *server = c->cfg->server;
+        if (!name || !name[0])
+                return 0;
+        if (strncmp(server, "https://", 8) != 0)
+                return 0; /* plain HTTP: no TLS, nothing to verify */
+        for (const char *p = name; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '-' || *p == '.'))
+                        return ap_error_set(err, AP_E_INVALID, "tls-server-name '%s' is not a host name",
+                                            name);
+        const char *host = server + 8;
+        const char *end = host + strcspn(host, "/?#");
+        const char *colon = NULL;
+        if (*host == '[') { /* an IPv6 literal */
+                const char *close = memchr(host, ']', (size_t)(end - host));
+                if (!close)
+                        return ap_error_set(err, AP_E_INVALID,
+                                            "server URL '%s' has an unterminated IPv6 address", server);
+                colon = close + 1 < end && close[1] == ':' ? close + 1 : NULL;
+        } else {
+                colon = memchr(host, ':', (size_t)(end - host));
+        }
+        const char *host_end = colon ? colon : end;
+        const char *port = colon ? colon + 1 : "443";
+        int port_len = colon ? (int)(end - colon - 1) : 3;
+        char *connect_to = NULL;
+        if (asprintf(&connect_to, "%s:%.*s:%.*s:%.*s", name, port_len, port, (int)(host_end - host), host,
+                     port_len, port) < 0 ||
+            asprintf(&c->sni_authority, "https://%s:%.*s", name, port_len, port) < 0) {
+                free(connect_to);
+                c->sni_authority = NULL;
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        }
+        c->connect_to = curl_slist_append(NULL, connect_to);
+        free(connect_to);
+        if (!c->connect_to)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        c->authority_len = (size_t)(end - server);
+        return 0;
+}
+
 int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_client_options *opts,
                        struct ap_kube_client **ret, struct ap_error *err)
 {
         static const struct ap_kube_client_options defaults = {0};
         if (!opts)
                 opts = &defaults;
-        pthread_once(&curl_once, curl_init);
-        if (curl_init_rc != CURLE_OK)
-                return ap_error_set(err, -EIO, "cannot initialise libcurl: %s",
-                                    curl_easy_strerror(curl_init_rc));
+        int r0 = ap_http_global_init(err);
+        if (r0 < 0)
+                return r0;
         if (!cfg->server)
-                return ap_error_set(err, -EINVAL, "the kube configuration has no server URL");
+                return ap_error_set(err, AP_E_INVALID, "the kube configuration has no server URL");
         struct ap_kube_client *c = calloc(1, sizeof(*c));
         if (!c)
                 return ap_error_set(err, -ENOMEM, "out of memory");
@@ -95,6 +148,20 @@ int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_cl
         c->request_timeout_ms = opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 60000;
         c->max_body = opts->max_body > 0 ? opts->max_body : (size_t)256 << 20;
         c->http1_only = opts->http1_only;
+        c->max_retries = opts->rate_limit_retries < 0   ? 0
+                         : opts->rate_limit_retries > 0 ? opts->rate_limit_retries
+                                                        : 10;
+        pthread_mutex_init(&c->bucket_lock, NULL);
+        if (!opts->separate_connections && !(c->mux = ap_kube_mux_new())) {
+                ap_kube_client_free(c);
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        }
+        if (opts->qps > 0) {
+                c->qps = opts->qps;
+                c->burst = opts->burst > 0 ? opts->burst : AP_MAX(1.0, opts->qps);
+                c->tokens = c->burst;
+                c->tokens_at_ns = ap_mono_ns();
+        }
         if (opts->user_agent)
                 c->user_agent = strdup(opts->user_agent);
         else if (asprintf(&c->user_agent, "app-platform/%s", AP_VERSION) < 0)
@@ -102,6 +169,11 @@ int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_cl
         if (!c->cfg || !c->user_agent) {
                 ap_kube_client_free(c);
                 return ap_error_set(err, -ENOMEM, "out of memory");
+        }
+        int r1 = setup_server_name(c, err);
+        if (r1 < 0) {
+                ap_kube_client_free(c);
+                return r1;
         }
         if (c->cfg->token && !(c->token = strdup(c->cfg->token))) {
                 ap_kube_client_free(c);
@@ -115,12 +187,16 @@ struct ap_kube_client *ap_kube_client_free(struct ap_kube_client *c)
 {
         if (!c)
                 return NULL;
+        ap_kube_mux_free(c->mux); /* every transfer has ended: the caller stopped what watches */
         for (size_t i = 0; i < c->n_pool; i++)
                 curl_easy_cleanup(c->pool[i]);
         ap_kube_config_free(c->cfg);
+        free(c->sni_authority);
+        curl_slist_free_all(c->connect_to);
         ap_secure_free_str(c->token);
         free(c->user_agent);
         pthread_mutex_destroy(&c->lock);
+        pthread_mutex_destroy(&c->bucket_lock);
         free(c);
         return NULL;
 }
@@ -135,6 +211,13 @@ void ap_kube_client_get_stats(struct ap_kube_client *c, struct ap_kube_client_st
         ret->requests = atomic_load(&c->n_requests);
         ret->http2 = atomic_load(&c->n_http2);
         ret->new_connections = atomic_load(&c->n_connects);
+        ret->throttled = atomic_load(&c->n_throttled);
+        ret->retries = atomic_load(&c->n_retries);
+}
+
+size_t ap_kube_client_max_body(const struct ap_kube_client *c)
+{
+        return c->max_body;
 }
 
 const char *ap_kube_client_namespace(const struct ap_kube_client *c)
@@ -200,51 +283,44 @@ static void handle_put(struct ap_kube_client *c, CURL *h)
 struct transfer {
         CURL *h;
         const struct ap_kube_http *req;
-        struct ap_buf *body; /* non-2xx bodies, and 2xx bodies when there is no on_data */
-        long retry_after;
-        int cb_error; /* first negative code from on_data or the body buffer */
+        struct ap_buf *body;               /* non-2xx bodies, and 2xx bodies when there is no on_data */
+        struct ap_http_response_info info; /* Retry-After and the like */
+        int cb_error;                      /* first negative code from on_data or the body buffer */
         bool code_known;
         bool success;
 };
+
+/* Body bytes of the answer whose status is code: to the caller's stream handler (2xx with on_data) or
+ * into the body buffer. Runs on the requesting thread (also for multiplexed transfers). */
+static int deliver(void *ud, long code, const char *p, size_t n)
+{
+        struct transfer *t = ud;
+        if (!t->code_known) {
+                t->success = code >= 200 && code < 300;
+                t->code_known = true;
+        }
+        int r = t->success && t->req->on_data ? t->req->on_data(t->req->userdata, p, n)
+                                              : ap_buf_add(t->body, p, n);
+        if (r < 0)
+                t->cb_error = r;
+        return r;
+}
 
 static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
 {
         struct transfer *t = ud;
         size_t n = size * nmemb;
-        if (!t->code_known) {
-                long code = 0;
+        long code = 0;
+        if (!t->code_known)
                 curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &code);
-                t->success = code >= 200 && code < 300;
-                t->code_known = true;
-        }
-        int r;
-        if (t->success && t->req->on_data)
-                r = t->req->on_data(t->req->userdata, p, n);
-        else
-                r = ap_buf_add(t->body, p, n);
-        if (r < 0) {
-                t->cb_error = r;
-                return CURL_WRITEFUNC_ERROR;
-        }
-        return n;
+        return deliver(t, code, p, n) < 0 ? CURL_WRITEFUNC_ERROR : n;
 }
 
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
         struct transfer *t = ud;
-        size_t n = size * nmemb;
-        static const char name[] = "retry-after:";
-        if (n > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-                char tmp[32];
-                size_t k = AP_MIN(n - (sizeof(name) - 1), sizeof(tmp) - 1);
-                memcpy(tmp, p + sizeof(name) - 1, k);
-                tmp[k] = '\0';
-                char *end;
-                long v = strtol(tmp, &end, 10);
-                if (end != tmp && v > 0 && v < 86400)
-                        t->retry_after = v;
-        }
-        return n;
+        ap_http_parse_header(p, size * nmemb, &t->info);
+        return size * nmemb;
 }
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
@@ -326,45 +402,11 @@ static void set_tls(struct ap_kube_client *c, CURL *h)
         }
 }
 
-static int transport_error(CURLcode cc, const char *errbuf, const struct ap_kube_http *req,
-                           struct ap_error *err)
-{
-        int code;
-        switch (cc) {
-        case CURLE_OPERATION_TIMEDOUT:
-                code = -ETIMEDOUT;
-                break;
-        case CURLE_ABORTED_BY_CALLBACK:
-                return ap_error_set(err, -ECANCELED, "%s %s: cancelled", req->method, req->url);
-        case CURLE_COULDNT_CONNECT:
-                code = -ECONNREFUSED;
-                break;
-        case CURLE_COULDNT_RESOLVE_HOST:
-                code = -EHOSTUNREACH;
-                break;
-        case CURLE_OUT_OF_MEMORY:
-                code = -ENOMEM;
-                break;
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_SSL_CERTPROBLEM:
-        case CURLE_SSL_CACERT_BADFILE:
-                return ap_error_set(err, -EPROTO,
-                                    "%s %s: TLS failure: %s: check the CA and client certificate "
-                                    "in the kubeconfig",
-                                    req->method, req->url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
-        default:
-                code = -EIO;
-        }
-        return ap_error_set(err, code, "%s %s: %s", req->method, req->url,
-                            errbuf[0] ? errbuf : curl_easy_strerror(cc));
-}
-
-static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, long *ret_code,
+static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, long timeout_ms, long *ret_code,
                    struct ap_buf *collect, struct ap_kube_status *st, bool *ret_unauthorized,
                    struct ap_error *err)
 {
-        _cleanup_buf_ struct ap_buf errbody = AP_BUF_INIT;
+        _cleanup_buf_ struct ap_buf errbody = AP_BUF_INIT_SECRET; /* a Status may quote what was sent */
         errbody.max = (size_t)1 << 20;
         struct ap_buf *body = req->on_data ? &errbody : collect;
         size_t body_start = body->len;
@@ -392,24 +434,28 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
         }
         char errbuf[CURL_ERROR_SIZE] = "";
         struct transfer t = {.h = h, .req = req, .body = body};
-        curl_easy_setopt(h, CURLOPT_URL, req->url);
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(h, CURLOPT_USERAGENT, c->user_agent);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
-        curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
-                         c->http1_only ? (long)CURL_HTTP_VERSION_1_1 : (long)CURL_HTTP_VERSION_2TLS);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 10L);
-        if (!req->no_timeout) {
-                long tmo =
-                    req->opts && req->opts->timeout_ms > 0 ? req->opts->timeout_ms : c->request_timeout_ms;
-                curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo);
+        ap_http_response_info_init(&t.info);
+        _cleanup_free_ char *sni_url = NULL;
+        if (c->sni_authority && strncmp(req->url, c->cfg->server, c->authority_len) == 0 &&
+            asprintf(&sni_url, "%s%s", c->sni_authority, req->url + c->authority_len) < 0)
+                sni_url = NULL;
+        if (c->sni_authority && !sni_url) {
+                curl_easy_cleanup(h);
+                curl_slist_free_all(headers);
+                ap_secure_free_str(token);
+                return ap_error_set(err, -ENOMEM, "out of memory");
         }
+        curl_easy_setopt(h, CURLOPT_URL, sni_url ? sni_url : req->url);
+        if (sni_url)
+                curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
+        struct ap_http_options ho = {.user_agent = c->user_agent,
+                                     .connect_timeout_ms = c->connect_timeout_ms,
+                                     .timeout_ms = timeout_ms > 0 ? timeout_ms : 0,
+                                     .http1_only = c->http1_only};
+        ap_http_setup_handle(h, &ho);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -428,7 +474,11 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
                 curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
                 curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, token);
         }
-        CURLcode cc = curl_easy_perform(h);
+        /* every request runs on the multiplexer, as a stream of one HTTP/2 connection */
+        bool muxed = c->mux != NULL;
+        if (muxed)
+                curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L); /* wait for a connection to multiplex on */
+        CURLcode cc = muxed ? ap_kube_mux_perform(c->mux, h, req->cancel, deliver, &t) : curl_easy_perform(h);
         long code = 0, version = 0, connects = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
         curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
@@ -441,6 +491,7 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
         atomic_fetch_add(&c->n_connects, (unsigned long)connects);
         /* the pool must not keep pointers to this request's data */
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, NULL);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
         curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, NULL);
         curl_slist_free_all(headers);
@@ -453,12 +504,13 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
                 else
                         handle_put(c, h);
                 ap_buf_truncate(body, body_start);
-                return transport_error(cc, errbuf, req, err);
+                return ap_http_curl_error(cc, errbuf, req->method, req->url, err);
         }
         handle_put(c, h);
         if (t.cb_error < 0) {
                 if (t.cb_error == -E2BIG && !(t.success && req->on_data))
-                        return ap_error_set(err, -E2BIG, "%s %s: response larger than %zu bytes", req->method,
+                        return ap_error_set(err, AP_E_TOO_LARGE,
+                                            "%s %s: the response is larger than %zu bytes", req->method,
                                             req->url, body->max);
                 if (err && err->code == 0)
                         ap_error_set(err, t.cb_error, "%s %s: stream handler failed", req->method, req->url);
@@ -469,7 +521,8 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
                 return 0;
         struct ap_kube_status local = AP_KUBE_STATUS_INIT;
         struct ap_kube_status *s = st ? st : &local;
-        ap_kube_status_parse(code, body->data + body_start, body->len - body_start, t.retry_after, s);
+        ap_kube_status_parse(code, body->data + body_start, body->len - body_start,
+                             t.info.retry_after_ms / 1000, s);
         ap_buf_truncate(body, body_start);
         if (code == 401 && c->cfg->token_file)
                 *ret_unauthorized = true;
@@ -478,26 +531,115 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
         return r;
 }
 
+/* Take a token from the client's bucket, waiting for one (in slices, so the cancel flag is seen) until
+ * the deadline at most. 0, AP_E_RATE_LIMITED when the wait would pass the deadline (the token is not
+ * taken; err->retry_after_ms says how long it would have been), or AP_E_CANCELLED. */
+static int take_token(struct ap_kube_client *c, const struct ap_kube_http *req, int64_t deadline,
+                      struct ap_error *err)
+{
+        if (c->qps <= 0)
+                return 0;
+        pthread_mutex_lock(&c->bucket_lock);
+        int64_t now = ap_mono_ns();
+        c->tokens = AP_MIN(c->burst, c->tokens + (double)(now - c->tokens_at_ns) / 1e9 * c->qps);
+        c->tokens_at_ns = now;
+        double wait_s = c->tokens >= 1 ? 0 : (1 - c->tokens) / c->qps;
+        int64_t wait_ms = (int64_t)(wait_s * 1000 + 0.999);
+        bool fits = deadline == AP_DEADLINE_NONE || ap_mono_ms() + wait_ms <= deadline;
+        if (fits)
+                c->tokens -= 1; /* reserved: later callers wait behind us */
+        pthread_mutex_unlock(&c->bucket_lock);
+        if (!fits) {
+                ap_error_set(err, AP_E_RATE_LIMITED,
+                             "%s %s: the client's rate limit (%.1f requests/s) allows no request before the "
+                             "timeout",
+                             req->method, req->url, c->qps);
+                ap_error_set_retry_after(err, (long)wait_ms);
+                return AP_E_RATE_LIMITED;
+        }
+        if (wait_ms <= 0)
+                return 0;
+        atomic_fetch_add(&c->n_throttled, 1);
+        int64_t until = ap_mono_ms() + wait_ms;
+        for (;;) {
+                if (req->cancel && atomic_load(req->cancel))
+                        return ap_error_set(err, AP_E_CANCELLED, "%s %s: cancelled", req->method, req->url);
+                int64_t left = until - ap_mono_ms();
+                if (left <= 0)
+                        return 0;
+                ap_sleep_ms(AP_MIN(left, 50));
+        }
+}
+
+/* Sleep ms (at most), checking the cancel flag; false when cancelled. */
+static bool pause_cancellable(const struct ap_kube_http *req, long ms)
+{
+        int64_t until = ap_mono_ms() + ms;
+        for (;;) {
+                if (req->cancel && atomic_load(req->cancel))
+                        return false;
+                int64_t left = until - ap_mono_ms();
+                if (left <= 0)
+                        return true;
+                ap_sleep_ms(AP_MIN(left, 50));
+        }
+}
+
 int ap_kube_client_do(struct ap_kube_client *c, const struct ap_kube_http *h, long *ret_code,
                       struct ap_buf *resp, struct ap_kube_status *st, struct ap_error *err)
 {
-        _cleanup_buf_ struct ap_buf scratch = AP_BUF_INIT;
+        _cleanup_buf_ struct ap_buf scratch = AP_BUF_INIT_SECRET;
         if (!resp) {
                 scratch.max = c->max_body;
                 resp = &scratch;
         }
+        struct ap_error local_err = AP_ERROR_INIT;
+        if (!err)
+                err = &local_err; /* the retry decision reads the wait hint */
+        long tmo = h->no_timeout                        ? -1
+                   : h->opts && h->opts->timeout_ms > 0 ? h->opts->timeout_ms
+                                                        : c->request_timeout_ms;
+        int64_t deadline = ap_deadline_after_ms(tmo);
+        /* watches are long-lived: they do not count against the request rate (as in client-go) */
+        bool limited = !(h->opts && h->opts->watch) && !h->no_timeout;
         bool unauthorized = false;
         long code = 0;
-        int r = perform(c, h, &code, resp, st, &unauthorized, err);
-        if (r < 0 && unauthorized) {
-                /* the token may have rotated under us: read it again and retry once */
-                ap_error_clear(err);
+        int r;
+        for (int attempt = 0;; attempt++) {
+                if (limited && (r = take_token(c, h, deadline, err)) < 0)
+                        return r;
+                long left = tmo < 0 ? -1 : (long)ap_deadline_left_ms(deadline);
+                if (tmo >= 0 && left <= 0)
+                        return ap_error_set(err, AP_E_TIMEOUT, "%s %s: no answer in time", h->method, h->url);
                 if (st)
                         ap_kube_status_release(st);
-                r = perform(c, h, &code, resp, st, &unauthorized, err);
+                r = perform(c, h, left, &code, resp, st, &unauthorized, err);
+                if (r < 0 && unauthorized) {
+                        /* the token may have rotated under us: read it again and retry once */
+                        ap_error_clear(err);
+                        if (st)
+                                ap_kube_status_release(st);
+                        left = tmo < 0 ? -1 : (long)ap_deadline_left_ms(deadline);
+                        r = perform(c, h, left > 0 || tmo < 0 ? left : 1, &code, resp, st, &unauthorized,
+                                    err);
+                }
+                if (r >= 0)
+                        break;
+                /* the server asked us to come back later: do, a bounded number of times, while the
+                 * request's own timeout allows */
+                bool told = (r == AP_E_RATE_LIMITED && code == 429) ||
+                            (r == AP_E_UNAVAILABLE && code == 503 && err->retry_after_ms > 0);
+                if (!told || attempt >= c->max_retries)
+                        return r;
+                long wait = err->retry_after_ms > 0 ? err->retry_after_ms : 1000;
+                wait = AP_MIN(wait, RETRY_WAIT_MAX_MS);
+                if (tmo >= 0 && ap_mono_ms() + wait >= deadline)
+                        return r; /* no time left to wait: the caller gets the error and its hint */
+                atomic_fetch_add(&c->n_retries, 1);
+                if (!pause_cancellable(h, wait))
+                        return ap_error_set(err, AP_E_CANCELLED, "%s %s: cancelled", h->method, h->url);
+                ap_error_clear(err);
         }
-        if (r < 0)
-                return r;
         *ret_code = code;
         return 0;
 }

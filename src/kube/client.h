@@ -1,7 +1,8 @@
-/* client.h - the REST client: libcurl with HTTP/2 when the server offers it, a pool of easy handles so
- * connections are reused across requests and threads, timeouts, bearer tokens re-read as they rotate,
+/* client.h - the REST client: libcurl with HTTP/2 when the server offers it, requests and watches
+ * multiplexed on one connection, a pool of easy handles, timeouts, bearer tokens re-read as they rotate,
  * impersonation headers, response bodies capped, and every non-2xx answer parsed into a Status.
- * Thread-safe: any number of threads may issue requests on one client at once. */
+ * Thread-safe: any number of threads may issue requests on one client at once. Over HTTP/2 they all
+ * share one connection (see separate_connections). */
 #pragma once
 
 #include <jansson.h>
@@ -19,18 +20,37 @@ struct ap_kube_client;
 struct ap_kube_client_options {
         long connect_timeout_ms; /* 0 = 10 s */
         long request_timeout_ms; /* whole non-watch request; 0 = 60 s */
-        size_t max_body;         /* cap of bodies collected without a caller's buffer; 0 = 256 MiB */
+        size_t max_body;         /* cap of a response body the client collects (every verb of api.h but
+                                  * the streamed lists and watches); 0 = 256 MiB */
         const char *user_agent;  /* 0 = "app-platform/<version>" */
         bool http1_only;         /* don't offer HTTP/2 */
+        /* Client-side rate limit shared by every thread using the client (client-go's token bucket):
+         * qps requests per second on average, bursts of up to burst (0 = max(1, qps)); qps 0 = off.
+         * Watches do not count. A request waits for a token within its own timeout, else fails with
+         * AP_E_RATE_LIMITED. */
+        double qps;
+        int burst;
+        /* After 429, or 503 with Retry-After, wait what the server asks (at most 10 s a time, within the
+         * request's timeout) and try again, up to this many times (0 = 10, -1 = never); then the error
+         * is returned with err->retry_after_ms. */
+        int rate_limit_retries;
+        /* Requests run on one libcurl multi handle (a thread of the client) so that over HTTP/2 they
+         * share one connection as streams, as client-go's do: watches and requests alike (the caller
+         * still blocks until its request ends; streaming callbacks run on that thread). true: each
+         * request on the calling thread with a pooled handle's own connections (one per concurrent
+         * request or watch). */
+        bool separate_connections;
 };
 
 /* cfg is copied; it may be freed after. opts may be NULL. */
 int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_client_options *opts,
-                       struct ap_kube_client **ret, struct ap_error *err);
+                       struct ap_kube_client **ret, struct ap_error *err) _warn_unused_;
 struct ap_kube_client *ap_kube_client_free(struct ap_kube_client *c);
 AP_DEFINE_CLEANUP(struct ap_kube_client *, ap_kube_client_free);
 /* The server URL (borrowed, lives as long as the client). */
 const char *ap_kube_client_server(const struct ap_kube_client *c);
+/* The cap on collected response bodies (ap_kube_client_options.max_body). */
+size_t ap_kube_client_max_body(const struct ap_kube_client *c);
 /* The configured default namespace, or NULL. */
 const char *ap_kube_client_namespace(const struct ap_kube_client *c);
 
@@ -38,6 +58,8 @@ struct ap_kube_client_stats {
         unsigned long requests;        /* transfers that got an HTTP answer */
         unsigned long http2;           /* of which over HTTP/2 */
         unsigned long new_connections; /* connections opened (the rest reused a live one) */
+        unsigned long throttled;       /* requests that waited for the client-side rate limit */
+        unsigned long retries;         /* attempts repeated after 429 / 503 with Retry-After */
 };
 void ap_kube_client_get_stats(struct ap_kube_client *c, struct ap_kube_client_stats *ret);
 
@@ -58,8 +80,10 @@ struct ap_kube_http {
 };
 
 /* Perform one request. On a 2xx answer returns 0 with *ret_code set and the body in resp (unless
- * on_data). On a non-2xx answer fills st (when not NULL) and err, and returns the reason's errno (see
- * status.h). Transport failures: -ETIMEDOUT, -ECANCELED, -ECONNREFUSED, -EIO, with err set. resp may be
- * NULL when on_data is set. */
+ * on_data). On a non-2xx answer fills st (when not NULL) and err, and returns the reason's code (see
+ * status.h; err->retry_after_ms set from Retry-After / details.retryAfterSeconds). Transport failures
+ * (base/http_curl.h): AP_E_UNAVAILABLE (DNS, connect, TLS handshake, reset), AP_E_TIMEOUT,
+ * AP_E_CANCELLED (h->cancel), AP_E_CORRUPT (the server's certificate does not verify), with err set.
+ * resp may be NULL when on_data is set. */
 int ap_kube_client_do(struct ap_kube_client *c, const struct ap_kube_http *h, long *ret_code,
-                      struct ap_buf *resp, struct ap_kube_status *st, struct ap_error *err);
+                      struct ap_buf *resp, struct ap_kube_status *st, struct ap_error *err) _warn_unused_;

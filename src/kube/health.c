@@ -65,8 +65,20 @@ int ap_kube_parse_listen_addr(const char *addr, char *host, size_t host_size, in
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *ctype,
-                             struct ap_buf *body)
+                             struct ap_buf *body, int built)
 {
+        if (built < 0) {
+                /* the body could not be built (out of memory): say so without allocating */
+                static char oom[] = "out of memory\n";
+                ap_buf_release(body);
+                struct MHD_Response *resp =
+                    MHD_create_response_from_buffer(sizeof(oom) - 1, oom, MHD_RESPMEM_PERSISTENT);
+                if (!resp)
+                        return MHD_NO;
+                enum MHD_Result r = MHD_queue_response(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, resp);
+                MHD_destroy_response(resp);
+                return r;
+        }
         size_t len;
         char *data = ap_buf_detach(body, &len);
         struct MHD_Response *resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
@@ -81,8 +93,9 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const c
         return r;
 }
 
-static unsigned run_checks(struct ap_kube_health *h, enum ap_kube_check_kind kind, bool verbose,
-                           const char *what, struct ap_buf *out)
+/* Run the checks of one kind into out; the HTTP code, or a negative code when out could not be built. */
+static int run_checks(struct ap_kube_health *h, enum ap_kube_check_kind kind, bool verbose, const char *what,
+                      struct ap_buf *out)
 {
         pthread_mutex_lock(&h->lock);
         size_t n = h->n_checks;
@@ -90,20 +103,25 @@ static unsigned run_checks(struct ap_kube_health *h, enum ap_kube_check_kind kin
         memcpy(cs, h->checks, n * sizeof(*cs));
         pthread_mutex_unlock(&h->lock);
         bool ok = true;
+        int r = 0;
         _cleanup_buf_ struct ap_buf detail = AP_BUF_INIT;
         for (size_t i = 0; i < n; i++) {
                 if (cs[i].kind != kind)
                         continue;
                 bool good = cs[i].fn(cs[i].userdata);
                 ok = ok && good;
-                ap_buf_printf(&detail, "[%c]%s %s\n", good ? '+' : '-', cs[i].name, good ? "ok" : "failed");
+                if (r >= 0)
+                        r = ap_buf_printf(&detail, "[%c]%s %s\n", good ? '+' : '-', cs[i].name,
+                                          good ? "ok" : "failed");
         }
-        if (ok && !verbose) {
-                ap_buf_addstr(out, "ok");
-                return MHD_HTTP_OK;
-        }
-        ap_buf_add(out, detail.data, detail.len);
-        ap_buf_printf(out, "%s check %s\n", what, ok ? "passed" : "failed");
+        if (ok && !verbose)
+                return r < 0 ? r : ap_buf_addstr(out, "ok") < 0 ? -ENOMEM : MHD_HTTP_OK;
+        if (r >= 0)
+                r = ap_buf_add(out, detail.data, detail.len);
+        if (r >= 0)
+                r = ap_buf_printf(out, "%s check %s\n", what, ok ? "passed" : "failed");
+        if (r < 0)
+                return r;
         return ok ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
@@ -115,32 +133,27 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         struct ap_kube_health *h = l->h;
         struct ap_buf body = AP_BUF_INIT;
         if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-                ap_buf_addstr(&body, "method not allowed\n");
-                return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", &body);
+                return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", &body,
+                             ap_buf_addstr(&body, "method not allowed\n"));
         }
         const char *vval = NULL;
         size_t vlen = 0;
         bool verbose =
             MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "verbose", 7, &vval, &vlen) == MHD_YES;
         if (l->serve_metrics && h->metrics && strcmp(url, "/metrics") == 0) {
-                if (ap_kube_metrics_render(h->metrics, &body) < 0) {
-                        ap_buf_release(&body);
-                        ap_buf_addstr(&body, "cannot render metrics\n");
-                        return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8",
-                                     &body);
-                }
-                return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &body);
+                int r = ap_kube_metrics_render(h->metrics, &body);
+                return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &body, r);
         }
         if (l->serve_health && (strcmp(url, "/healthz") == 0 || strcmp(url, "/livez") == 0)) {
-                unsigned code = run_checks(h, AP_KUBE_CHECK_HEALTHZ, verbose, "healthz", &body);
-                return reply(conn, code, "text/plain; charset=utf-8", &body);
+                int code = run_checks(h, AP_KUBE_CHECK_HEALTHZ, verbose, "healthz", &body);
+                return reply(conn, (unsigned)code, "text/plain; charset=utf-8", &body, code);
         }
         if (l->serve_health && strcmp(url, "/readyz") == 0) {
-                unsigned code = run_checks(h, AP_KUBE_CHECK_READYZ, verbose, "readyz", &body);
-                return reply(conn, code, "text/plain; charset=utf-8", &body);
+                int code = run_checks(h, AP_KUBE_CHECK_READYZ, verbose, "readyz", &body);
+                return reply(conn, (unsigned)code, "text/plain; charset=utf-8", &body, code);
         }
-        ap_buf_addstr(&body, "404 page not found\n");
-        return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", &body);
+        return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", &body,
+                     ap_buf_addstr(&body, "404 page not found\n"));
 }
 
 static int listen_on(struct listener *l, const char *host, int port, struct ap_error *err)

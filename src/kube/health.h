@@ -17,10 +17,10 @@ typedef bool (*ap_kube_check_fn)(void *userdata);
 
 /* metrics may be NULL (then /metrics answers 404). */
 int ap_kube_health_start(const char *metrics_addr, const char *health_addr, struct ap_kube_metrics *metrics,
-                         struct ap_kube_health **ret, struct ap_error *err);
+                         struct ap_kube_health **ret, struct ap_error *err) _warn_unused_;
 /* Add a named check (the name is shown in the failure text). Safe while serving. */
 int ap_kube_health_add_check(struct ap_kube_health *h, enum ap_kube_check_kind kind, const char *name,
-                             ap_kube_check_fn fn, void *userdata);
+                             ap_kube_check_fn fn, void *userdata) _warn_unused_;
 /* The bound port of the metrics (false) or health (true) listener; 0 when disabled. */
 int ap_kube_health_port(const struct ap_kube_health *h, bool health);
 /* Stop listening and free. Accepts NULL. */
@@ -28,4 +28,4 @@ struct ap_kube_health *ap_kube_health_free(struct ap_kube_health *h);
 
 /* Parse an address as above: "0" -> *ret_disabled. */
 int ap_kube_parse_listen_addr(const char *addr, char *host, size_t host_size, int *ret_port,
-                              bool *ret_disabled, struct ap_error *err);
+                              bool *ret_disabled, struct ap_error *err) _warn_unused_;

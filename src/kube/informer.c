@@ -1,6 +1,7 @@
 /* informer.c - list/watch loop, the cache with its indexes, and relist-with-diff after 410 Gone. */
 #include "informer.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -8,8 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "api.h"
 #include "store.h"
+#include "obj.h"
 #include "watch_stream.h"
 
 #define MAX_HANDLERS 8
@@ -34,8 +37,11 @@ struct ap_kube_informer {
         const struct ap_kube_resource *res;
         char *api_version; /* "v1", "group/version": stamped on list items, which arrive without it */
         char *ns, *label_selector, *field_selector;
-        long page_size, watch_timeout, backoff_initial, backoff_max;
+        long page_size, watch_timeout, backoff_initial, backoff_max, missing_retry;
         bool keep_managed_fields;
+        bool optional;
+        void (*transform)(void *userdata, json_t *obj);
+        void *transform_userdata;
 
         pthread_rwlock_t lock; /* guards store and rv */
         struct ap_kube_store store;
@@ -51,8 +57,11 @@ struct ap_kube_informer {
         pthread_mutex_t state_lock; /* guards synced, stats and last_error */
         pthread_cond_t state_cond;  /* signalled when synced or stopping */
         bool synced;
+        bool missing; /* optional, and the resource type does not exist (404 on list) */
         struct ap_kube_informer_stats stats;
         char last_error[AP_ERROR_MSG_MAX];
+
+        atomic_bool resync; /* re-deliver every object: an event could not be handed over */
 
         /* used by the informer thread only */
         bool rv_unavailable;
@@ -60,13 +69,6 @@ struct ap_kube_informer {
         struct ap_error stream_err;
         unsigned long stream_events;
 };
-
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int dup_opt(char **dst, const char *s)
 {
@@ -91,14 +93,14 @@ int ap_kube_informer_new(struct ap_kube_client *client, const struct ap_kube_inf
         inf->backoff_initial = opts->backoff_initial_ms > 0 ? opts->backoff_initial_ms : 800;
         inf->backoff_max = opts->backoff_max_ms > 0 ? opts->backoff_max_ms : 30000;
         inf->keep_managed_fields = opts->keep_managed_fields;
+        inf->optional = opts->optional;
+        inf->missing_retry = opts->missing_retry_ms > 0 ? opts->missing_retry_ms : 10000;
+        inf->transform = opts->transform;
+        inf->transform_userdata = opts->transform_userdata;
         ap_kube_store_init(&inf->store);
         pthread_rwlock_init(&inf->lock, NULL);
         pthread_mutex_init(&inf->state_lock, NULL);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&inf->state_cond, &ca);
-        pthread_condattr_destroy(&ca);
+        ap_cond_init_monotonic(&inf->state_cond);
         struct ap_buf av = AP_BUF_INIT;
         if (opts->namespace && ap_kube_check_segment("namespace", opts->namespace, err) < 0) {
                 ap_kube_informer_free(inf);
@@ -193,19 +195,32 @@ static void set_rv_locked(struct ap_kube_informer *inf, const char *rv)
 
 /* ---- events ---- */
 
-static int events_push(struct events *ev, enum event_type type, struct ap_kube_store_entry *old,
-                       struct ap_kube_store_entry *cur)
+/* Room for n events, taken before the cache changes so that no event can be lost to a failed
+ * allocation half-way through a diff. */
+static int events_reserve(struct events *ev, size_t n)
 {
-        if (ev->n == ev->cap) {
-                size_t cap = ev->cap ? ev->cap * 2 : 64;
-                struct event *v = realloc(ev->v, cap * sizeof(*v));
-                if (!v)
-                        return -ENOMEM;
-                ev->v = v;
-                ev->cap = cap;
-        }
-        ev->v[ev->n++] = (struct event){type, old, cur};
+        if (n <= ev->cap)
+                return 0;
+        struct event *v = realloc(ev->v, n * sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        ev->v = v;
+        ev->cap = n;
         return 0;
+}
+
+static void events_push(struct events *ev, enum event_type type, struct ap_kube_store_entry *old,
+                        struct ap_kube_store_entry *cur)
+{
+        assert(ev->n < ev->cap); /* reserved */
+        ev->v[ev->n++] = (struct event){type, old, cur};
+}
+
+/* An event could not be handed to the handlers (out of memory parsing its object): relist and
+ * re-deliver every object, rather than let a controller miss a change. */
+static void lost_event(struct ap_kube_informer *inf)
+{
+        atomic_store(&inf->resync, true);
 }
 
 static bool wants(const struct ap_kube_informer *inf, enum event_type type)
@@ -244,6 +259,8 @@ static void events_dispatch_release(struct ap_kube_informer *inf, struct events 
                         json_t *obj = ap_kube_store_entry_parse(e->type == EV_DELETE ? e->old : e->cur);
                         if (obj && (old_obj || e->type != EV_UPDATE))
                                 dispatch(inf, e->type, old_obj, obj);
+                        else
+                                lost_event(inf);
                         json_decref(old_obj);
                         json_decref(obj);
                 }
@@ -253,9 +270,12 @@ static void events_dispatch_release(struct ap_kube_informer *inf, struct events 
         *ev = (struct events){0};
 }
 
-/* Make an object fit for the cache: drop managedFields, stamp apiVersion/kind (list items lack them). */
+/* Make an object fit for the cache: the caller's transform, drop managedFields, stamp apiVersion/kind
+ * (list items lack them). */
 static void prepare(struct ap_kube_informer *inf, json_t *obj)
 {
+        if (inf->transform)
+                inf->transform(inf->transform_userdata, obj);
         if (!inf->keep_managed_fields)
                 json_object_del(json_object_get(obj, "metadata"), "managedFields");
         if (!json_object_get(obj, "apiVersion"))
@@ -313,10 +333,28 @@ static int relist(struct ap_kube_informer *inf, struct ap_error *err)
             .timeout_ms = 120000,
         };
         char *list_rv = NULL;
+        bool resync = atomic_exchange(&inf->resync, false);
         int r = ap_kube_list_each(inf->client, inf->res, inf->ns, &o, relist_item, &ctx, &list_rv, NULL, err);
         free(rv);
         ap_buf_release(&ctx.key);
+        bool missing = false;
+        if (r == AP_E_NOT_FOUND && inf->optional) {
+                /* the resource type does not exist (yet): synced and empty until it appears */
+                ap_error_clear(err);
+                ap_kube_store_release(&ctx.fresh);
+                ap_kube_store_init_like(&ctx.fresh, &inf->store);
+                free(list_rv);
+                list_rv = NULL;
+                missing = true;
+                r = 0;
+        }
+        struct events ev = {0};
+        if (r >= 0 && events_reserve(&ev, ap_kube_store_len(&ctx.fresh) + ap_kube_store_len(&inf->store)) < 0)
+                r = ap_error_set(err, -ENOMEM, "out of memory diffing the list of '%s'", inf->res->resource);
         if (r < 0) {
+                if (resync)
+                        atomic_store(&inf->resync, true);
+                free(ev.v);
                 if (r == -ENOMEM && err && !err->code)
                         ap_error_set(err, r, "out of memory while listing '%s'", inf->res->resource);
                 ap_kube_store_release(&ctx.fresh);
@@ -324,8 +362,8 @@ static int relist(struct ap_kube_informer *inf, struct ap_error *err)
                 return r;
         }
 
-        /* diff against the cache: what the new list adds, changes and no longer has */
-        struct events ev = {0};
+        /* diff against the cache: what the new list adds, changes and no longer has (and, to resync,
+         * what it still has) */
         pthread_rwlock_wrlock(&inf->lock);
         size_t it = 0;
         const char *k;
@@ -335,7 +373,7 @@ static int relist(struct ap_kube_informer *inf, struct ap_error *err)
                 /* move each old entry out of the cache as it is matched: what remains was deleted */
                 if (!ap_kube_store_remove(&inf->store, k, &old))
                         events_push(&ev, EV_ADD, NULL, e);
-                else if (strcmp(ap_kube_store_entry_rv(old), ap_kube_store_entry_rv(e)) != 0)
+                else if (resync || strcmp(ap_kube_store_entry_rv(old), ap_kube_store_entry_rv(e)) != 0)
                         events_push(&ev, EV_UPDATE, old, e);
                 else
                         ap_kube_store_entry_free(old);
@@ -356,6 +394,9 @@ static int relist(struct ap_kube_informer *inf, struct ap_error *err)
         snprintf(inf->stats.last_list_rv, sizeof(inf->stats.last_list_rv), "%s", list_rv ? list_rv : "");
         if (inf->rv_unavailable)
                 inf->stats.relists++;
+        if (resync)
+                inf->stats.resyncs++;
+        inf->missing = missing;
         pthread_mutex_unlock(&inf->state_lock);
         free(list_rv);
         inf->rv_unavailable = false;
@@ -416,6 +457,8 @@ static int apply_event(struct ap_kube_informer *inf, enum ap_kube_watch_type typ
                 json_t *old_obj = et == EV_UPDATE ? ap_kube_store_entry_parse(old) : NULL;
                 if (et != EV_UPDATE || old_obj)
                         dispatch(inf, et, old_obj, obj);
+                else
+                        lost_event(inf);
                 json_decref(old_obj);
         }
         ap_kube_store_entry_free(old);
@@ -438,6 +481,9 @@ static int on_line(void *userdata, const char *line, size_t len)
 static int on_data(void *userdata, const char *data, size_t n)
 {
         struct ap_kube_informer *inf = userdata;
+        if (atomic_load(&inf->resync))
+                return ap_error_set(&inf->stream_err, AP_E_CANCELLED, "watch of '%s' ended for a resync",
+                                    inf->res->resource);
         return ap_kube_lines_feed(&inf->lines, data, n, on_line, inf, &inf->stream_err);
 }
 
@@ -448,7 +494,7 @@ static int watch(struct ap_kube_informer *inf, struct ap_error *err)
         pthread_rwlock_unlock(&inf->lock);
         if (!rv)
                 return ap_error_set(err, -ENOMEM, "out of memory");
-        long timeout = inf->watch_timeout > 0 ? inf->watch_timeout : 300 + (long)(mono_ms() % 300);
+        long timeout = inf->watch_timeout > 0 ? inf->watch_timeout : 300 + (long)(ap_mono_ms() % 300);
         struct ap_kube_opts o = {
             .label_selector = inf->label_selector,
             .field_selector = inf->field_selector,
@@ -491,14 +537,7 @@ static int watch(struct ap_kube_informer *inf, struct ap_error *err)
 
 static void pause_ms(struct ap_kube_informer *inf, long ms)
 {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += ms / 1000;
-        ts.tv_nsec += (ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = ap_mono_timespec_after_ms(ms);
         pthread_mutex_lock(&inf->state_lock);
         while (!atomic_load(&inf->stop) &&
                pthread_cond_timedwait(&inf->state_cond, &inf->state_lock, &ts) == 0)
@@ -508,8 +547,9 @@ static void pause_ms(struct ap_kube_informer *inf, long ms)
 
 static bool transient(int r)
 {
-        return r == -ECONNREFUSED || r == -ETIMEDOUT || r == -EIO || r == AP_KUBE_E_TOO_MANY ||
-               r == -EPROTO || r == -EHOSTUNREACH || r == -EBADMSG || r == -E2BIG || r == -ENOMEM;
+        /* the network, the apiserver's load, or a broken stream: watch again from where we were */
+        return (ap_error_retryable(r) && r != AP_E_CONFLICT) || r == AP_E_CORRUPT || r == AP_E_TOO_LARGE ||
+               r == -ENOMEM;
 }
 
 static void *run(void *arg)
@@ -536,18 +576,30 @@ static void *run(void *arg)
                         need_list = false;
                         pthread_mutex_lock(&inf->state_lock);
                         inf->synced = true;
+                        bool missing = inf->missing;
                         pthread_cond_broadcast(&inf->state_cond);
                         pthread_mutex_unlock(&inf->state_lock);
+                        if (missing) {
+                                /* look again later: a CRD may be installed meanwhile */
+                                pause_ms(inf, inf->missing_retry);
+                                need_list = true;
+                                continue;
+                        }
+                        backoff = inf->backoff_initial;
                 }
-                int64_t t0 = mono_ms();
+                int64_t t0 = ap_mono_ms();
                 inf->stream_events = 0;
                 int r = watch(inf, &err);
                 if (atomic_load(&inf->stop))
                         break;
+                if (atomic_load(&inf->resync)) {
+                        need_list = true;
+                        continue;
+                }
                 if (r == 0 || inf->stream_events > 0)
                         backoff = inf->backoff_initial; /* the stream worked for a while */
                 if (r == 0) {
-                        if (mono_ms() - t0 < 1000 && inf->stream_events == 0)
+                        if (ap_mono_ms() - t0 < 1000 && inf->stream_events == 0)
                                 pause_ms(inf, backoff); /* closed at once: don't spin */
                         continue;
                 }
@@ -559,7 +611,7 @@ static void *run(void *arg)
                         continue;
                 }
                 if (!transient(r))
-                        need_list = true; /* e.g. 403 until RBAC is fixed, 404 until a CRD exists */
+                        need_list = true; /* e.g. 403 until RBAC is fixed, 404 when a CRD went away */
                 pause_ms(inf, backoff);
                 backoff = AP_MIN(backoff * 2, inf->backoff_max);
         }
@@ -604,16 +656,7 @@ bool ap_kube_informer_has_synced(struct ap_kube_informer *inf)
 
 int ap_kube_informer_wait_synced(struct ap_kube_informer *inf, long timeout_ms)
 {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        if (timeout_ms >= 0) {
-                ts.tv_sec += timeout_ms / 1000;
-                ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                        ts.tv_sec++;
-                        ts.tv_nsec -= 1000000000L;
-                }
-        }
+        struct timespec ts = ap_mono_timespec_after_ms(timeout_ms >= 0 ? timeout_ms : 0);
         int r = 0;
         pthread_mutex_lock(&inf->state_lock);
         while (!inf->synced) {
@@ -706,4 +749,39 @@ bool ap_kube_informer_last_error(struct ap_kube_informer *inf, char *buf, size_t
                 snprintf(buf, size, "%s", inf->last_error);
         pthread_mutex_unlock(&inf->state_lock);
         return has;
+}
+
+bool ap_kube_informer_resource_missing(struct ap_kube_informer *inf)
+{
+        pthread_mutex_lock(&inf->state_lock);
+        bool m = inf->missing;
+        pthread_mutex_unlock(&inf->state_lock);
+        return m;
+}
+
+void ap_kube_informer_resync(struct ap_kube_informer *inf)
+{
+        lost_event(inf);
+}
+
+static void blank_values(json_t *map)
+{
+        const char *k;
+        json_t *v;
+        json_object_foreach(map, k, v)
+        {
+                if (json_is_string(v))
+                        json_string_set(v, ""); /* in place: the old value is freed (and wiped by the
+                                                 * allocator when one that wipes is installed) */
+                else
+                        json_object_set_new(map, k, json_string(""));
+        }
+}
+
+void ap_kube_transform_strip_secret_values(void *userdata, json_t *obj)
+{
+        blank_values(json_object_get(obj, "data"));
+        blank_values(json_object_get(obj, "stringData"));
+        json_object_del(json_object_get(json_object_get(obj, "metadata"), "annotations"),
+                        "kubectl.kubernetes.io/last-applied-configuration");
 }

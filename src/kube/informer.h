@@ -7,6 +7,8 @@
  * read returns is the caller's own copy. */
 #pragma once
 
+#include "base/macro.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 
@@ -35,7 +37,23 @@ struct ap_kube_informer_options {
         bool keep_managed_fields;   /* default: drop metadata.managedFields to save memory */
         long backoff_initial_ms;    /* after a failure; 0 = 800 ms, doubling */
         long backoff_max_ms;        /* 0 = 30 s */
+        /* The resource type may not exist yet (a CRD not installed, e.g. Flux's): a 404 on list counts as
+         * synced and empty, ap_kube_informer_resource_missing() says so, and the list is tried again
+         * every missing_retry_ms (0 = 10 s); once the type appears its objects arrive as adds and the
+         * watch starts. If it goes away later, its objects are delivered as deletes. */
+        bool optional;
+        long missing_retry_ms;
+        /* Called on every object (list items, watch events, relist items) before it enters the cache and
+         * before any handler sees it, on the informer's thread; it edits obj in place (e.g.
+         * ap_kube_transform_strip_secret_values). May be NULL. */
+        void (*transform)(void *userdata, json_t *obj);
+        void *transform_userdata;
 };
+
+/* A transform for informers that must never hold Secret values (the dashboard): every value under
+ * `data` and `stringData` becomes "" (the key names stay), and the
+ * kubectl.kubernetes.io/last-applied-configuration annotation, which repeats them, is removed. */
+void ap_kube_transform_strip_secret_values(void *userdata, json_t *obj);
 
 struct ap_kube_informer_stats {
         unsigned long lists;   /* completed lists */
@@ -43,12 +61,13 @@ struct ap_kube_informer_stats {
         unsigned long watches; /* watch requests started */
         unsigned long events;  /* watch events applied (bookmarks excluded) */
         unsigned long errors;  /* failed list/watch requests */
+        unsigned long resyncs; /* lists that re-delivered every object (an event could not be handed on) */
         char last_list_rv[64]; /* resourceVersion of the last completed list */
 };
 
 /* client must outlive the informer. Strings in opts are copied. */
 int ap_kube_informer_new(struct ap_kube_client *client, const struct ap_kube_informer_options *opts,
-                         struct ap_kube_informer **ret, struct ap_error *err);
+                         struct ap_kube_informer **ret, struct ap_error *err) _warn_unused_;
 /* Stops (if running) and frees the cache. Accepts NULL. */
 struct ap_kube_informer *ap_kube_informer_free(struct ap_kube_informer *inf);
 AP_DEFINE_CLEANUP(struct ap_kube_informer *, ap_kube_informer_free);
@@ -59,15 +78,24 @@ size_t ap_kube_index_label(void *userdata, const json_t *obj, const char **value
 
 /* Before start only. */
 int ap_kube_informer_add_index(struct ap_kube_informer *inf, const char *name, ap_kube_index_fn fn,
-                               void *userdata);
-int ap_kube_informer_add_handlers(struct ap_kube_informer *inf, const struct ap_kube_informer_handlers *h);
+                               void *userdata) _warn_unused_;
+int ap_kube_informer_add_handlers(struct ap_kube_informer *inf,
+                                  const struct ap_kube_informer_handlers *h) _warn_unused_;
 
-int ap_kube_informer_start(struct ap_kube_informer *inf, struct ap_error *err);
+int ap_kube_informer_start(struct ap_kube_informer *inf, struct ap_error *err) _warn_unused_;
 /* Stop the thread (aborting a request in flight) and join it. Idempotent; the cache stays readable. */
 void ap_kube_informer_stop(struct ap_kube_informer *inf);
+/* True after the first list (for an optional informer, also when the resource type is missing). */
 bool ap_kube_informer_has_synced(struct ap_kube_informer *inf);
+/* An optional informer whose resource type did not exist at the last list (404): the caller can report
+ * it ("Flux is not installed"). False otherwise. */
+bool ap_kube_informer_resource_missing(struct ap_kube_informer *inf);
+/* Relist and deliver every object again (as updates, old == new), dropping the running watch: for a
+ * handler that could not queue an event (out of memory). The informer does the same itself when it
+ * cannot hand an event over. Thread-safe. */
+void ap_kube_informer_resync(struct ap_kube_informer *inf);
 /* Wait until synced: 0, or -ETIMEDOUT after timeout_ms (<0 = forever), -ECANCELED if stopped. */
-int ap_kube_informer_wait_synced(struct ap_kube_informer *inf, long timeout_ms);
+int ap_kube_informer_wait_synced(struct ap_kube_informer *inf, long timeout_ms) _warn_unused_;
 
 /* Cache reads: newly parsed objects the caller owns (NULL / an empty array when nothing matches). */
 json_t *ap_kube_informer_get(struct ap_kube_informer *inf, const char *key);

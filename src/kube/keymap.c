@@ -2,6 +2,8 @@
  * lookups stay short however many keys come and go). */
 #include "keymap.h"
 
+#include "base/hash.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +22,17 @@ uint64_t ap_keymap_hash(const char *s)
          * tail is zero-padded, which is unambiguous as keys hold no NUL; then a final avalanche so
          * linear probing sees well-spread low bits */
         size_t n = strlen(s);
-        uint64_t h = 0xcbf29ce484222325ULL ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL);
+        uint64_t h = AP_FNV64_OFFSET ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL);
         for (; n >= 8; n -= 8, s += 8) {
                 uint64_t w;
                 memcpy(&w, s, 8);
-                h = (h ^ w) * 0x100000001b3ULL;
+                h = (h ^ w) * AP_FNV64_PRIME;
                 h ^= h >> 29;
         }
         if (n > 0) {
                 uint64_t w = 0;
                 memcpy(&w, s, n);
-                h = (h ^ w) * 0x100000001b3ULL;
+                h = (h ^ w) * AP_FNV64_PRIME;
                 h ^= h >> 29;
         }
         return mix(h);
@@ -117,20 +119,23 @@ int ap_keymap_put(struct ap_keymap *m, const char *key, void *value, void **ret_
 
 int ap_keymap_put_hashed(struct ap_keymap *m, const char *key, uint64_t h, void *value, void **ret_old)
 {
+        if (m->cap) {
+                /* replacing never allocates, so it cannot fail */
+                struct ap_keymap_slot *s = &m->slots[find_slot(m, key, h)];
+                if (s->key) {
+                        if (ret_old)
+                                *ret_old = s->value;
+                        s->value = value;
+                        return 0;
+                }
+        }
         /* keep the load factor at or below 3/4 */
         if ((m->len + 1) * 4 > m->cap * 3) {
                 int r = resize(m, m->cap ? m->cap * 2 : 16);
                 if (r < 0)
                         return r;
         }
-        size_t i = find_slot(m, key, h);
-        struct ap_keymap_slot *s = &m->slots[i];
-        if (s->key) {
-                if (ret_old)
-                        *ret_old = s->value;
-                s->value = value;
-                return 0;
-        }
+        struct ap_keymap_slot *s = &m->slots[find_slot(m, key, h)];
         char *k = m->borrowed ? (char *)key : strdup(key);
         if (!k)
                 return -ENOMEM;

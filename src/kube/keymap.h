@@ -4,6 +4,8 @@
  * thread-safe: the owner holds its own lock. */
 #pragma once
 
+#include "base/macro.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,14 +38,16 @@ void ap_keymap_release(struct ap_keymap *m, void (*free_value)(void *value));
 void *ap_keymap_get(const struct ap_keymap *m, const char *key);
 bool ap_keymap_contains(const struct ap_keymap *m, const char *key);
 /* Insert or replace. On replace the old value is handed out through ret_old (may be NULL, then the old
- * value is simply dropped). -ENOMEM on allocation failure (map unchanged). */
-int ap_keymap_put(struct ap_keymap *m, const char *key, void *value, void **ret_old);
+ * value is simply dropped). -ENOMEM on allocation failure (map unchanged); replacing the value of a key
+ * already present never allocates and never fails. */
+int ap_keymap_put(struct ap_keymap *m, const char *key, void *value, void **ret_old) _warn_unused_;
 /* Remove key; true if it was present, its value handed out through ret_old (may be NULL). */
 bool ap_keymap_remove(struct ap_keymap *m, const char *key, void **ret_old);
 /* The same with the key's ap_keymap_hash() computed beforehand (once per key, or outside a lock). */
 uint64_t ap_keymap_hash(const char *key);
 void *ap_keymap_get_hashed(const struct ap_keymap *m, const char *key, uint64_t hash);
-int ap_keymap_put_hashed(struct ap_keymap *m, const char *key, uint64_t hash, void *value, void **ret_old);
+int ap_keymap_put_hashed(struct ap_keymap *m, const char *key, uint64_t hash, void *value,
+                         void **ret_old) _warn_unused_;
 bool ap_keymap_remove_hashed(struct ap_keymap *m, const char *key, uint64_t hash, void **ret_old);
 /* Iterate: size_t it = 0; const char *k; void *v; while (ap_keymap_next(m, &it, &k, &v)) ...
  * The map must not change during iteration. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "api.h"
 #include "timefmt.h"
 
@@ -27,6 +28,10 @@ struct ap_kube_leader {
         atomic_bool stop;
         atomic_bool leading;
         atomic_bool lost;
+        atomic_bool release_failed;      /* the lease could not be released on stop: it runs out instead */
+        atomic_int_fast64_t valid_until; /* monotonic ms until which our hold is certain; 0 = none */
+        atomic_ulong losses;
+        bool recampaign;
         pthread_mutex_t lock; /* with cond: interruptible sleeps */
         pthread_cond_t cond;
 
@@ -36,13 +41,6 @@ struct ap_kube_leader {
         int64_t observed_at_ms; /* monotonic time the record last changed */
         char *last_holder;
 };
-
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int ap_kube_leader_new(struct ap_kube_client *client, const struct ap_kube_leader_options *opts,
                        struct ap_kube_leader **ret, struct ap_error *err)
@@ -76,16 +74,13 @@ int ap_kube_leader_new(struct ap_kube_client *client, const struct ap_kube_leade
         le->renew_ms = renew;
         le->retry_ms = retry;
         le->keep_on_stop = opts->keep_on_stop;
+        le->recampaign = opts->recampaign;
         le->on_started = opts->on_started_leading;
         le->on_stopped = opts->on_stopped_leading;
         le->on_new_leader = opts->on_new_leader;
         le->userdata = opts->userdata;
         pthread_mutex_init(&le->lock, NULL);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&le->cond, &ca);
-        pthread_condattr_destroy(&ca);
+        ap_cond_init_monotonic(&le->cond);
         if (!le->ns || !le->name || !le->identity) {
                 ap_kube_leader_free(le);
                 return ap_error_set(err, -ENOMEM, "out of memory");
@@ -119,7 +114,7 @@ static void sleep_until(struct ap_kube_leader *le, int64_t deadline_ms)
 {
         struct timespec ts = {(time_t)(deadline_ms / 1000), (long)(deadline_ms % 1000) * 1000000L};
         pthread_mutex_lock(&le->lock);
-        while (!atomic_load(&le->stop) && mono_ms() < deadline_ms)
+        while (!atomic_load(&le->stop) && ap_mono_ms() < deadline_ms)
                 pthread_cond_timedwait(&le->cond, &le->lock, &ts);
         pthread_mutex_unlock(&le->lock);
 }
@@ -193,13 +188,13 @@ static int try_acquire_or_renew(struct ap_kube_leader *le, long timeout_ms, stru
                 }
                 if (r < 0)
                         return r;
-                observe(le, created, mono_ms());
+                observe(le, created, ap_mono_ms());
                 json_decref(created);
                 return 1;
         }
         if (r < 0)
                 return r;
-        int64_t t = mono_ms();
+        int64_t t = ap_mono_ms();
         observe(le, lease, t);
         const char *holder = spec_str(lease, "holderIdentity");
         bool mine = holder && strcmp(holder, le->identity) == 0;
@@ -228,18 +223,18 @@ static int try_acquire_or_renew(struct ap_kube_leader *le, long timeout_ms, stru
         }
         if (r < 0)
                 return r;
-        observe(le, updated, mono_ms());
+        observe(le, updated, ap_mono_ms());
         json_decref(updated);
         return 1;
 }
 
-static void release(struct ap_kube_leader *le)
+static int release(struct ap_kube_leader *le)
 {
         if (!le->observed)
-                return;
+                return 0;
         const char *holder = spec_str(le->observed, "holderIdentity");
         if (!holder || strcmp(holder, le->identity) != 0)
-                return;
+                return 0;
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         char nowbuf[AP_KUBE_TIME_MAX];
@@ -253,45 +248,49 @@ static void release(struct ap_kube_leader *le)
         json_object_set_new(spec, "acquireTime", json_string(nowbuf));
         struct ap_error err = AP_ERROR_INIT;
         struct ap_kube_opts o = {.timeout_ms = le->retry_ms};
-        ap_kube_update(le->client, &ap_kube_res_leases, lease, &o, NULL, NULL, &err);
+        /* best effort: when the release fails the lease simply runs out (its holder stopped renewing) */
+        int r = ap_kube_update(le->client, &ap_kube_res_leases, lease, &o, NULL, NULL, &err);
         json_decref(lease);
+        return r;
 }
 
-static void *run(void *arg)
+/* Campaign until we hold the lease (1) or are stopped (0). *ret_start: when the winning attempt began. */
+static int campaign(struct ap_kube_leader *le, int64_t *ret_start)
 {
-        struct ap_kube_leader *le = arg;
         struct ap_error err = AP_ERROR_INIT;
-        /* campaign */
         while (!atomic_load(&le->stop)) {
                 ap_error_clear(&err);
+                int64_t start = ap_mono_ms();
                 int r = try_acquire_or_renew(le, le->retry_ms, &err);
-                if (r == 1)
-                        break;
-                int64_t next = mono_ms() + le->retry_ms;
+                if (r == 1) {
+                        *ret_start = start;
+                        return 1;
+                }
+                int64_t next = ap_mono_ms() + le->retry_ms;
                 if (r == 0 && le->observed) {
                         /* wake right when the holder's lease runs out by our clock, if that is sooner */
                         json_int_t dur_s = spec_int(le->observed, "leaseDurationSeconds");
                         int64_t expiry = le->observed_at_ms + (dur_s > 0 ? dur_s * 1000 : le->lease_ms) + 1;
-                        if (expiry > mono_ms() && expiry < next)
+                        if (expiry > ap_mono_ms() && expiry < next)
                                 next = expiry;
                 }
                 sleep_until(le, next);
         }
-        if (atomic_load(&le->stop))
-                return NULL;
-        /* lead: renew, and stop once renewDeadline has passed since the last successful renewal began */
-        int64_t last_ok_start = mono_ms();
-        atomic_store(&le->leading, true);
-        ap_kube_metric_set(le->m_status, 1);
-        if (le->on_started)
-                le->on_started(le->userdata);
+        return 0;
+}
+
+/* Lead: renew, and give up once renewDeadline has passed since the last successful renewal began.
+ * Returns true when stopped while leading, false when the lease was lost. */
+static bool lead(struct ap_kube_leader *le, int64_t last_ok_start)
+{
+        struct ap_error err = AP_ERROR_INIT;
         for (;;) {
-                sleep_until(le, mono_ms() + le->retry_ms);
+                sleep_until(le, ap_mono_ms() + le->retry_ms);
                 if (atomic_load(&le->stop))
-                        break;
+                        return true;
                 bool renewed = false;
                 while (!atomic_load(&le->stop)) {
-                        int64_t start = mono_ms();
+                        int64_t start = ap_mono_ms();
                         long left = (long)(last_ok_start + le->renew_ms - start);
                         if (left <= 0)
                                 break;
@@ -299,6 +298,7 @@ static void *run(void *arg)
                         int r = try_acquire_or_renew(le, AP_MIN(left, le->retry_ms), &err);
                         if (r == 1) {
                                 last_ok_start = start;
+                                atomic_store(&le->valid_until, start + le->renew_ms);
                                 renewed = true;
                                 break;
                         }
@@ -312,24 +312,49 @@ static void *run(void *arg)
                         sleep_until(le, AP_MIN(start + le->retry_ms / 4 + 1, last_ok_start + le->renew_ms));
                 }
                 if (atomic_load(&le->stop))
-                        break;
-                if (!renewed) {
-                        atomic_store(&le->leading, false);
-                        atomic_store(&le->lost, true);
-                        ap_kube_metric_set(le->m_status, 0);
+                        return true;
+                if (!renewed)
+                        return false;
+        }
+}
+
+static void *run(void *arg)
+{
+        struct ap_kube_leader *le = arg;
+        for (;;) {
+                int64_t start = 0;
+                if (!campaign(le, &start))
+                        return NULL;
+                /* the work may start only while the renew deadline has not passed since this write
+                 * began: the same rule that makes us give up below */
+                atomic_store(&le->valid_until, start + le->renew_ms);
+                atomic_store(&le->leading, true);
+                ap_kube_metric_set(le->m_status, 1);
+                if (le->on_started)
+                        le->on_started(le->userdata);
+                bool stopped = lead(le, start);
+                atomic_store(&le->valid_until, 0);
+                atomic_store(&le->leading, false);
+                ap_kube_metric_set(le->m_status, 0);
+                if (stopped) {
+                        /* stopped while leading: stop the work first, then hand the lease over */
                         if (le->on_stopped)
                                 le->on_stopped(le->userdata);
+                        if (!le->keep_on_stop && release(le) < 0)
+                                atomic_store(&le->release_failed, true);
                         return NULL;
                 }
+                atomic_fetch_add(&le->losses, 1);
+                if (!le->recampaign)
+                        atomic_store(&le->lost, true);
+                if (le->on_stopped)
+                        le->on_stopped(le->userdata);
+                if (!le->recampaign)
+                        return NULL;
+                /* follow, and campaign again: the holder's record must be seen to change anew */
+                free(le->observed_key);
+                le->observed_key = NULL;
         }
-        /* stopped while leading: stop the work first, then hand the lease over */
-        atomic_store(&le->leading, false);
-        ap_kube_metric_set(le->m_status, 0);
-        if (le->on_stopped)
-                le->on_stopped(le->userdata);
-        if (!le->keep_on_stop)
-                release(le);
-        return NULL;
 }
 
 int ap_kube_leader_start(struct ap_kube_leader *le, struct ap_error *err)
@@ -364,4 +389,15 @@ bool ap_kube_leader_is_leader(struct ap_kube_leader *le)
 bool ap_kube_leader_lost(struct ap_kube_leader *le)
 {
         return atomic_load(&le->lost);
+}
+
+bool ap_kube_leader_lease_valid(struct ap_kube_leader *le)
+{
+        int64_t until = atomic_load(&le->valid_until);
+        return until > 0 && ap_mono_ms() < until;
+}
+
+unsigned long ap_kube_leader_losses(struct ap_kube_leader *le)
+{
+        return atomic_load(&le->losses);
 }

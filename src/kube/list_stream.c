@@ -1,6 +1,8 @@
 /* list_stream.c - a byte-level scanner (strings, escapes, nesting) that cuts List items out of a stream. */
 #include "list_stream.h"
 
+#include "obj.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +17,7 @@ void ap_kube_list_stream_init(struct ap_kube_list_stream *s, ap_kube_list_item_f
         memset(s, 0, sizeof(*s));
         s->fn = fn;
         s->userdata = userdata;
-        ap_buf_init(&s->capture, max_item ? max_item : ITEM_MAX);
+        ap_buf_init_secret(&s->capture, max_item ? max_item : ITEM_MAX); /* items may be Secrets */
 }
 
 void ap_kube_list_stream_release(struct ap_kube_list_stream *s)
@@ -38,9 +40,12 @@ static int finish_capture(struct ap_kube_list_stream *s, struct ap_error *err)
         ap_buf_reset(&s->capture);
         int cap = s->cap;
         s->cap = CAP_NONE;
-        if (!v)
-                return ap_error_set(err, -EBADMSG, "list %s %zu is not valid JSON: %s",
-                                    cap == CAP_ITEM ? "item" : "metadata", s->items, jerr.text);
+        if (!v) {
+                char why[128];
+                ap_kube_json_error_cause(&jerr, why, sizeof(why));
+                return ap_error_set(err, AP_E_CORRUPT, "list %s %zu is not valid JSON: %s",
+                                    cap == CAP_ITEM ? "item" : "metadata", s->items, why);
+        }
         if (cap == CAP_META) {
                 json_decref(s->metadata);
                 s->metadata = v;

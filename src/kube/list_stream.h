@@ -32,8 +32,9 @@ struct ap_kube_list_stream {
 void ap_kube_list_stream_init(struct ap_kube_list_stream *s, ap_kube_list_item_fn fn, void *userdata,
                               size_t max_item);
 void ap_kube_list_stream_release(struct ap_kube_list_stream *s);
-int ap_kube_list_stream_feed(struct ap_kube_list_stream *s, const char *data, size_t n, struct ap_error *err);
+int ap_kube_list_stream_feed(struct ap_kube_list_stream *s, const char *data, size_t n,
+                             struct ap_error *err) _warn_unused_;
 /* After the last chunk: fails unless a complete list object was seen. The list's resourceVersion and
  * continue token are handed out (malloc'd; NULL when absent); either pointer may be NULL. */
 int ap_kube_list_stream_finish(struct ap_kube_list_stream *s, char **ret_rv, char **ret_continue,
-                               struct ap_error *err);
+                               struct ap_error *err) _warn_unused_;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
+
 #define MAX_PARTS 32
 
 struct ap_kube_manager {
@@ -19,13 +21,14 @@ struct ap_kube_manager {
         struct ap_kube_controller *controllers[MAX_PARTS];
         size_t n_controllers;
         long sync_timeout_ms;
+        long grace_ms;
         void (*on_leading)(void *userdata, bool leading);
         void *userdata;
 
         pthread_mutex_t lock; /* guards the flags below; cond signals any change */
         pthread_cond_t cond;
         bool stop_requested;
-        bool lost;
+        bool shutting_down; /* no controller starts any more */
         bool controllers_running;
 };
 
@@ -54,14 +57,11 @@ int ap_kube_manager_new(struct ap_kube_client *client, const struct ap_kube_mana
                 return ap_error_set(err, -ENOMEM, "out of memory");
         m->client = client;
         m->sync_timeout_ms = opts->cache_sync_timeout_ms > 0 ? opts->cache_sync_timeout_ms : 120000;
+        m->grace_ms = opts->shutdown_grace_ms > 0 ? opts->shutdown_grace_ms : 30000;
         m->on_leading = opts->on_leading;
         m->userdata = opts->userdata;
         pthread_mutex_init(&m->lock, NULL);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&m->cond, &ca);
-        pthread_condattr_destroy(&ca);
+        ap_cond_init_monotonic(&m->cond);
         m->metrics = ap_kube_metrics_new();
         if (!m->metrics) {
                 ap_kube_manager_free(m);
@@ -72,8 +72,11 @@ int ap_kube_manager_new(struct ap_kube_client *client, const struct ap_kube_mana
                 ap_kube_manager_free(m);
                 return r;
         }
-        ap_kube_health_add_check(m->health, AP_KUBE_CHECK_HEALTHZ, "ping", always_ok, NULL);
-        ap_kube_health_add_check(m->health, AP_KUBE_CHECK_READYZ, "informers", informers_synced, m);
+        if (ap_kube_health_add_check(m->health, AP_KUBE_CHECK_HEALTHZ, "ping", always_ok, NULL) < 0 ||
+            ap_kube_health_add_check(m->health, AP_KUBE_CHECK_READYZ, "informers", informers_synced, m) < 0) {
+                ap_kube_manager_free(m);
+                return ap_error_set(err, -ENOMEM, "cannot register the health checks");
+        }
         *ret = m;
         if (opts->leader_elect) {
                 struct ap_kube_leader_options lo = {
@@ -83,6 +86,7 @@ int ap_kube_manager_new(struct ap_kube_client *client, const struct ap_kube_mana
                     .lease_duration_ms = opts->lease_duration_ms,
                     .renew_deadline_ms = opts->renew_deadline_ms,
                     .retry_period_ms = opts->retry_period_ms,
+                    .recampaign = true,
                     .metrics = m->metrics,
                     .on_started_leading = on_started_leading,
                     .on_stopped_leading = on_stopped_leading,
@@ -158,9 +162,22 @@ void ap_kube_manager_request_stop(struct ap_kube_manager *m)
         pthread_mutex_unlock(&m->lock);
 }
 
+static bool lease_gate(void *userdata)
+{
+        struct ap_kube_manager *m = userdata;
+        return ap_kube_leader_lease_valid(m->leader);
+}
+
 static int start_controllers(struct ap_kube_manager *m, struct ap_error *err)
 {
+        pthread_mutex_lock(&m->lock);
+        bool no = m->shutting_down;
+        pthread_mutex_unlock(&m->lock);
+        if (no)
+                return 0;
         for (size_t i = 0; i < m->n_controllers; i++) {
+                if (m->leader)
+                        ap_kube_controller_set_gate(m->controllers[i], lease_gate, m);
                 int r = ap_kube_controller_start(m->controllers[i], err);
                 if (r < 0)
                         return r;
@@ -173,13 +190,17 @@ static int start_controllers(struct ap_kube_manager *m, struct ap_error *err)
         return 0;
 }
 
-static void stop_controllers(struct ap_kube_manager *m)
+/* Every controller takes no new key at once; reconciles in flight get grace_ms (shared) to finish, then
+ * are cancelled; the workers are joined. Queues are kept for the next leadership. */
+static void stop_controllers(struct ap_kube_manager *m, long grace_ms)
 {
-        /* shut every queue first so they drain in parallel, then join */
         for (size_t i = 0; i < m->n_controllers; i++)
-                ap_kube_workqueue_shutdown(ap_kube_controller_queue(m->controllers[i]));
-        for (size_t i = 0; i < m->n_controllers; i++)
-                ap_kube_controller_stop(m->controllers[i]);
+                ap_kube_workqueue_pause(ap_kube_controller_queue(m->controllers[i]));
+        int64_t deadline = ap_deadline_after_ms(grace_ms);
+        for (size_t i = 0; i < m->n_controllers; i++) {
+                int64_t left = ap_deadline_left_ms(deadline);
+                ap_kube_controller_stop(m->controllers[i], grace_ms == 0 ? 0 : left > 0 ? (long)left : 0);
+        }
         pthread_mutex_lock(&m->lock);
         bool was = m->controllers_running;
         m->controllers_running = false;
@@ -199,13 +220,9 @@ static void on_started_leading(void *userdata)
 static void on_stopped_leading(void *userdata)
 {
         struct ap_kube_manager *m = userdata;
-        /* the work must stop before the lease can pass to someone else */
-        stop_controllers(m);
-        pthread_mutex_lock(&m->lock);
-        if (!m->stop_requested)
-                m->lost = true;
-        pthread_cond_broadcast(&m->cond);
-        pthread_mutex_unlock(&m->lock);
+        /* the work must stop before the lease can pass to someone else: no grace. The elector then
+         * follows and campaigns again; the informers keep the caches warm meanwhile. */
+        stop_controllers(m, 0);
 }
 
 /* A thread that turns a blocked SIGTERM/SIGINT into a stop request. */
@@ -270,19 +287,19 @@ int ap_kube_manager_run(struct ap_kube_manager *m, struct ap_error *err)
         }
         if (r >= 0) {
                 pthread_mutex_lock(&m->lock);
-                while (!m->stop_requested && !m->lost)
+                while (!m->stop_requested)
                         pthread_cond_wait(&m->cond, &m->lock);
-                if (m->lost)
-                        r = ap_error_set(err, -ENOLCK,
-                                         "leader election lost: exiting so a new process can "
-                                         "campaign");
                 pthread_mutex_unlock(&m->lock);
         }
 shutdown:
-        /* 1. no new events, 2. finish queued and in-flight work, 3. hand the lease over */
+        /* 1. no new reconcile, those in flight finish within the grace (the lease is still renewed
+         * meanwhile), then are cancelled; 2. no new events; 3. hand the lease over */
+        pthread_mutex_lock(&m->lock);
+        m->shutting_down = true;
+        pthread_mutex_unlock(&m->lock);
+        stop_controllers(m, m->grace_ms);
         for (size_t i = 0; i < m->n_informers; i++)
                 ap_kube_informer_stop(m->informers[i]);
-        stop_controllers(m);
         if (m->leader)
                 ap_kube_leader_stop(m->leader); /* releases the lease if we held it */
         atomic_store(&w.done, true);

@@ -20,7 +20,7 @@ struct ap_kube_metrics *ap_kube_metrics_free(struct ap_kube_metrics *m);
 
 /* Register a family (no-op if it exists). buckets: upper bounds, ascending, histograms only. */
 int ap_kube_metrics_register(struct ap_kube_metrics *m, const char *name, enum ap_kube_metric_type type,
-                             const char *help, const double *buckets, size_t n_buckets);
+                             const char *help, const double *buckets, size_t n_buckets) _warn_unused_;
 /* The series for a family and label pairs (NULL-terminated key, value, key, value, ..., NULL). Created on
  * first use; NULL if the family is unknown or memory ran out (updates to a NULL series are no-ops, so
  * instrumented code never has to check). */
@@ -35,11 +35,12 @@ double ap_kube_metric_value(struct ap_kube_metric *s); /* counter/gauge value, h
 
 /* Collectors run just before rendering (to set gauges computed on demand). */
 typedef void (*ap_kube_collect_fn)(void *userdata, struct ap_kube_metrics *m);
-int ap_kube_metrics_add_collector(struct ap_kube_metrics *m, ap_kube_collect_fn fn, void *userdata);
+int ap_kube_metrics_add_collector(struct ap_kube_metrics *m, ap_kube_collect_fn fn,
+                                  void *userdata) _warn_unused_;
 void ap_kube_metrics_remove_collector(struct ap_kube_metrics *m, ap_kube_collect_fn fn, void *userdata);
 
 /* Append the exposition text: families in registration order, series sorted by labels. */
-int ap_kube_metrics_render(struct ap_kube_metrics *m, struct ap_buf *out);
+int ap_kube_metrics_render(struct ap_kube_metrics *m, struct ap_buf *out) _warn_unused_;
 
 /* Escape a label value for the text format (backslash, double quote, newline). */
-int ap_kube_metrics_escape(struct ap_buf *out, const char *s);
+int ap_kube_metrics_escape(struct ap_buf *out, const char *s) _warn_unused_;

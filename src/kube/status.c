@@ -27,11 +27,13 @@ static const struct {
     {AP_KUBE_REASON_REQUEST_ENTITY_TOO_LARGE, "RequestEntityTooLarge", 413, AP_KUBE_E_TOO_LARGE},
     {AP_KUBE_REASON_UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", 415, AP_KUBE_E_UNSUPPORTED},
     {AP_KUBE_REASON_INVALID, "Invalid", 422, AP_KUBE_E_INVALID},
-    {AP_KUBE_REASON_TOO_MANY_REQUESTS, "TooManyRequests", 429, AP_KUBE_E_TOO_MANY},
-    {AP_KUBE_REASON_INTERNAL_ERROR, "InternalError", 500, AP_KUBE_E_SERVER},
-    {AP_KUBE_REASON_SERVICE_UNAVAILABLE, "ServiceUnavailable", 503, AP_KUBE_E_TOO_MANY},
-    {AP_KUBE_REASON_SERVER_TIMEOUT, "ServerTimeout", 504, AP_KUBE_E_TIMEOUT},
-    {AP_KUBE_REASON_TIMEOUT, "Timeout", 504, AP_KUBE_E_TIMEOUT},
+    {AP_KUBE_REASON_TOO_MANY_REQUESTS, "TooManyRequests", 429, AP_KUBE_E_RATE_LIMITED},
+    {AP_KUBE_REASON_INTERNAL_ERROR, "InternalError", 500, AP_KUBE_E_UNAVAILABLE},
+    {AP_KUBE_REASON_SERVICE_UNAVAILABLE, "ServiceUnavailable", 503, AP_KUBE_E_UNAVAILABLE},
+    /* the apiserver answers 504 Timeout when a request ran out of time on its side, and 500
+     * ServerTimeout when it could not finish in time: the peer was overloaded, retry */
+    {AP_KUBE_REASON_TIMEOUT, "Timeout", 504, AP_KUBE_E_UNAVAILABLE},
+    {AP_KUBE_REASON_SERVER_TIMEOUT, "ServerTimeout", 500, AP_KUBE_E_UNAVAILABLE},
 };
 
 enum ap_kube_reason ap_kube_reason_from_string(const char *s)
@@ -50,6 +52,8 @@ enum ap_kube_reason ap_kube_reason_from_code(long code)
          * apiserver always names the reason, so this only matters for non-Status bodies) */
         if (code == 409)
                 return AP_KUBE_REASON_CONFLICT;
+        if (code == 500)
+                return AP_KUBE_REASON_INTERNAL_ERROR;
         for (size_t i = 0; i < AP_ARRAY_SIZE(reasons); i++)
                 if (reasons[i].code == code)
                         return reasons[i].reason;
@@ -73,7 +77,7 @@ int ap_kube_reason_errno(enum ap_kube_reason r)
         for (size_t i = 0; i < AP_ARRAY_SIZE(reasons); i++)
                 if (reasons[i].reason == r)
                         return reasons[i].err;
-        return AP_KUBE_E_SERVER;
+        return AP_KUBE_E_UNAVAILABLE;
 }
 
 void ap_kube_status_release(struct ap_kube_status *st)
@@ -212,5 +216,8 @@ int ap_kube_status_error(const struct ap_kube_status *st, struct ap_error *err, 
         const char *step = next_step(st->reason);
         if (step && n < sizeof(msg))
                 snprintf(msg + n, sizeof(msg) - n, "; %s", step);
-        return ap_error_set(err, code, "%s", msg);
+        ap_error_set(err, code, "%s", msg);
+        if ((code == AP_E_RATE_LIMITED || code == AP_E_UNAVAILABLE) && st->retry_after_seconds > 0)
+                ap_error_set_retry_after(err, st->retry_after_seconds * 1000);
+        return code;
 }

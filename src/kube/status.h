@@ -32,20 +32,28 @@ enum ap_kube_reason {
         AP_KUBE_REASON_SERVER_TIMEOUT,
 };
 
-/* The errno each reason maps to (what every kube function returns for it). */
-#define AP_KUBE_E_NOT_FOUND      (-ENOENT)
-#define AP_KUBE_E_ALREADY_EXISTS (-EEXIST)
-#define AP_KUBE_E_CONFLICT       (-EBUSY)  /* resourceVersion changed: re-read and retry */
-#define AP_KUBE_E_GONE           (-ESTALE) /* 410 Gone / Expired: relist */
-#define AP_KUBE_E_FORBIDDEN      (-EACCES)
-#define AP_KUBE_E_UNAUTHORIZED   (-EPERM)
-#define AP_KUBE_E_INVALID        (-EINVAL) /* 422: see the causes */
-#define AP_KUBE_E_BAD_REQUEST    (-EBADMSG)
-#define AP_KUBE_E_TOO_MANY       (-EAGAIN) /* 429 / 503: wait retry_after_seconds */
-#define AP_KUBE_E_TIMEOUT        (-ETIMEDOUT)
-#define AP_KUBE_E_UNSUPPORTED    (-EOPNOTSUPP)
-#define AP_KUBE_E_TOO_LARGE      (-EFBIG)
-#define AP_KUBE_E_SERVER         (-EIO)
+/* The code each reason maps to (what every kube function returns for it): the shared vocabulary of
+ * base/error.h, so callers in other layers test AP_E_* directly. The AP_KUBE_E_* names are aliases kept
+ * for readability; only AP_KUBE_E_GONE is kube's own. Transport failures of the client (client.h) use
+ * the same codes: DNS, connect, TLS handshake or reset -> AP_E_UNAVAILABLE, timeouts -> AP_E_TIMEOUT,
+ * cancellation -> AP_E_CANCELLED, a server certificate that does not verify -> AP_E_CORRUPT. */
+#define AP_KUBE_E_NOT_FOUND      AP_E_NOT_FOUND    /* 404 */
+#define AP_KUBE_E_ALREADY_EXISTS AP_E_EXISTS       /* 409 AlreadyExists */
+#define AP_KUBE_E_CONFLICT       AP_E_CONFLICT     /* 409 Conflict: resourceVersion changed, re-read */
+#define AP_KUBE_E_GONE           (-ESTALE)         /* 410 Gone / Expired: relist */
+#define AP_KUBE_E_FORBIDDEN      AP_E_FORBIDDEN    /* 403 */
+#define AP_KUBE_E_UNAUTHORIZED   AP_E_UNAUTHORIZED /* 401 */
+#define AP_KUBE_E_INVALID        AP_E_INVALID      /* 422: see the causes */
+#define AP_KUBE_E_BAD_REQUEST    AP_E_INVALID      /* 400 */
+#define AP_KUBE_E_RATE_LIMITED   AP_E_RATE_LIMITED /* 429: wait err->retry_after_ms */
+#define AP_KUBE_E_UNAVAILABLE    AP_E_UNAVAILABLE  /* 500 / 502 / 503 / 504, transport failures */
+#define AP_KUBE_E_TIMEOUT        AP_E_TIMEOUT      /* no answer in time (client side) */
+#define AP_KUBE_E_UNSUPPORTED    AP_E_UNSUPPORTED  /* 405 / 406 / 415 */
+#define AP_KUBE_E_TOO_LARGE      AP_E_TOO_LARGE    /* 413, or a response past the client's cap */
+#define AP_KUBE_E_TLS_VERIFY     AP_E_CORRUPT /* the server's certificate does not verify: not retryable */
+/* older names */
+#define AP_KUBE_E_TOO_MANY AP_KUBE_E_RATE_LIMITED
+#define AP_KUBE_E_SERVER   AP_KUBE_E_UNAVAILABLE
 
 struct ap_kube_cause {
         char *type;    /* "FieldValueInvalid", "FieldValueRequired", ... */
@@ -85,7 +93,8 @@ enum ap_kube_reason ap_kube_reason_from_code(long http_code);
 const char *ap_kube_reason_name(enum ap_kube_reason r);
 int ap_kube_reason_errno(enum ap_kube_reason r);
 
-/* Fill err: "<what>: <apiserver message> (<code> <Reason>)[; <field>: <cause message>...]" plus a next
- * step for reasons that have one. Returns the mapped errno. */
+/* Fill err: "<what>: <apiserver message> (<code> <Reason>)[; <field>: <cause message>...]" plus what
+ * the reason means for the caller where that helps. Sets err->retry_after_ms from retry_after_seconds
+ * for AP_E_RATE_LIMITED and AP_E_UNAVAILABLE. Returns the mapped code. */
 int ap_kube_status_error(const struct ap_kube_status *st, struct ap_error *err, const char *fmt, ...)
     _printf_(3, 4);

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "obj.h"
 #include "watch_stream.h"
 
 struct ap_kube_store_entry {
+        size_t size; /* of the whole allocation, for the wipe on free */
         size_t json_len;
         const char *rv; /* into buf */
         const char *ix; /* into buf: per index, its values each NUL-terminated, then an empty string */
@@ -30,7 +32,7 @@ void ap_kube_store_init_like(struct ap_kube_store *s, const struct ap_kube_store
 
 static void free_entry(void *v)
 {
-        free(v);
+        ap_kube_store_entry_free(v);
 }
 
 static void free_keyset(void *v)
@@ -75,14 +77,16 @@ struct ap_kube_store_entry *ap_kube_store_entry_new(const struct ap_kube_store *
                         il += strlen(vals[i][j]) + 1;
                 il++;
         }
-        struct ap_kube_store_entry *e = malloc(sizeof(*e) + jl + 1 + rl + 1 + il);
+        size_t size = sizeof(struct ap_kube_store_entry) + jl + 1 + rl + 1 + il;
+        struct ap_kube_store_entry *e = malloc(size);
         if (!e) {
-                free(json);
+                ap_secure_free(json, jl + 1);
                 return NULL;
         }
+        e->size = size;
         e->json_len = jl;
         memcpy(e->buf, json, jl + 1);
-        free(json);
+        ap_secure_free(json, jl + 1); /* the object may be a Secret */
         char *p = e->buf + jl + 1;
         memcpy(p, rv, rl + 1);
         e->rv = p;
@@ -101,7 +105,8 @@ struct ap_kube_store_entry *ap_kube_store_entry_new(const struct ap_kube_store *
 
 void ap_kube_store_entry_free(struct ap_kube_store_entry *e)
 {
-        free(e);
+        if (e)
+                ap_secure_free(e, e->size);
 }
 
 const char *ap_kube_store_entry_rv(const struct ap_kube_store_entry *e)
@@ -143,7 +148,8 @@ static void index_update(struct ap_kube_store *s, const char *key, const struct 
                                                 continue; /* out of memory: this value stays unindexed */
                                         }
                                 }
-                                ap_keymap_put(set, key, NULL, NULL);
+                                if (ap_keymap_put(set, key, NULL, NULL) < 0)
+                                        continue; /* out of memory: this key stays unindexed */
                         } else if (set) {
                                 ap_keymap_remove(set, key, NULL);
                                 if (ap_keymap_size(set) == 0) {
@@ -162,7 +168,7 @@ int ap_kube_store_put(struct ap_kube_store *s, const char *key, struct ap_kube_s
         void *old = NULL;
         int r = ap_keymap_put(&s->items, key, e, &old);
         if (r < 0) {
-                free(e);
+                ap_kube_store_entry_free(e);
                 return r;
         }
         index_update(s, key, old, false);
@@ -170,7 +176,7 @@ int ap_kube_store_put(struct ap_kube_store *s, const char *key, struct ap_kube_s
         if (ret_old)
                 *ret_old = old;
         else
-                free(old);
+                ap_kube_store_entry_free(old);
         return 0;
 }
 
@@ -183,7 +189,7 @@ bool ap_kube_store_remove(struct ap_kube_store *s, const char *key, struct ap_ku
         if (ret_old)
                 *ret_old = old;
         else
-                free(old);
+                ap_kube_store_entry_free(old);
         return true;
 }
 

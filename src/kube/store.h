@@ -1,8 +1,11 @@
 /* store.h - the informer's cache: each object kept as one allocation holding its compact JSON, its
  * resourceVersion and its index values (about the size of the object's JSON, several times less than a
  * parsed tree), keyed "namespace/name", with indexes from index values to keys. Objects are parsed back
- * on read. Not thread-safe: the informer holds its lock around every call. */
+ * on read. Entries are wiped (OPENSSL_cleanse) when freed or replaced, as they may hold Secrets. Not
+ * thread-safe: the informer holds its lock around every call. */
 #pragma once
+
+#include "base/macro.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -35,7 +38,8 @@ void ap_kube_store_init(struct ap_kube_store *s);
 /* An empty store with the same index definitions as model. */
 void ap_kube_store_init_like(struct ap_kube_store *s, const struct ap_kube_store *model);
 void ap_kube_store_release(struct ap_kube_store *s);
-int ap_kube_store_add_index(struct ap_kube_store *s, const char *name, ap_kube_index_fn fn, void *userdata);
+int ap_kube_store_add_index(struct ap_kube_store *s, const char *name, ap_kube_index_fn fn,
+                            void *userdata) _warn_unused_;
 
 /* Serialise obj (with its index values for s's indexes) into a new entry; NULL when out of memory or when
  * obj has no resourceVersion. */
@@ -51,7 +55,7 @@ struct ap_kube_store_entry *ap_kube_store_get(const struct ap_kube_store *s, con
 /* Store e under key (taking it) and update the indexes. The entry it replaces goes to *ret_old (the caller
  * frees it), or is freed when ret_old is NULL. On -ENOMEM e is freed and the store is unchanged. */
 int ap_kube_store_put(struct ap_kube_store *s, const char *key, struct ap_kube_store_entry *e,
-                      struct ap_kube_store_entry **ret_old);
+                      struct ap_kube_store_entry **ret_old) _warn_unused_;
 /* Remove key; its entry goes to *ret_old (or is freed). False when absent. */
 bool ap_kube_store_remove(struct ap_kube_store *s, const char *key, struct ap_kube_store_entry **ret_old);
 /* Iterate: size_t it = 0; while (ap_kube_store_next(s, &it, &key, &entry)) ... (no changes meanwhile) */
@@ -59,4 +63,4 @@ bool ap_kube_store_next(const struct ap_kube_store *s, size_t *it, const char **
                         struct ap_kube_store_entry **ret_entry);
 /* The keys under an index value (borrowed set, NULL when none); -ENOENT for an unknown index. */
 int ap_kube_store_index_keys(const struct ap_kube_store *s, const char *index, const char *value,
-                             const struct ap_keymap **ret);
+                             const struct ap_keymap **ret) _warn_unused_;

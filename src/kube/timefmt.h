@@ -2,6 +2,8 @@
  * ("2006-01-02T15:04:05.000000Z"), always UTC, formatted and parsed without the non-reentrant libc calls. */
 #pragma once
 
+#include "base/macro.h"
+
 #include <stddef.h>
 #include <time.h>
 
@@ -11,4 +13,4 @@
 void ap_kube_format_time(char *buf, size_t size, const struct timespec *ts);
 void ap_kube_format_micro_time(char *buf, size_t size, const struct timespec *ts);
 /* Parse RFC 3339 (with or without fractional seconds, 'Z' or a numeric offset); -EINVAL if malformed. */
-int ap_kube_parse_time(const char *s, struct timespec *ret);
+int ap_kube_parse_time(const char *s, struct timespec *ret) _warn_unused_;

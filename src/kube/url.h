@@ -58,10 +58,11 @@ struct ap_kube_opts {
  * namespaces (name NULL); name NULL addresses the collection. Names that are empty, "." or ".." or contain
  * '/' are rejected (-EINVAL) so a name from user input cannot change which resource is addressed. */
 int ap_kube_url_build(struct ap_buf *out, const char *server, const struct ap_kube_resource *r,
-                      const char *ns, const char *name, const struct ap_kube_opts *o, struct ap_error *err);
+                      const char *ns, const char *name, const struct ap_kube_opts *o,
+                      struct ap_error *err) _warn_unused_;
 /* Percent-encode everything but RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~). */
-int ap_kube_url_escape(struct ap_buf *out, const char *s, size_t n);
+int ap_kube_url_escape(struct ap_buf *out, const char *s, size_t n) _warn_unused_;
 /* "v1" for the core group, else "group/version". */
-int ap_kube_resource_api_version(const struct ap_kube_resource *r, struct ap_buf *out);
+int ap_kube_resource_api_version(const struct ap_kube_resource *r, struct ap_buf *out) _warn_unused_;
 /* Check a path segment (name or namespace) as the URL builder does. */
-int ap_kube_check_segment(const char *what, const char *s, struct ap_error *err);
+int ap_kube_check_segment(const char *what, const char *s, struct ap_error *err) _warn_unused_;

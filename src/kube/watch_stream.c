@@ -1,11 +1,13 @@
 /* watch_stream.c - incremental line splitting of watch streams and event parsing. */
 #include "watch_stream.h"
 
+#include "obj.h"
+
 #include <string.h>
 
 void ap_kube_lines_init(struct ap_kube_lines *l, size_t max)
 {
-        ap_buf_init(&l->partial, max ? max : AP_KUBE_WATCH_LINE_MAX);
+        ap_buf_init_secret(&l->partial, max ? max : AP_KUBE_WATCH_LINE_MAX); /* events may carry Secrets */
 }
 
 void ap_kube_lines_release(struct ap_kube_lines *l)
@@ -63,50 +65,17 @@ const char *ap_kube_watch_type_name(enum ap_kube_watch_type t)
         return (size_t)t < AP_ARRAY_SIZE(type_names) ? type_names[t] : "UNKNOWN";
 }
 
-const char *ap_kube_obj_name(const json_t *obj)
-{
-        return json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
-}
-
-const char *ap_kube_obj_namespace(const json_t *obj)
-{
-        const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
-        return ns && ns[0] ? ns : NULL;
-}
-
-const char *ap_kube_obj_resource_version(const json_t *obj)
-{
-        return json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-}
-
-const char *ap_kube_obj_uid(const json_t *obj)
-{
-        return json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
-}
-
-const char *ap_kube_obj_label(const json_t *obj, const char *key)
-{
-        const json_t *labels = json_object_get(json_object_get(obj, "metadata"), "labels");
-        return json_string_value(json_object_get(labels, key));
-}
-
-int ap_kube_obj_key(const json_t *obj, struct ap_buf *out)
-{
-        const char *name = ap_kube_obj_name(obj);
-        const char *ns = ap_kube_obj_namespace(obj);
-        if (!name || !name[0])
-                return -EINVAL;
-        return ns ? ap_buf_printf(out, "%s/%s", ns, name) : ap_buf_addstr(out, name);
-}
-
 int ap_kube_watch_event_parse(const char *line, size_t len, enum ap_kube_watch_type *ret_type,
                               json_t **ret_obj, struct ap_error *err)
 {
         json_error_t jerr;
         json_t *ev = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!ev)
-                return ap_error_set(err, -EBADMSG, "watch event is not JSON: %s (column %d)", jerr.text,
+        if (!ev) {
+                char why[128];
+                ap_kube_json_error_cause(&jerr, why, sizeof(why));
+                return ap_error_set(err, AP_E_CORRUPT, "watch event is not JSON: %s (column %d)", why,
                                     jerr.column);
+        }
         int r = 0;
         const char *type = json_string_value(json_object_get(ev, "type"));
         json_t *obj = json_object_get(ev, "object");

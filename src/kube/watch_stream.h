@@ -35,7 +35,7 @@ typedef int (*ap_kube_line_fn)(void *userdata, const char *line, size_t len);
  * the maximum fails with -E2BIG (the stream must then be dropped). Blank lines and a trailing '\r' are
  * skipped. */
 int ap_kube_lines_feed(struct ap_kube_lines *l, const char *data, size_t n, ap_kube_line_fn fn,
-                       void *userdata, struct ap_error *err);
+                       void *userdata, struct ap_error *err) _warn_unused_;
 /* Bytes buffered of an unfinished line. */
 static inline size_t ap_kube_lines_pending(const struct ap_kube_lines *l)
 {
@@ -45,14 +45,5 @@ static inline size_t ap_kube_lines_pending(const struct ap_kube_lines *l)
 /* Parse one event line {"type": ..., "object": {...}}. *ret_obj is a new reference the caller decrefs.
  * For ADDED/MODIFIED/DELETED/BOOKMARK the object must carry metadata.resourceVersion. */
 int ap_kube_watch_event_parse(const char *line, size_t len, enum ap_kube_watch_type *ret_type,
-                              json_t **ret_obj, struct ap_error *err);
+                              json_t **ret_obj, struct ap_error *err) _warn_unused_;
 const char *ap_kube_watch_type_name(enum ap_kube_watch_type t);
-
-/* Small accessors used everywhere objects are handled. Borrowed strings, NULL when absent. */
-const char *ap_kube_obj_name(const json_t *obj);
-const char *ap_kube_obj_namespace(const json_t *obj);
-const char *ap_kube_obj_resource_version(const json_t *obj);
-const char *ap_kube_obj_uid(const json_t *obj);
-const char *ap_kube_obj_label(const json_t *obj, const char *key);
-/* "namespace/name" or "name" for cluster-scoped objects: the cache and workqueue key. */
-int ap_kube_obj_key(const json_t *obj, struct ap_buf *out);

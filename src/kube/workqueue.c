@@ -10,12 +10,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "keymap.h"
 
 /* How long one idle worker polls an empty queue before it blocks */
 #ifndef SPIN_NS
 #define SPIN_NS 20000
 #endif
+
+/* How soon a delayed key that could not be queued (out of memory) is tried again */
+#define RETRY_NS (10 * 1000000LL)
 
 struct delayed {
         int64_t ready_ns;
@@ -51,20 +55,16 @@ struct ap_kube_workqueue {
         struct delayed *heap;      /* min-heap on ready_ns; stale entries skipped (lazy deletion) */
         size_t n_heap, cap_heap;
         bool shutting_down;
+        bool paused; /* get() hands out nothing (the controller is not running); adds still queue */
         long base_ms, max_ms;
+        double qps, burst, tokens; /* the overall bucket of rate-limited adds (tokens < 0: reserved) */
+        int64_t tokens_at_ns;
         atomic_size_t n_failures; /* size of failures, readable without the lock */
 
         struct ap_kube_metrics *metrics;
         struct ap_kube_metric *m_depth, *m_adds, *m_queue_dur, *m_work_dur, *m_retries, *m_unfinished,
             *m_longest;
 };
-
-static int64_t now_ns(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static struct item *item_of(char *key)
 {
@@ -75,7 +75,7 @@ static void collect(void *userdata, struct ap_kube_metrics *m)
 {
         struct ap_kube_workqueue *q = userdata;
         pthread_mutex_lock(&q->lock);
-        int64_t now = now_ns(), oldest = now, total = 0;
+        int64_t now = ap_mono_ns(), oldest = now, total = 0;
         size_t it = 0;
         void *v;
         while (ap_keymap_next(&q->items, &it, NULL, &v)) {
@@ -106,15 +106,15 @@ struct ap_kube_workqueue *ap_kube_workqueue_new(const struct ap_kube_workqueue_o
         pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
         pthread_mutex_init(&q->lock, &ma);
         pthread_mutexattr_destroy(&ma);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&q->cond, &ca);
-        pthread_cond_init(&q->drained, &ca);
-        pthread_condattr_destroy(&ca);
+        ap_cond_init_monotonic(&q->cond);
+        ap_cond_init_monotonic(&q->drained);
         ap_keymap_init_borrowed(&q->items);
         q->base_ms = opts->base_delay_ms > 0 ? opts->base_delay_ms : 5;
         q->max_ms = opts->max_delay_ms > 0 ? opts->max_delay_ms : 1000L * 1000;
+        q->qps = opts->qps < 0 ? 0 : opts->qps > 0 ? opts->qps : 10;
+        q->burst = opts->burst > 0 ? opts->burst : opts->qps > 0 ? AP_MAX(1.0, opts->qps * 10) : 100;
+        q->tokens = q->burst;
+        q->tokens_at_ns = ap_mono_ns();
         q->metrics = opts->metrics;
         if (q->metrics) {
                 const char *n = opts->name ? opts->name : "queue";
@@ -240,7 +240,7 @@ static int add_locked(struct ap_kube_workqueue *q, const char *key, uint64_t has
                         return 0;
                 /* processing: done() re-queues it */
                 it->dirty = true;
-                it->added_ns = now ? now : now_ns();
+                it->added_ns = now ? now : ap_mono_ns();
                 q->n_requeue++;
                 ap_kube_metric_inc(q->m_adds);
                 return 0;
@@ -252,7 +252,7 @@ static int add_locked(struct ap_kube_workqueue *q, const char *key, uint64_t has
                 return -ENOMEM;
         }
         it->dirty = true;
-        it->added_ns = now ? now : now_ns();
+        it->added_ns = now ? now : ap_mono_ns();
         int r = ap_keymap_put_hashed(&q->items, it->key, hash, it, NULL);
         if (r < 0) {
                 free(it);
@@ -287,21 +287,21 @@ static void heap_swap(struct delayed *h, size_t a, size_t b)
         h[b] = t;
 }
 
-static int heap_push(struct ap_kube_workqueue *q, const char *key, int64_t ready)
+/* Insert (ready, key) taking ownership of key (freed on failure). */
+static int heap_push_owned(struct ap_kube_workqueue *q, char *key, int64_t ready)
 {
         if (q->n_heap == q->cap_heap) {
                 size_t cap = q->cap_heap ? q->cap_heap * 2 : 32;
                 struct delayed *n = realloc(q->heap, cap * sizeof(*n));
-                if (!n)
+                if (!n) {
+                        free(key);
                         return -ENOMEM;
+                }
                 q->heap = n;
                 q->cap_heap = cap;
         }
-        char *k = strdup(key);
-        if (!k)
-                return -ENOMEM;
         size_t i = q->n_heap++;
-        q->heap[i] = (struct delayed){ready, k};
+        q->heap[i] = (struct delayed){ready, key};
         while (i > 0 && q->heap[(i - 1) / 2].ready_ns > q->heap[i].ready_ns) {
                 heap_swap(q->heap, i, (i - 1) / 2);
                 i = (i - 1) / 2;
@@ -331,20 +331,31 @@ int ap_kube_workqueue_add_after(struct ap_kube_workqueue *q, const char *key, lo
 {
         if (delay_ms <= 0)
                 return ap_kube_workqueue_add(q, key);
+        char *k = strdup(key);
+        if (!k)
+                return -ENOMEM;
         pthread_mutex_lock(&q->lock);
         int r = 0;
-        if (q->shutting_down)
+        int64_t ready = ap_mono_ns() + (int64_t)delay_ms * 1000000LL;
+        bool had = ap_keymap_contains(&q->waiting, key);
+        void *prev = had ? ap_keymap_get(&q->waiting, key) : NULL;
+        if (q->shutting_down || (had && (int64_t)(intptr_t)prev <= ready)) {
+                free(k); /* shutting down, or an earlier wake-up is already planned */
                 goto out;
-        int64_t ready = now_ns() + (int64_t)delay_ms * 1000000LL;
-        void *cur;
-        if (ap_keymap_contains(&q->waiting, key)) {
-                cur = ap_keymap_get(&q->waiting, key);
-                if ((int64_t)(intptr_t)cur <= ready)
-                        goto out; /* an earlier wake-up is already planned */
         }
-        r = heap_push(q, key, ready);
-        if (r >= 0)
-                r = ap_keymap_put(&q->waiting, key, (void *)(intptr_t)ready, NULL);
+        /* the waiting entry first: a heap entry without one would be dropped as stale */
+        r = ap_keymap_put(&q->waiting, key, (void *)(intptr_t)ready, NULL);
+        if (r < 0) {
+                free(k);
+                goto out;
+        }
+        r = heap_push_owned(q, k, ready);
+        if (r < 0) {
+                /* keep the plan we had (its heap entry is still there), or none */
+                if (!had || ap_keymap_put(&q->waiting, key, prev, NULL) < 0) /* a replace: cannot fail */
+                        ap_keymap_remove(&q->waiting, key, NULL);
+                goto out;
+        }
         wake_all(q); /* waiters recompute how long to sleep */
 out:
         pthread_mutex_unlock(&q->lock);
@@ -361,13 +372,29 @@ long ap_kube_workqueue_backoff_ms(long base_ms, long max_ms, int failures)
         return d > (double)max_ms ? max_ms : (long)d;
 }
 
+/* Reserve one token of the overall bucket: how long until it is ours (ms). Lock held. */
+static long bucket_delay_ms(struct ap_kube_workqueue *q)
+{
+        if (q->qps <= 0)
+                return 0;
+        int64_t now = ap_mono_ns();
+        q->tokens = AP_MIN(q->burst, q->tokens + (double)(now - q->tokens_at_ns) / 1e9 * q->qps);
+        q->tokens_at_ns = now;
+        q->tokens -= 1;
+        return q->tokens >= 0 ? 0 : (long)(-q->tokens / q->qps * 1000 + 0.999);
+}
+
 int ap_kube_workqueue_add_rate_limited(struct ap_kube_workqueue *q, const char *key)
 {
         pthread_mutex_lock(&q->lock);
         uintptr_t n = (uintptr_t)ap_keymap_get(&q->failures, key);
         int r = ap_keymap_put(&q->failures, key, (void *)(n + 1), NULL);
         atomic_store(&q->n_failures, ap_keymap_size(&q->failures));
-        long delay = ap_kube_workqueue_backoff_ms(q->base_ms, q->max_ms, (int)AP_MIN(n, 1000));
+        /* client-go's DefaultControllerRateLimiter: the longer of the key's backoff and the wait for a
+         * token of the bucket every key shares, so a storm of failures is spread out */
+        long backoff = ap_kube_workqueue_backoff_ms(q->base_ms, q->max_ms, (int)AP_MIN(n, 1000));
+        long bucket = bucket_delay_ms(q); /* reserves a token: once */
+        long delay = AP_MAX(backoff, bucket);
         pthread_mutex_unlock(&q->lock);
         if (r < 0)
                 return r;
@@ -399,7 +426,7 @@ static int64_t promote_due(struct ap_kube_workqueue *q)
 {
         if (q->n_heap == 0)
                 return 0;
-        int64_t now = now_ns();
+        int64_t now = ap_mono_ns();
         while (q->n_heap > 0) {
                 if (q->heap[0].ready_ns > now)
                         return q->heap[0].ready_ns;
@@ -408,9 +435,20 @@ static int64_t promote_due(struct ap_kube_workqueue *q)
                 bool valid = ap_keymap_contains(&q->waiting, d.key) &&
                              (int64_t)(intptr_t)(cur = ap_keymap_get(&q->waiting, d.key)) == d.ready_ns;
                 if (valid) {
-                        ap_keymap_remove(&q->waiting, d.key, NULL);
                         struct item *none = NULL;
-                        add_locked(q, d.key, ap_keymap_hash(d.key), &none, now);
+                        if (add_locked(q, d.key, ap_keymap_hash(d.key), &none, now) < 0) {
+                                /* out of memory: keep it delayed and try again shortly (the heap has
+                                 * room: this entry just left it; the waiting entry is replaced in
+                                 * place) */
+                                int64_t retry = now + RETRY_NS;
+                                if (ap_keymap_put(&q->waiting, d.key, (void *)(intptr_t)retry, NULL) == 0 &&
+                                    heap_push_owned(q, d.key, retry) == 0)
+                                        return q->heap[0].ready_ns;
+                                ap_keymap_remove(&q->waiting, d.key, NULL);
+                                free(d.key);
+                                return q->n_heap ? q->heap[0].ready_ns : 0;
+                        }
+                        ap_keymap_remove(&q->waiting, d.key, NULL);
                 }
                 free(d.key);
         }
@@ -463,10 +501,10 @@ static void spin_for_key(struct ap_kube_workqueue *q)
 {
         q->n_spinning++;
         pthread_mutex_unlock(&q->lock);
-        int64_t until = now_ns() + SPIN_NS;
+        int64_t until = ap_mono_ns() + SPIN_NS;
         for (unsigned i = 1; atomic_load_explicit(&q->ready, memory_order_relaxed) == 0; i++) {
                 cpu_relax();
-                if (i % 32 == 0 && now_ns() > until)
+                if (i % 32 == 0 && ap_mono_ns() > until)
                         break;
         }
         pthread_mutex_lock(&q->lock);
@@ -479,12 +517,14 @@ static int get_locked(struct ap_kube_workqueue *q, int64_t now, char **ret_key, 
 {
         bool spun = false;
         for (;;) {
+                if (q->paused)
+                        return -ECANCELED;
                 int64_t next = q->shutting_down ? 0 : promote_due(q);
                 if (q->count > 0)
                         break;
                 if (q->shutting_down && q->n_requeue == 0)
                         return -ESHUTDOWN;
-                if (!spun && q->n_spinning == 0 && !q->shutting_down) {
+                if (!spun && q->n_spinning == 0 && !q->shutting_down && !q->paused) {
                         spun = true;
                         spin_for_key(q);
                         now = 0;
@@ -504,7 +544,7 @@ static int get_locked(struct ap_kube_workqueue *q, int64_t now, char **ret_key, 
         }
         struct item *it = fifo_pop(q);
         if (!now)
-                now = now_ns();
+                now = ap_mono_ns();
         it->dirty = false;
         it->processing = true;
         it->start_ns = now;
@@ -519,7 +559,7 @@ int ap_kube_workqueue_next(struct ap_kube_workqueue *q, char *done_key, char **r
         int64_t took = -1, waited = -1;
         char *key = NULL;
         pthread_mutex_lock(&q->lock);
-        int64_t now = now_ns(); /* one clock read for done() and, when nothing waits, get() */
+        int64_t now = ap_mono_ns(); /* one clock read for done() and, when nothing waits, get() */
         struct item *finished = NULL;
         if (done_key)
                 took = done_locked(q, done_key, now, &finished);
@@ -546,10 +586,27 @@ void ap_kube_workqueue_done(struct ap_kube_workqueue *q, char *key)
                 return;
         struct item *finished = NULL;
         pthread_mutex_lock(&q->lock);
-        int64_t took = done_locked(q, key, now_ns(), &finished);
+        int64_t took = done_locked(q, key, ap_mono_ns(), &finished);
         pthread_mutex_unlock(&q->lock);
         free(finished);
         ap_kube_metric_observe(q->m_work_dur, (double)took / 1e9);
+}
+
+void ap_kube_workqueue_pause(struct ap_kube_workqueue *q)
+{
+        pthread_mutex_lock(&q->lock);
+        q->paused = true;
+        wake_all(q);
+        pthread_mutex_unlock(&q->lock);
+        /* a worker spinning without the lock sees ready == 0 or takes the lock and sees paused */
+}
+
+void ap_kube_workqueue_resume(struct ap_kube_workqueue *q)
+{
+        pthread_mutex_lock(&q->lock);
+        q->paused = false;
+        wake_all(q);
+        pthread_mutex_unlock(&q->lock);
 }
 
 void ap_kube_workqueue_shutdown(struct ap_kube_workqueue *q)

@@ -9,6 +9,12 @@
  *   POST   /repos/{owner}/{repo}/keys
  * https://docs.github.com/en/rest/deploy-keys/deploy-keys#create-a-deploy-key DELETE
  * /repos/{owner}/{repo}/keys/{id} https://docs.github.com/en/rest/deploy-keys/deploy-keys#delete-a-deploy-key
+ *   DELETE /repos/{owner}/{repo}             https://docs.github.com/en/rest/repos/repos#delete-a-repository
+ *   PATCH  /repos/{owner}/{repo} {"archived": true}: archived repositories are read-only afterwards
+ *   GET    /users/{username}  https://docs.github.com/en/rest/users/users#get-a-user ("type": "User" or
+ *          "Organization")
+ *   GET    /user              https://docs.github.com/en/rest/users/users#get-the-authenticated-user (403
+ *          "Resource not accessible by integration" for an installation token)
  *   POST   /app/installations/{id}/access_tokens
  *          https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app, with the
  *          RS256 JWT checked as
@@ -19,9 +25,23 @@
  * in use", 404 for unknown repos or orgs, 401 "Bad credentials", 403 without a User-Agent
  * (https://docs.github.com/en/rest/using-the-rest-api/getting-started-with-the-rest-api#user-agent).
  *
+ * Every answer carries the rate-limit headers of
+ * https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api (x-ratelimit-limit,
+ * -remaining, -used, -reset, -resource). 422 bodies are GitHub's: {"message": "Repository creation
+ * failed." | "Validation Failed", "errors": [{"resource", "code", "field", "message"}]}, e.g. "name
+ * already exists on this account", "key is already in use", "description control characters are not
+ * allowed".
+ *
+ * Accounts: ORG is an Organization; the PAT belongs to the User "standin-user"; "other-user" is a User.
+ *
  * Usage: github_standin APP_PUBLIC_KEY_PEM PAT APP_ID INSTALLATION_ID ORG TOKEN_TTL_SECONDS
- * Prints the port it listens on (127.0.0.1) and serves until stdin closes. Counters for the test:
- * GET /_standin/stats -> {"tokens_issued": n, "requests": n} (no auth). */
+ * Prints the port it listens on (127.0.0.1) and serves until stdin closes. Test controls (no auth):
+ *   GET  /_standin/stats  -> {"tokens_issued": n, "requests": n}
+ *   POST /_standin/faults {"count": n, "status": s, "message": m, "retry_after": secs, "remaining_zero":
+ *        true, "reset_in": secs, "after": true}: the next n API requests are answered with that status and
+ *        message, a Retry-After header when retry_after is given, and x-ratelimit-remaining 0 with
+ *        x-ratelimit-reset now + reset_in when remaining_zero (GitHub's primary and secondary rate limits,
+ *        5xx); with "after" the request is carried out first and only its answer is lost. */
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -49,7 +69,7 @@ struct key {
 
 struct repo {
         char owner[64], name[128], description[256], default_branch[128];
-        int private_;
+        int private_, archived;
         long long id;
         struct key keys[MAX_KEYS];
         int nkeys;
@@ -67,7 +87,22 @@ static struct {
         int nrepos;
         long long next_id;
         long requests;
-} S = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_id = 1000};
+        /* injected faults (POST /_standin/faults) */
+        int fault_count;
+        unsigned fault_status;
+        char fault_message[256];
+        long fault_retry_after; /* -1: no Retry-After header */
+        int fault_remaining_zero, fault_after;
+        long fault_reset_in;
+        /* headers of the answer being built (under lock) */
+        long hdr_retry_after;
+        int hdr_remaining_zero, hdr_replace;
+        long hdr_reset_in;
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER, .next_id = 1000, .fault_retry_after = -1, .hdr_retry_after = -1};
+
+#define PAT_USER   "standin-user"
+#define OTHER_USER "other-user"
+#define RATE_LIMIT 5000
 
 struct req {
         struct ap_buf body;
@@ -75,11 +110,34 @@ struct req {
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, json_t *j)
 {
+        if (S.hdr_replace) { /* the request was carried out, but its answer is lost: the fault instead */
+                S.hdr_replace = 0;
+                json_decref(j);
+                status = S.fault_status;
+                j = json_pack("{s:s, s:s}", "message", S.fault_message, "documentation_url",
+                              "https://docs.github.com/rest");
+        }
         char *text = j ? json_dumps(j, JSON_COMPACT) : strdup("");
         json_decref(j);
         struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
         MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
         MHD_add_response_header(r, "X-GitHub-Api-Version-Selected", "2022-11-28");
+        char num[32];
+        long used = S.requests % RATE_LIMIT;
+        snprintf(num, sizeof(num), "%d", RATE_LIMIT);
+        MHD_add_response_header(r, "x-ratelimit-limit", num);
+        snprintf(num, sizeof(num), "%ld", S.hdr_remaining_zero ? 0 : RATE_LIMIT - used);
+        MHD_add_response_header(r, "x-ratelimit-remaining", num);
+        snprintf(num, sizeof(num), "%ld", S.hdr_remaining_zero ? (long)RATE_LIMIT : used);
+        MHD_add_response_header(r, "x-ratelimit-used", num);
+        snprintf(num, sizeof(num), "%lld",
+                 (long long)time(NULL) + (S.hdr_remaining_zero ? S.hdr_reset_in : 3600));
+        MHD_add_response_header(r, "x-ratelimit-reset", num);
+        MHD_add_response_header(r, "x-ratelimit-resource", "core");
+        if (S.hdr_retry_after >= 0) {
+                snprintf(num, sizeof(num), "%ld", S.hdr_retry_after);
+                MHD_add_response_header(r, "Retry-After", num);
+        }
         enum MHD_Result ret = MHD_queue_response(c, status, r);
         MHD_destroy_response(r);
         return ret;
@@ -112,12 +170,12 @@ static json_t *repo_json(const struct repo *r)
         snprintf(ssh, sizeof(ssh), "git@github.com:%s.git", full);
         snprintf(clone, sizeof(clone), "https://github.com/%s.git", full);
         int is_org = strcmp(r->owner, S.org) == 0;
-        return json_pack("{s:I, s:s, s:s, s:b, s:{s:s, s:I, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-                         r->id, "name", r->name, "full_name", full, "private", r->private_, "owner", "login",
-                         r->owner, "id", (json_int_t)7, "type", is_org ? "Organization" : "User", "html_url",
-                         html, "description", r->description, "url", url, "ssh_url", ssh, "clone_url", clone,
-                         "default_branch", r->default_branch, "visibility",
-                         r->private_ ? "private" : "public");
+        return json_pack("{s:I, s:s, s:s, s:b, s:{s:s, s:I, s:s}, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
+                         "id", r->id, "name", r->name, "full_name", full, "private", r->private_, "owner",
+                         "login", r->owner, "id", (json_int_t)7, "type", is_org ? "Organization" : "User",
+                         "html_url", html, "description", r->description, "url", url, "ssh_url", ssh,
+                         "clone_url", clone, "default_branch", r->default_branch, "visibility",
+                         r->private_ ? "private" : "public", "archived", r->archived);
 }
 
 static json_t *key_json(const struct repo *r, const struct key *k)
@@ -127,6 +185,14 @@ static json_t *key_json(const struct repo *r, const struct key *k)
         return json_pack("{s:I, s:s, s:s, s:s, s:b, s:s, s:b, s:n, s:n}", "id", (json_int_t)k->id, "key",
                          k->key, "url", url, "title", k->title, "verified", 1, "created_at",
                          "2026-01-01T00:00:00Z", "read_only", k->read_only, "added_by", "last_used");
+}
+
+static json_t *account_json(const char *login, const char *type)
+{
+        char url[300];
+        snprintf(url, sizeof(url), "https://api.github.com/users/%s", login);
+        return json_pack("{s:s, s:I, s:s, s:s, s:b}", "login", login, "id", (json_int_t)(strlen(login) * 7),
+                         "url", url, "type", type, "site_admin", 0);
 }
 
 static struct repo *find_repo(const char *owner, const char *name)
@@ -252,6 +318,10 @@ static enum MHD_Result create_repo(struct MHD_Connection *c, const char *owner, 
         const char *desc = json_string_value(json_object_get(body, "description"));
         if (!name || !name[0] || strlen(name) > 100)
                 return validation(c, "Repository", "name", "name is invalid");
+        for (const char *p = desc; p && *p; p++)
+                if ((unsigned char)*p < 0x20)
+                        return validation(c, "Repository", "description",
+                                          "description control characters are not allowed");
         if (find_repo(owner, name))
                 return validation(c, "Repository", "name", "name already exists on this account");
         if (S.nrepos == MAX_REPOS)
@@ -277,7 +347,28 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
                 return reply(
                     c, 200,
                     json_pack("{s:i, s:I}", "tokens_issued", S.ntokens, "requests", (json_int_t)S.requests));
+        if (strcmp(url, "/_standin/faults") == 0 && strcmp(method, "POST") == 0) {
+                const char *m = json_string_value(json_object_get(body, "message"));
+                json_t *ra = json_object_get(body, "retry_after");
+                S.fault_count = (int)json_integer_value(json_object_get(body, "count"));
+                S.fault_status = (unsigned)json_integer_value(json_object_get(body, "status"));
+                snprintf(S.fault_message, sizeof(S.fault_message), "%s", m ? m : "Server Error");
+                S.fault_retry_after = json_is_integer(ra) ? (long)json_integer_value(ra) : -1;
+                S.fault_remaining_zero = json_is_true(json_object_get(body, "remaining_zero"));
+                S.fault_reset_in = (long)json_integer_value(json_object_get(body, "reset_in"));
+                S.fault_after = json_is_true(json_object_get(body, "after"));
+                return reply(c, 204, NULL);
+        }
         S.requests++;
+        if (S.fault_count > 0) {
+                S.fault_count--;
+                S.hdr_retry_after = S.fault_retry_after;
+                S.hdr_remaining_zero = S.fault_remaining_zero;
+                S.hdr_reset_in = S.fault_reset_in;
+                if (!S.fault_after)
+                        return message(c, S.fault_status, S.fault_message);
+                S.hdr_replace = 1; /* carry the request out, then answer with the fault */
+        }
         if (!MHD_lookup_connection_value(c, MHD_HEADER_KIND, "User-Agent"))
                 return message(
                     c, 403,
@@ -299,10 +390,23 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
         int who = token_kind(bearer(c));
         if (who < 0)
                 return message(c, 401, "Bad credentials");
+        if (strcmp(url, "/user") == 0 && strcmp(method, "GET") == 0) {
+                if (who == 1)
+                        return message(c, 403, "Resource not accessible by integration");
+                return reply(c, 200, account_json(PAT_USER, "User"));
+        }
+        if (strncmp(url, "/users/", 7) == 0 && strcmp(method, "GET") == 0) {
+                const char *name = url + 7;
+                if (strcmp(name, S.org) == 0)
+                        return reply(c, 200, account_json(name, "Organization"));
+                if (strcmp(name, PAT_USER) == 0 || strcmp(name, OTHER_USER) == 0)
+                        return reply(c, 200, account_json(name, "User"));
+                return message(c, 404, "Not Found");
+        }
         if (strcmp(url, "/user/repos") == 0 && strcmp(method, "POST") == 0) {
                 if (who == 1)
                         return message(c, 403, "Resource not accessible by integration");
-                return create_repo(c, "standin-user", body);
+                return create_repo(c, PAT_USER, body);
         }
         /* /orgs/{org}/repos */
         if (strncmp(url, "/orgs/", 6) == 0) {
@@ -327,7 +431,16 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *method, const
         if (!tail[0]) {
                 if (strcmp(method, "GET") == 0)
                         return reply(c, 200, repo_json(r));
+                if (strcmp(method, "DELETE") == 0) {
+                        *r = S.repos[--S.nrepos];
+                        return reply(c, 204, NULL);
+                }
                 if (strcmp(method, "PATCH") == 0) {
+                        json_t *arch = json_object_get(body, "archived");
+                        if (json_is_boolean(arch))
+                                r->archived = json_is_true(arch);
+                        else if (r->archived)
+                                return message(c, 403, "Repository was archived so is read-only.");
                         const char *br = json_string_value(json_object_get(body, "default_branch"));
                         if (br) {
                                 if (!br[0] || strlen(br) >= sizeof(r->default_branch))
@@ -398,6 +511,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (!body)
                 return message(c, 400, "Problems parsing JSON");
         pthread_mutex_lock(&S.lock);
+        S.hdr_retry_after = -1;
+        S.hdr_remaining_zero = 0;
+        S.hdr_replace = 0;
         enum MHD_Result r = route(c, method, url, body);
         pthread_mutex_unlock(&S.lock);
         json_decref(body);

@@ -87,14 +87,28 @@ static int teardown(void **state)
         return 0;
 }
 
-static struct ap_forge *gitea(const char *tok)
+static struct ap_forge *gitea_owned(const char *tok, const char *owner)
 {
-        struct ap_forge_config cfg = {.kind = AP_FORGE_GITEA, .api_url = api, .owner = ORG, .token = tok};
+        struct ap_forge_config cfg = {.kind = AP_FORGE_GITEA, .api_url = api, .owner = owner, .token = tok};
         struct ap_forge *f = NULL;
         struct ap_error err = AP_ERROR_INIT;
         if (ap_forge_new(&cfg, &f, &err) < 0)
                 fail_msg("%s", err.msg);
         return f;
+}
+
+static struct ap_forge *gitea(const char *tok)
+{
+        return gitea_owned(tok, ORG);
+}
+
+/* HTTP status of GET /repos/{owner}/{name} */
+static int repo_status(const char *owner, const char *name)
+{
+        _cleanup_buf_ struct ap_buf out = AP_BUF_INIT;
+        t_sh(&out, "curl -s -o /dev/null -w '%%{http_code}' -H 'Authorization: token %s' %s/repos/%s/%s",
+             token, api, owner, name);
+        return (int)strtol(out.data, NULL, 10);
 }
 
 static void write_key(const char *name, const struct ap_ssh_key *k)
@@ -226,7 +240,7 @@ static void test_repo_keys_push_clone(void **state)
         assert_true(found);
         struct ap_git_change w = {.path = "x", .data = "x", .len = 1};
         struct ap_git_commit_request wreq = {.changes = &w, .n_changes = 1, .subject = "must fail"};
-        assert_int_equal(ap_git_repo_commit_push(ro, &wreq, &res, &err), -EACCES);
+        assert_int_equal(ap_git_repo_commit_push(ro, &wreq, &res, &err), AP_E_FORBIDDEN);
         assert_non_null(strstr(err.msg, "'demo-platform'"));
         assert_non_null(strstr(err.msg, "not authorized to write"));
 }
@@ -236,17 +250,109 @@ static void test_gitea_errors(void **state)
         struct ap_error err = AP_ERROR_INIT;
         struct ap_forge_repo r;
         _cleanup_(ap_forge_freep) struct ap_forge *bad = gitea("0000000000000000000000000000000000000000");
-        assert_int_equal(ap_forge_ensure_repo(bad, "demo-platform", NULL, &r, &err), -EACCES);
+        assert_int_equal(ap_forge_ensure_repo(bad, "demo-platform", NULL, &r, &err), AP_E_UNAUTHORIZED);
         assert_non_null(strstr(err.msg, "http 401"));
         _cleanup_(ap_forge_freep) struct ap_forge *f = gitea(token);
-        assert_int_equal(ap_forge_set_default_branch(f, "no-such-platform", "main", &err), -ENOENT);
+        assert_int_equal(ap_forge_set_default_branch(f, "no-such-platform", "main", &err), AP_E_NOT_FOUND);
         enum ap_forge_key_result kr;
         _cleanup_(ap_ssh_key_freep) struct ap_ssh_key *k = NULL;
         _cleanup_buf_ struct ap_buf l = AP_BUF_INIT;
         assert_int_equal(ap_ssh_key_generate(NULL, &k, &err), 0);
         ap_ssh_key_write_public(k, &l);
         assert_int_equal(ap_forge_ensure_deploy_key(f, "no-such-platform", "flux", l.data, false, &kr, &err),
-                         -ENOENT);
+                         AP_E_NOT_FOUND);
+}
+
+/* Owners: an organisation, the token's own user account (POST /user/repos), another user (refused), a
+ * missing one (refused); nothing is ever created in the token's account instead. */
+static void test_gitea_owners(void **state)
+{
+        struct ap_error err = AP_ERROR_INIT;
+        struct ap_forge_repo r;
+        _cleanup_(ap_forge_freep) struct ap_forge *mine = gitea_owned(token, "ap-admin");
+        int rc = ap_forge_ensure_repo(mine, "own-platform", NULL, &r, &err);
+        if (rc < 0)
+                fail_msg("%s", err.msg);
+        assert_true(r.created);
+        assert_true(r.is_private);
+        assert_int_equal(repo_status("ap-admin", "own-platform"), 200);
+
+        assert_int_equal(
+            t_sh(NULL,
+                 "curl -fsS -H 'Authorization: token %s' -H 'Content-Type: application/json' -d "
+                 "'{\"username\":\"someone\",\"email\":\"someone@example.test\",\"password\":"
+                 "\"someone-password-1\",\"must_change_password\":false}' %s/admin/users >/dev/null",
+                 token, api),
+            0);
+        _cleanup_(ap_forge_freep) struct ap_forge *other = gitea_owned(token, "someone");
+        assert_int_equal(ap_forge_ensure_repo(other, "theirs-platform", NULL, &r, &err), AP_E_FORBIDDEN);
+        assert_non_null(strstr(err.msg, "'someone'"));
+        assert_non_null(strstr(err.msg, "'ap-admin'"));
+        assert_int_equal(repo_status("someone", "theirs-platform"), 404);
+        assert_int_equal(repo_status("ap-admin", "theirs-platform"), 404);
+
+        _cleanup_(ap_forge_freep) struct ap_forge *ghost = gitea_owned(token, "ghost-org");
+        assert_int_equal(ap_forge_ensure_repo(ghost, "x-platform", NULL, &r, &err), AP_E_NOT_FOUND);
+        assert_non_null(strstr(err.msg, "'ghost-org'"));
+        assert_int_equal(repo_status("ap-admin", "x-platform"), 404);
+}
+
+/* 409/422 by their bodies, delete and archive against the real server. */
+static void test_gitea_422_delete_archive(void **state)
+{
+        struct ap_error err = AP_ERROR_INIT;
+        struct ap_forge_repo r;
+        _cleanup_(ap_forge_freep) struct ap_forge *f = gitea(token);
+        assert_int_equal(ap_forge_ensure_repo(f, "life-platform", NULL, &r, &err), 0);
+
+        /* a description past Gitea's 2048 characters: invalid input, not "already exists" */
+        char longdesc[3000];
+        memset(longdesc, 'd', sizeof(longdesc) - 1);
+        longdesc[sizeof(longdesc) - 1] = '\0';
+        assert_int_equal(ap_forge_ensure_repo(f, "long-platform", longdesc, &r, &err), AP_E_INVALID);
+        assert_int_equal(repo_status(ORG, "long-platform"), 404);
+
+        /* the operator's own user key as a deploy key: Gitea says "has been used as non-deploy key" */
+        _cleanup_buf_ struct ap_buf pub = AP_BUF_INIT;
+        assert_int_equal(ap_ssh_key_write_public(operator_key, &pub), 0);
+        enum ap_forge_key_result kr;
+        assert_int_equal(ap_forge_ensure_deploy_key(f, "life-platform", "flux", pub.data, false, &kr, &err),
+                         AP_E_EXISTS);
+        assert_non_null(strstr(err.msg, "non-deploy key"));
+
+        bool done = false;
+        assert_int_equal(ap_forge_archive_repo(f, "life-platform", &done, &err), 0);
+        assert_true(done);
+        assert_int_equal(ap_forge_archive_repo(f, "life-platform", &done, &err), 0);
+        assert_false(done);
+        assert_int_equal(ap_forge_ensure_repo(f, "life-platform", NULL, &r, &err), 0);
+        assert_true(r.archived);
+        assert_int_equal(ap_forge_delete_repo(f, "life-platform", &done, &err), 0);
+        assert_true(done);
+        assert_int_equal(repo_status(ORG, "life-platform"), 404);
+        assert_int_equal(ap_forge_delete_repo(f, "life-platform", &done, &err), 0);
+        assert_false(done);
+        assert_int_equal(ap_forge_archive_repo(f, "life-platform", &done, &err), 0);
+        assert_false(done);
+
+        /* a token that may read but not delete: forbidden, with Gitea's reason */
+        _cleanup_buf_ struct ap_buf ro = AP_BUF_INIT;
+        assert_int_equal(ap_forge_ensure_repo(f, "kept-platform", NULL, &r, &err), 0);
+        /* tokens are made with the password (basic auth), as Gitea's API asks */
+        assert_int_equal(
+            t_sh(&ro,
+                 "curl -fsS -u ap-admin:ap-admin-password -H 'Content-Type: application/json' -d "
+                 "'{\"name\":\"readonly\",\"scopes\":[\"read:repository\",\"read:user\"]}' "
+                 "%s/users/ap-admin/tokens | sed -n 's/.*\"sha1\":\"\\([0-9a-f]*\\)\".*/\\1/p'",
+                 api),
+            0);
+        while (ro.len && ro.data[ro.len - 1] == '\n')
+                ap_buf_truncate(&ro, ro.len - 1);
+        assert_true(ro.len >= 40);
+        _cleanup_(ap_forge_freep) struct ap_forge *reader = gitea(ro.data);
+        assert_int_equal(ap_forge_delete_repo(reader, "kept-platform", &done, &err), AP_E_FORBIDDEN);
+        assert_non_null(strstr(err.msg, "'" ORG "/kept-platform'"));
+        assert_int_equal(repo_status(ORG, "kept-platform"), 200);
 }
 
 int main(void)
@@ -254,6 +360,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_repo_keys_push_clone),
             cmocka_unit_test(test_gitea_errors),
+            cmocka_unit_test(test_gitea_owners),
+            cmocka_unit_test(test_gitea_422_delete_archive),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

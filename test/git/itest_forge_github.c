@@ -1,7 +1,10 @@
 /* itest_forge_github.c - contract test of the GitHub provider against test/git/github_standin (a
  * STAND-IN built from GitHub's documented requests and responses, since GitHub cannot run here): repo
- * create/exists, deploy keys add/present/rotate/in-use, default branch, bad credentials, and GitHub App
- * authentication (RS256 JWT verified by the stand-in, installation token cached until near expiry). */
+ * create/exists, deploy keys add/present/rotate/in-use, default branch, bad credentials, owners
+ * (organisation, the authenticated user, anyone else refused), rate limits and 5xx (retried within the
+ * budget, else AP_E_RATE_LIMITED with the wait), 422 told apart by its body, answers lost after the
+ * request was carried out, delete and archive, and GitHub App authentication (RS256 JWT verified by the
+ * stand-in, installation token cached until near expiry). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "crypto/ssh_key.h"
 #include "forge/forge.h"
 #include "testutil.h"
@@ -107,8 +111,13 @@ static int teardown(void **state)
 
 static struct ap_forge *forge_pat(const char *token, const char *owner)
 {
-        struct ap_forge_config cfg = {
-            .kind = AP_FORGE_GITHUB, .api_url = main_si.api, .owner = owner, .token = token};
+        struct ap_forge_config cfg = {.kind = AP_FORGE_GITHUB,
+                                      .api_url = main_si.api,
+                                      .owner = owner,
+                                      .token = token,
+                                      .retry_timeout_ms = 3000,
+                                      .backoff_initial_ms = 50,
+                                      .backoff_max_ms = 200};
         struct ap_forge *f = NULL;
         struct ap_error err = AP_ERROR_INIT;
         if (ap_forge_new(&cfg, &f, &err) < 0)
@@ -116,11 +125,11 @@ static struct ap_forge *forge_pat(const char *token, const char *owner)
         return f;
 }
 
-static struct ap_forge *forge_app(const struct standin *s, const char *pem)
+static struct ap_forge *forge_app_owned(const struct standin *s, const char *pem, const char *owner)
 {
         struct ap_forge_config cfg = {.kind = AP_FORGE_GITHUB,
                                       .api_url = s->api,
-                                      .owner = ORG,
+                                      .owner = owner,
                                       .app_id = APP_ID,
                                       .installation_id = INST_ID,
                                       .app_private_key_pem = pem};
@@ -131,12 +140,35 @@ static struct ap_forge *forge_app(const struct standin *s, const char *pem)
         return f;
 }
 
+static struct ap_forge *forge_app(const struct standin *s, const char *pem)
+{
+        return forge_app_owned(s, pem, ORG);
+}
+
 static long stat_of(const struct standin *s, const char *key)
 {
         _cleanup_buf_ struct ap_buf out = AP_BUF_INIT;
         t_sh(&out, "curl -fsS http://127.0.0.1:%u/_standin/stats", s->port);
         const char *p = strstr(out.data, key);
         return p ? strtol(p + strlen(key) + 2, NULL, 10) : -1;
+}
+
+/* HTTP status of GET /repos/{owner}/{name} on the main stand-in. */
+static int repo_status(const char *owner, const char *name)
+{
+        _cleanup_buf_ struct ap_buf out = AP_BUF_INIT;
+        t_sh(&out,
+             "curl -s -o /dev/null -w '%%{http_code}' -H 'User-Agent: t' -H 'Authorization: Bearer " PAT
+             "' http://127.0.0.1:%u/repos/%s/%s",
+             main_si.port, owner, name);
+        return (int)strtol(out.data, NULL, 10);
+}
+
+static void key_line(struct ap_ssh_key **k, struct ap_buf *line, const char *comment)
+{
+        assert_int_equal(ap_ssh_key_generate(comment, k, NULL), 0);
+        ap_buf_reset(line);
+        assert_int_equal(ap_ssh_key_write_public(*k, line), 0);
 }
 
 static void test_repo_create_then_exists(void **state)
@@ -160,8 +192,8 @@ static void test_repo_create_then_exists(void **state)
         assert_int_equal(ap_forge_ensure_repo(f, "shop-platform", NULL, &r, &err), 0);
         assert_string_equal(r.default_branch, "trunk");
 
-        assert_int_equal(ap_forge_ensure_repo(f, "../etc", NULL, &r, &err), -EINVAL);
-        assert_int_equal(ap_forge_ensure_repo(f, "x.git", NULL, &r, &err), -EINVAL);
+        assert_int_equal(ap_forge_ensure_repo(f, "../etc", NULL, &r, &err), AP_E_INVALID);
+        assert_int_equal(ap_forge_ensure_repo(f, "x.git", NULL, &r, &err), AP_E_INVALID);
 }
 
 static void test_bad_token_and_unknown_owner(void **state)
@@ -169,23 +201,170 @@ static void test_bad_token_and_unknown_owner(void **state)
         struct ap_error err = AP_ERROR_INIT;
         struct ap_forge_repo r;
         _cleanup_(ap_forge_freep) struct ap_forge *bad = forge_pat("ghp_wrong", ORG);
-        assert_int_equal(ap_forge_ensure_repo(bad, "x-platform", NULL, &r, &err), -EACCES);
+        assert_int_equal(ap_forge_ensure_repo(bad, "x-platform", NULL, &r, &err), AP_E_UNAUTHORIZED);
         assert_non_null(strstr(err.msg, "Bad credentials"));
-        assert_non_null(strstr(err.msg, "credentials secret"));
+        assert_non_null(strstr(err.msg, "'acme/x-platform'"));
+        assert_null(strstr(err.msg, "--")); /* no command-line hints in library messages */
         assert_null(strstr(err.msg, "ghp_wrong"));
 
-        /* an owner that is no organisation: the repository goes to the token's own account */
+        /* the owner is the token's own user account: POST /user/repos */
         _cleanup_(ap_forge_freep) struct ap_forge *user = forge_pat(PAT, "standin-user");
         assert_int_equal(ap_forge_ensure_repo(user, "mine-platform", NULL, &r, &err), 0);
         assert_true(r.created);
         assert_string_equal(r.https_url, "https://github.com/standin-user/mine-platform.git");
+
+        /* someone else's user account: refused, and nothing lands in the token's own account */
+        _cleanup_(ap_forge_freep) struct ap_forge *other = forge_pat(PAT, "other-user");
+        assert_int_equal(ap_forge_ensure_repo(other, "theirs-platform", NULL, &r, &err), AP_E_FORBIDDEN);
+        assert_non_null(strstr(err.msg, "'other-user'"));
+        assert_non_null(strstr(err.msg, "'standin-user'"));
+        assert_int_equal(repo_status("standin-user", "theirs-platform"), 404);
+        assert_int_equal(repo_status("other-user", "theirs-platform"), 404);
+
+        /* an owner that does not exist at all */
+        _cleanup_(ap_forge_freep) struct ap_forge *ghost = forge_pat(PAT, "ghost-org");
+        assert_int_equal(ap_forge_ensure_repo(ghost, "x-platform", NULL, &r, &err), AP_E_NOT_FOUND);
+        assert_non_null(strstr(err.msg, "'ghost-org'"));
+        assert_int_equal(repo_status("standin-user", "x-platform"), 404);
+
+        /* a user account with App credentials: an installation cannot create repositories there */
+        _cleanup_(ap_forge_freep) struct ap_forge *app =
+            forge_app_owned(&main_si, app_pem.data, "standin-user");
+        assert_int_equal(ap_forge_ensure_repo(app, "app-user-platform", NULL, &r, &err), AP_E_FORBIDDEN);
+        assert_non_null(strstr(err.msg, "github app"));
 }
 
-static void key_line(struct ap_ssh_key **k, struct ap_buf *line, const char *comment)
+/* Make the next count API requests of the main stand-in fail (see github_standin.c /_standin/faults). */
+static void inject(const char *json)
 {
-        assert_int_equal(ap_ssh_key_generate(comment, k, NULL), 0);
-        ap_buf_reset(line);
-        assert_int_equal(ap_ssh_key_write_public(*k, line), 0);
+        assert_int_equal(
+            t_sh(NULL, "curl -fsS -X POST -d '%s' http://127.0.0.1:%u/_standin/faults", json, main_si.port),
+            0);
+}
+
+static void test_rate_limits_and_outages(void **state)
+{
+        _cleanup_(ap_forge_freep) struct ap_forge *f = forge_pat(PAT, ORG);
+        struct ap_error err = AP_ERROR_INIT;
+        struct ap_forge_repo r;
+        assert_int_equal(ap_forge_ensure_repo(f, "limits-platform", NULL, &r, &err), 0);
+
+        /* two 502s, then the answer: retried with backoff */
+        long before = stat_of(&main_si, "requests");
+        inject("{\"count\":2,\"status\":502,\"message\":\"Server Error\"}");
+        int rc = ap_forge_set_default_branch(f, "limits-platform", "main", &err);
+        if (rc < 0)
+                fail_msg("%s", err.msg);
+        assert_int_equal(stat_of(&main_si, "requests") - before, 3);
+
+        /* 429 with Retry-After: waits that long, then succeeds */
+        inject("{\"count\":1,\"status\":429,\"message\":\"Too Many Requests\",\"retry_after\":1}");
+        int64_t t0 = ap_mono_ms();
+        assert_int_equal(ap_forge_set_default_branch(f, "limits-platform", "main", &err), 0);
+        assert_true(ap_mono_ms() - t0 >= 950);
+
+        /* a secondary rate limit (403 + message + Retry-After) is a rate limit, not bad credentials */
+        inject("{\"count\":1,\"status\":403,\"message\":\"You have exceeded a secondary rate limit. Please "
+               "wait a few minutes before you try again.\",\"retry_after\":1}");
+        assert_int_equal(ap_forge_set_default_branch(f, "limits-platform", "main", &err), 0);
+
+        /* the primary limit resets in an hour: no waiting, AP_E_RATE_LIMITED with the wait */
+        before = stat_of(&main_si, "requests");
+        inject("{\"count\":5,\"status\":403,\"message\":\"API rate limit exceeded for user ID 7.\","
+               "\"remaining_zero\":true,\"reset_in\":3600}");
+        t0 = ap_mono_ms();
+        assert_int_equal(ap_forge_set_default_branch(f, "limits-platform", "main", &err), AP_E_RATE_LIMITED);
+        assert_true(ap_mono_ms() - t0 < 1000);
+        assert_true(err.retry_after_ms >= 3590 * 1000L && err.retry_after_ms <= 3602 * 1000L);
+        assert_true(ap_error_retryable(err.code));
+        assert_non_null(strstr(err.msg, "rate limit"));
+        assert_non_null(strstr(err.msg, "'acme/limits-platform'"));
+        assert_int_equal(stat_of(&main_si, "requests") - before, 1);
+        inject("{\"count\":0}");
+
+        /* a secondary limit without headers: wait at least a minute, longer than the budget */
+        inject("{\"count\":1,\"status\":403,\"message\":\"You have exceeded a secondary rate limit.\"}");
+        assert_int_equal(ap_forge_set_default_branch(f, "limits-platform", "main", &err), AP_E_RATE_LIMITED);
+        assert_true(err.retry_after_ms >= 60000);
+
+        /* a plain 403 stays "forbidden" */
+        inject(
+            "{\"count\":1,\"status\":403,\"message\":\"Resource not accessible by personal access token\"}");
+        assert_int_equal(ap_forge_set_default_branch(f, "limits-platform", "main", &err), AP_E_FORBIDDEN);
+        assert_false(ap_error_retryable(err.code));
+
+        /* 5xx past the budget: unavailable */
+        inject("{\"count\":1000,\"status\":503,\"message\":\"Service Unavailable\"}");
+        assert_int_equal(ap_forge_set_default_branch(f, "limits-platform", "main", &err), AP_E_UNAVAILABLE);
+        assert_non_null(strstr(err.msg, "http 503"));
+        inject("{\"count\":0}");
+}
+
+static void test_lost_answers_and_422(void **state)
+{
+        _cleanup_(ap_forge_freep) struct ap_forge *f = forge_pat(PAT, ORG);
+        struct ap_error err = AP_ERROR_INIT;
+        struct ap_forge_repo r;
+        /* the create is carried out but its answer is lost: the retry meets "name already exists", looks
+         * again and finds the repository */
+        inject("{\"count\":1,\"status\":502,\"message\":\"Bad Gateway\",\"after\":true}");
+        int rc = ap_forge_ensure_repo(f, "lost-platform", "x", &r, &err);
+        if (rc < 0)
+                fail_msg("%s", err.msg);
+        assert_true(r.is_private);
+        assert_int_equal(repo_status(ORG, "lost-platform"), 200);
+
+        /* the same for a deploy key: "key is already in use" after our own lost POST is success */
+        _cleanup_(ap_ssh_key_freep) struct ap_ssh_key *k = NULL;
+        _cleanup_buf_ struct ap_buf l = AP_BUF_INIT;
+        key_line(&k, &l, "flux");
+        enum ap_forge_key_result kr;
+        inject("{\"count\":1,\"status\":500,\"message\":\"Server Error\",\"after\":true}");
+        rc = ap_forge_ensure_deploy_key(f, "lost-platform", "flux", l.data, false, &kr, &err);
+        if (rc < 0)
+                fail_msg("%s", err.msg);
+        assert_int_equal(kr, AP_FORGE_KEY_ADDED);
+
+        /* a 422 that is not "already exists" is invalid input */
+        assert_int_equal(ap_forge_ensure_repo(f, "bad-platform", "tab\there", &r, &err), AP_E_INVALID);
+        assert_non_null(strstr(err.msg, "description control characters are not allowed"));
+        assert_int_equal(repo_status(ORG, "bad-platform"), 404);
+}
+
+static void test_delete_and_archive(void **state)
+{
+        _cleanup_(ap_forge_freep) struct ap_forge *f = forge_pat(PAT, ORG);
+        struct ap_error err = AP_ERROR_INIT;
+        struct ap_forge_repo r;
+        bool done = false;
+        assert_int_equal(ap_forge_ensure_repo(f, "old-platform", NULL, &r, &err), 0);
+        assert_false(r.archived);
+        assert_int_equal(ap_forge_archive_repo(f, "old-platform", &done, &err), 0);
+        assert_true(done);
+        assert_int_equal(ap_forge_archive_repo(f, "old-platform", &done, &err), 0);
+        assert_false(done); /* archived already */
+        assert_int_equal(ap_forge_ensure_repo(f, "old-platform", NULL, &r, &err), 0);
+        assert_true(r.archived);
+        assert_false(r.created);
+        /* read-only now */
+        assert_int_equal(ap_forge_set_default_branch(f, "old-platform", "trunk", &err), AP_E_FORBIDDEN);
+        assert_non_null(strstr(err.msg, "archived"));
+
+        assert_int_equal(ap_forge_delete_repo(f, "old-platform", &done, &err), 0);
+        assert_true(done);
+        assert_int_equal(repo_status(ORG, "old-platform"), 404);
+        assert_int_equal(ap_forge_delete_repo(f, "old-platform", &done, &err), 0);
+        assert_false(done); /* gone already */
+        assert_int_equal(ap_forge_archive_repo(f, "old-platform", NULL, &err), 0);
+        assert_int_equal(ap_forge_delete_repo(f, "../x", NULL, &err), AP_E_INVALID);
+
+        /* refused deletes keep their reason */
+        assert_int_equal(ap_forge_ensure_repo(f, "kept-platform", NULL, &r, &err), 0);
+        inject("{\"count\":1,\"status\":403,\"message\":\"Must have admin rights to Repository.\"}");
+        assert_int_equal(ap_forge_delete_repo(f, "kept-platform", &done, &err), AP_E_FORBIDDEN);
+        assert_non_null(strstr(err.msg, "admin rights"));
+        assert_non_null(strstr(err.msg, "'acme/kept-platform'"));
+        assert_int_equal(repo_status(ORG, "kept-platform"), 200);
 }
 
 static void test_deploy_keys(void **state)
@@ -227,14 +406,16 @@ static void test_deploy_keys(void **state)
         /* a key already used by another repository is refused with a clear message */
         assert_int_equal(ap_forge_ensure_repo(f, "second-platform", NULL, &r, &err), 0);
         assert_int_equal(ap_forge_ensure_deploy_key(f, "second-platform", "flux", l2.data, false, &res, &err),
-                         -EEXIST);
+                         AP_E_EXISTS);
         assert_non_null(strstr(err.msg, "already in use"));
-        assert_non_null(strstr(err.msg, "one key per repository"));
+        assert_non_null(strstr(err.msg, "deploy key of one repository only"));
 
         assert_int_equal(
-            ap_forge_ensure_deploy_key(f, "keys-platform", "flux", "not a key", false, &res, &err), -EINVAL);
+            ap_forge_ensure_deploy_key(f, "keys-platform", "flux", "not a key", false, &res, &err),
+            AP_E_INVALID);
         assert_int_equal(
-            ap_forge_ensure_deploy_key(f, "missing-platform", "flux", l3.data, false, &res, &err), -ENOENT);
+            ap_forge_ensure_deploy_key(f, "missing-platform", "flux", l3.data, false, &res, &err),
+            AP_E_NOT_FOUND);
 }
 
 static void test_github_app(void **state)
@@ -258,7 +439,8 @@ static void test_github_app(void **state)
         _cleanup_(ap_forge_freep) struct ap_forge *s = forge_app(&short_si, app_pem.data);
         assert_int_equal(ap_forge_ensure_repo(s, "app-platform", NULL, &r, &err), 0);
         assert_int_equal(ap_forge_ensure_repo(s, "app-platform", NULL, &r, &err), 0);
-        assert_int_equal(stat_of(&short_si, "tokens_issued"), 3); /* GET + POST, then GET */
+        /* GET repo, GET /users/acme (is it an organisation?), POST; then GET repo */
+        assert_int_equal(stat_of(&short_si, "tokens_issued"), 4);
 
         /* the wrong private key: the stand-in cannot verify the JWT */
         char path[600];
@@ -266,12 +448,13 @@ static void test_github_app(void **state)
         _cleanup_buf_ struct ap_buf other = AP_BUF_INIT_SECRET;
         assert_int_equal(ap_read_file(path, &other, &err), 0);
         _cleanup_(ap_forge_freep) struct ap_forge *w = forge_app(&main_si, other.data);
-        assert_int_equal(ap_forge_ensure_repo(w, "app-platform", NULL, &r, &err), -EACCES);
-        assert_non_null(strstr(err.msg, "app-id, installation-id and private-key.pem"));
+        assert_int_equal(ap_forge_ensure_repo(w, "app-platform", NULL, &r, &err), AP_E_UNAUTHORIZED);
+        assert_non_null(strstr(err.msg, "github app '" APP_ID "' installation '" INST_ID "'"));
+        assert_non_null(strstr(err.msg, "http 401"));
 
         /* not an RSA PEM at all */
         struct ap_forge *bad = forge_app(&main_si, "-----BEGIN NOTHING-----\n");
-        assert_int_equal(ap_forge_ensure_repo(bad, "app-platform", NULL, &r, &err), -EINVAL);
+        assert_int_equal(ap_forge_ensure_repo(bad, "app-platform", NULL, &r, &err), AP_E_INVALID);
         ap_forge_free(bad);
 }
 
@@ -280,17 +463,18 @@ static void test_config_errors(void **state)
         struct ap_error err = AP_ERROR_INIT;
         struct ap_forge *f = NULL;
         struct ap_forge_config c = {.kind = AP_FORGE_GITHUB, .owner = ORG};
-        assert_int_equal(ap_forge_new(&c, &f, &err), -EINVAL); /* no credentials */
+        assert_int_equal(ap_forge_new(&c, &f, &err), AP_E_INVALID); /* no credentials */
         c.token = PAT;
         c.app_id = APP_ID;
-        assert_int_equal(ap_forge_new(&c, &f, &err), -EINVAL); /* half an App */
+        assert_int_equal(ap_forge_new(&c, &f, &err), AP_E_INVALID); /* half an App */
         struct ap_forge_config g = {.kind = AP_FORGE_GITEA, .owner = ORG, .token = "t"};
-        assert_int_equal(ap_forge_new(&g, &f, &err), -EINVAL); /* gitea needs its api url */
-        assert_non_null(strstr(err.msg, "--forge-api-url"));
+        assert_int_equal(ap_forge_new(&g, &f, &err), AP_E_INVALID); /* gitea needs its api url */
+        assert_non_null(strstr(err.msg, "needs an api url"));
+        assert_null(strstr(err.msg, "--"));
         enum ap_forge_kind k;
         assert_int_equal(ap_forge_parse_kind("forgejo", &k), 0);
         assert_int_equal(k, AP_FORGE_GITEA);
-        assert_int_equal(ap_forge_parse_kind("gitlab", &k), -EINVAL);
+        assert_int_equal(ap_forge_parse_kind("gitlab", &k), AP_E_INVALID);
 }
 
 int main(void)
@@ -299,6 +483,9 @@ int main(void)
             cmocka_unit_test(test_repo_create_then_exists),
             cmocka_unit_test(test_bad_token_and_unknown_owner),
             cmocka_unit_test(test_deploy_keys),
+            cmocka_unit_test(test_rate_limits_and_outages),
+            cmocka_unit_test(test_lost_answers_and_422),
+            cmocka_unit_test(test_delete_and_archive),
             cmocka_unit_test(test_github_app),
             cmocka_unit_test(test_config_errors),
         };

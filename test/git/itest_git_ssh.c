@@ -16,14 +16,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "gitfixture.h"
-
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int setup(void **state)
 {
@@ -165,11 +159,11 @@ static void test_update_and_delete_in_one_commit(void **state)
         /* bad paths are refused before anything is written */
         struct ap_git_change bad[] = {FILE_("../escape", "x"), FILE_(".git/config", "x"), FILE_("/abs", "x")};
         for (size_t i = 0; i < 3; i++) {
-                assert_int_equal(push_files(r, "bad", &bad[i], 1, &res, &err), -EINVAL);
+                assert_int_equal(push_files(r, "bad", &bad[i], 1, &res, &err), AP_E_INVALID);
                 assert_non_null(strstr(err.msg, "'upd'"));
         }
         struct ap_git_change dup[] = {FILE_("x", "1"), FILE_("x", "2")};
-        assert_int_equal(push_files(r, "dup", dup, 2, &res, &err), -EINVAL);
+        assert_int_equal(push_files(r, "dup", dup, 2, &res, &err), AP_E_INVALID);
         assert_int_equal(fx_count_commits("upd"), 2);
 }
 
@@ -289,9 +283,9 @@ static void test_remote_down_then_back(void **state)
         pthread_t t;
         pthread_create(&t, NULL, restart_later, NULL);
         struct ap_git_change c2 = FILE_("two", "2\n");
-        uint64_t t0 = now_ms();
+        int64_t t0 = ap_mono_ms();
         int rc = push_files(r, "during the outage", &c2, 1, &res, &err);
-        uint64_t waited = now_ms() - t0;
+        int64_t waited = ap_mono_ms() - t0;
         pthread_join(t, NULL);
         if (rc < 0)
                 fail_msg("%s", err.msg);
@@ -305,7 +299,7 @@ static void test_remote_down_then_back(void **state)
         cfg.retry_timeout_ms = 600;
         _cleanup_(ap_git_repo_freep) struct ap_git_repo *quick = open_repo(cfg);
         struct ap_git_change c3 = FILE_("three", "3\n");
-        assert_int_equal(push_files(quick, "never lands", &c3, 1, &res, &err), -ETIMEDOUT);
+        assert_int_equal(push_files(quick, "never lands", &c3, 1, &res, &err), AP_E_TIMEOUT);
         assert_non_null(strstr(err.msg, "'down'"));
         assert_non_null(strstr(err.msg, "unreachable"));
         fx_restart_sshd();
@@ -345,7 +339,7 @@ static void test_faults(void **state)
         cfg = fx_config("faults");
         cfg.identity = text.data;
         _cleanup_(ap_git_repo_freep) struct ap_git_repo *r3 = open_repo(cfg);
-        assert_int_equal(push_files(r3, "x", &c, 1, &res, &err), -EACCES);
+        assert_int_equal(push_files(r3, "x", &c, 1, &res, &err), AP_E_UNAUTHORIZED);
         assert_non_null(strstr(err.msg, "authentication failed"));
 
         /* a repository that does not exist */
@@ -353,7 +347,7 @@ static void test_faults(void **state)
         cfg.url = fx_ssh_url("no-such-repo");
         cfg.retry_timeout_ms = 3000;
         _cleanup_(ap_git_repo_freep) struct ap_git_repo *r4 = open_repo(cfg);
-        assert_int_equal(push_files(r4, "x", &c, 1, &res, &err), -ENOENT);
+        assert_int_equal(push_files(r4, "x", &c, 1, &res, &err), AP_E_NOT_FOUND);
         assert_non_null(strstr(err.msg, "does not exist"));
 
         /* the server refuses the ref (a pre-receive hook) */
@@ -362,7 +356,7 @@ static void test_faults(void **state)
         assert_int_equal(t_write(hook, "#!/bin/sh\necho 'branch is frozen' >&2\nexit 1\n"), 0);
         assert_int_equal(chmod(hook, 0755), 0);
         _cleanup_(ap_git_repo_freep) struct ap_git_repo *r5 = open_repo(fx_config("faults"));
-        assert_int_equal(push_files(r5, "x", &c, 1, &res, &err), -EPERM);
+        assert_int_equal(push_files(r5, "x", &c, 1, &res, &err), AP_E_FORBIDDEN);
         assert_non_null(strstr(err.msg, "refused"));
         unlink(hook);
         assert_int_equal(fx_count_commits("faults"), 0);
@@ -442,7 +436,7 @@ static int full_disk_child(const char *cache)
         struct ap_git_change c = {.path = "big.bin", .data = big, .len = n};
         struct ap_git_push_result res;
         int rc = push_files(r, "too big for the disk", &c, 1, &res, &err);
-        if (rc != -ENOSPC || !strstr(err.msg, "'disk'") || !strstr(err.msg, "full")) {
+        if (rc != AP_E_NO_SPACE || !strstr(err.msg, "'disk'") || !strstr(err.msg, "full")) {
                 fprintf(stderr, "# full disk gave %d: %s\n", rc, err.msg);
                 return 14;
         }

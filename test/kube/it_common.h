@@ -11,6 +11,7 @@
 #include "kube/api.h"
 #include "kube/client.h"
 #include "kube/config.h"
+#include "kube/obj.h"
 #include "kube/watch_stream.h"
 
 /* The client for $KUBECONFIG; aborts the test (fail) when it is unset or unusable. server_override
@@ -37,6 +38,8 @@ long long it_now_ms(void);
 struct tcp_proxy;
 /* Listen on 127.0.0.1:0 and forward every connection to 127.0.0.1:upstream_port. */
 struct tcp_proxy *tcp_proxy_start(int upstream_port);
+/* The same listening on another loopback address (e.g. "127.0.0.2"). */
+struct tcp_proxy *tcp_proxy_start_on(const char *ip, int upstream_port);
 int tcp_proxy_port(struct tcp_proxy *p);
 /* cut = true: close every open connection and refuse new ones until cut = false. */
 void tcp_proxy_cut(struct tcp_proxy *p, bool cut);

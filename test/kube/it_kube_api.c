@@ -9,12 +9,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "it_common.h"
+#include "kube/meta.h"
 #include "base/fileio.h"
 #include "kube/events.h"
 #include "kube/watch_stream.h"
@@ -495,6 +497,142 @@ static void test_events(void **state)
         json_decref(obj);
 }
 
+/* A writer that keeps changing a label of the object, so finalizer patches meet conflicts. */
+struct churn {
+        struct ap_kube_client *c;
+        const char *ns;
+        atomic_bool stop;
+        int writes;
+};
+
+static void *churner(void *arg)
+{
+        struct churn *ch = arg;
+        struct ap_error err = AP_ERROR_INIT;
+        for (int i = 0; !atomic_load(&ch->stop); i++) {
+                char v[16];
+                snprintf(v, sizeof(v), "v%d", i);
+                json_t *p = json_pack("{s:{s:{s:s}}}", "metadata", "labels", "churn", v);
+                if (ap_kube_patch(ch->c, &ap_kube_res_configmaps, ch->ns, "fin", AP_KUBE_PATCH_MERGE, p, NULL,
+                                  NULL, NULL, &err) == 0)
+                        ch->writes++;
+                json_decref(p);
+                it_sleep_ms(15);
+        }
+        return NULL;
+}
+
+static void test_finalizers(void **state)
+{
+        struct fixture *f = *state;
+        struct ap_error err = AP_ERROR_INIT;
+        const char *fin = "labrats.work/cleanup";
+        json_t *cm = it_configmap(f->ns, "fin", "k", "v");
+        json_t *obj = NULL;
+        assert_int_equal(ap_kube_create(f->c, &ap_kube_res_configmaps, NULL, cm, NULL, &obj, NULL, &err), 0);
+        json_decref(cm);
+        assert_false(ap_kube_obj_has_finalizer(obj, fin));
+        json_decref(obj);
+        json_t *got = NULL;
+        assert_int_equal(
+            ap_kube_finalizer_add(f->c, &ap_kube_res_configmaps, f->ns, "fin", fin, NULL, &got, &err), 0);
+        assert_true(ap_kube_obj_has_finalizer(got, fin));
+        long long rv = it_rv(got);
+        json_decref(got);
+        /* already there: no write (the resourceVersion does not move) */
+        assert_int_equal(
+            ap_kube_finalizer_add(f->c, &ap_kube_res_configmaps, f->ns, "fin", fin, NULL, &got, &err), 0);
+        assert_int_equal(it_rv(got), rv);
+        json_decref(got);
+        /* with a writer changing the object all the time: every add/remove lands, others' finalizers stay */
+        assert_int_equal(ap_kube_finalizer_add(f->c, &ap_kube_res_configmaps, f->ns, "fin", "other.io/keep",
+                                               NULL, NULL, &err),
+                         0);
+        struct churn ch = {.c = f->c, .ns = f->ns};
+        pthread_t t;
+        pthread_create(&t, NULL, churner, &ch);
+        for (int i = 0; i < 10; i++) {
+                int r = i % 2 ? ap_kube_finalizer_add(f->c, &ap_kube_res_configmaps, f->ns, "fin", fin, NULL,
+                                                      &got, &err)
+                              : ap_kube_finalizer_remove(f->c, &ap_kube_res_configmaps, f->ns, "fin", fin,
+                                                         NULL, &got, &err);
+                if (r < 0)
+                        fail_msg("finalizer round %d: %s", i, err.msg);
+                assert_int_equal(ap_kube_obj_has_finalizer(got, fin), i % 2 == 1);
+                assert_true(ap_kube_obj_has_finalizer(got, "other.io/keep"));
+                json_decref(got);
+        }
+        atomic_store(&ch.stop, true);
+        pthread_join(t, NULL);
+        print_message("# 10 finalizer changes against %d concurrent writes\n", ch.writes);
+        /* deletion waits for our finalizer; removing it lets the object go; removing from a gone object is
+         * fine */
+        assert_int_equal(ap_kube_finalizer_remove(f->c, &ap_kube_res_configmaps, f->ns, "fin",
+                                                  "other.io/keep", NULL, NULL, &err),
+                         0);
+        assert_int_equal(ap_kube_delete(f->c, &ap_kube_res_configmaps, f->ns, "fin", NULL, NULL, NULL, &err),
+                         0);
+        assert_int_equal(ap_kube_get(f->c, &ap_kube_res_configmaps, f->ns, "fin", NULL, &got, NULL, &err), 0);
+        assert_non_null(json_object_get(json_object_get(got, "metadata"), "deletionTimestamp"));
+        json_decref(got);
+        assert_int_equal(
+            ap_kube_finalizer_remove(f->c, &ap_kube_res_configmaps, f->ns, "fin", fin, NULL, &got, &err), 0);
+        json_decref(got);
+        assert_int_equal(ap_kube_get(f->c, &ap_kube_res_configmaps, f->ns, "fin", NULL, NULL, NULL, &err),
+                         AP_E_NOT_FOUND);
+        got = (json_t *)1;
+        assert_int_equal(
+            ap_kube_finalizer_remove(f->c, &ap_kube_res_configmaps, f->ns, "fin", fin, NULL, &got, &err), 0);
+        assert_null(got);
+        assert_int_equal(
+            ap_kube_finalizer_add(f->c, &ap_kube_res_configmaps, f->ns, "fin", fin, NULL, NULL, &err),
+            AP_E_NOT_FOUND);
+}
+
+/* GET /version through a client for server with tls-server-name name (NULL = none). */
+static int get_version(const char *server, const char *name, struct ap_error *err)
+{
+        struct ap_kube_config *cfg = NULL;
+        assert_int_equal(ap_kube_config_load_kubeconfig(getenv("KUBECONFIG"), NULL, &cfg, err), 0);
+        free(cfg->server);
+        cfg->server = strdup(server);
+        free(cfg->tls_server_name);
+        cfg->tls_server_name = name ? strdup(name) : NULL;
+        struct ap_kube_client *c = NULL;
+        int r = ap_kube_client_new(cfg, NULL, &c, err);
+        ap_kube_config_free(cfg);
+        if (r < 0)
+                return r;
+        char url[256];
+        snprintf(url, sizeof(url), "%s/version", server);
+        json_t *v = NULL;
+        r = ap_kube_request_json(c, "GET", url, NULL, NULL, NULL, &v, NULL, err);
+        if (r == 0)
+                assert_non_null(json_object_get(v, "gitVersion"));
+        json_decref(v);
+        ap_kube_client_free(c);
+        return r;
+}
+
+/* The serving certificate names 127.0.0.1, localhost and kubernetes.default*: through 127.0.0.2 it only
+ * verifies when tls-server-name names one of those, and a tls-server-name it does not hold fails even
+ * where the URL's host would pass. */
+static void test_tls_server_name(void **state)
+{
+        struct ap_error err = AP_ERROR_INIT;
+        int port = atoi(strrchr(it_server(), ':') + 1);
+        struct tcp_proxy *p = tcp_proxy_start_on("127.0.0.2", port);
+        char via[64];
+        snprintf(via, sizeof(via), "https://127.0.0.2:%d", tcp_proxy_port(p));
+        assert_int_equal(get_version(via, NULL, &err), AP_KUBE_E_TLS_VERIFY);
+        assert_non_null(strstr(err.msg, "127.0.0.2"));
+        assert_int_equal(get_version(via, "localhost", &err), 0);
+        assert_int_equal(get_version(via, "kubernetes.default.svc", &err), 0);
+        assert_int_equal(get_version(it_server(), "wrong.example", &err), AP_KUBE_E_TLS_VERIFY);
+        assert_int_equal(get_version(it_server(), "bad/name", &err), AP_E_INVALID);
+        tcp_proxy_free(p);
+}
+
 static char *request_token(struct ap_kube_client *c, const char *ns, const char *sa)
 {
         struct ap_error err = AP_ERROR_INIT;
@@ -633,6 +771,8 @@ int main(void)
             cmocka_unit_test_setup_teardown(test_status_subresource, setup, teardown),
             cmocka_unit_test_setup_teardown(test_conflict_retry, setup, teardown),
             cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+            cmocka_unit_test_setup_teardown(test_finalizers, setup, teardown),
+            cmocka_unit_test(test_tls_server_name),
             cmocka_unit_test_setup_teardown(test_bearer_token_rotation, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 /* it_kube_informer.c - informers against the real apiserver: label selectors keep other objects out of
  * the cache, namespace and label indexes, handlers in step with the cache, 1,000 rapid updates leave the
  * cache equal to the server with every update delivered once, and a dropped stream resumes from the
- * last resourceVersion without a relist. Each test uses its own namespace. */
+ * last resourceVersion without a relist; the strip-secret-values transform keeps every value out of the
+ * cache and the handlers; an optional informer for a resource type that does not exist yet is synced
+ * and empty, and fills when the CRD is created. Each test uses its own namespace. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -296,12 +298,177 @@ static void test_dropped_stream_resumes(void **state)
         ap_kube_client_free(direct);
 }
 
+/* Handlers that record whether any object they saw carried a value. */
+struct seen_values {
+        pthread_mutex_t lock;
+        int events, with_values;
+};
+
+static bool has_value(json_t *obj)
+{
+        char *dump = json_dumps(obj, JSON_COMPACT);
+        bool v = dump && (strstr(dump, "hunter2") || strstr(dump, "aHVudGVyM"));
+        free(dump);
+        return v;
+}
+
+static void seen_add(void *ud, json_t *obj)
+{
+        struct seen_values *s = ud;
+        pthread_mutex_lock(&s->lock);
+        s->events++;
+        s->with_values += has_value(obj);
+        pthread_mutex_unlock(&s->lock);
+}
+
+static void seen_update(void *ud, json_t *old_obj, json_t *obj)
+{
+        struct seen_values *s = ud;
+        pthread_mutex_lock(&s->lock);
+        s->events++;
+        s->with_values += has_value(old_obj) + has_value(obj);
+        pthread_mutex_unlock(&s->lock);
+}
+
+static void test_strip_secret_values(void **state)
+{
+        struct ap_kube_client *c = it_client(NULL);
+        char *ns = it_namespace(c, "strip");
+        struct ap_error err = AP_ERROR_INIT;
+        /* data (base64 of "hunter2-one"), stringData and the annotation kubectl apply leaves behind */
+        json_t *sec = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s}, s:{s:s}}", "apiVersion", "v1",
+                                "kind", "Secret", "metadata", "name", "s", "namespace", ns, "annotations",
+                                "kubectl.kubernetes.io/last-applied-configuration",
+                                "{\"stringData\":{\"password\":\"hunter2-one\"}}", "data", "token",
+                                "aHVudGVyMi1vbmU=", "stringData", "password", "hunter2-two");
+        assert_int_equal(ap_kube_create(c, &ap_kube_res_secrets, NULL, sec, NULL, NULL, NULL, &err), 0);
+        struct ap_kube_informer_options o = {
+            .resource = &ap_kube_res_secrets,
+            .namespace = ns,
+            .transform = ap_kube_transform_strip_secret_values,
+        };
+        struct ap_kube_informer *inf = NULL;
+        assert_int_equal(ap_kube_informer_new(c, &o, &inf, &err), 0);
+        struct seen_values sv = {.lock = PTHREAD_MUTEX_INITIALIZER};
+        struct ap_kube_informer_handlers h = {.on_add = seen_add, .on_update = seen_update, .userdata = &sv};
+        assert_int_equal(ap_kube_informer_add_handlers(inf, &h), 0);
+        assert_int_equal(ap_kube_informer_start(inf, &err), 0);
+        assert_int_equal(ap_kube_informer_wait_synced(inf, 30000), 0);
+        /* a watch event too: a new value */
+        json_object_set_new(sec, "stringData", json_pack("{s:s}", "password", "hunter2-three"));
+        json_t *got = NULL;
+        assert_int_equal(ap_kube_get(c, &ap_kube_res_secrets, ns, "s", NULL, &got, NULL, &err), 0);
+        json_object_set_new(got, "stringData", json_pack("{s:s}", "extra", "hunter2-four"));
+        assert_int_equal(ap_kube_update(c, &ap_kube_res_secrets, got, NULL, NULL, NULL, &err), 0);
+        json_decref(got);
+        for (int i = 0; i < 200; i++) {
+                pthread_mutex_lock(&sv.lock);
+                int n = sv.events;
+                pthread_mutex_unlock(&sv.lock);
+                if (n >= 2)
+                        break;
+                it_sleep_ms(50);
+        }
+        assert_int_equal(sv.events, 2);
+        assert_int_equal(sv.with_values, 0);
+        /* the cache: key names kept, values gone, no annotation */
+        json_t *all = ap_kube_informer_list(inf);
+        assert_int_equal(json_array_size(all), 1);
+        assert_false(has_value(all));
+        json_t *d = json_object_get(json_array_get(all, 0), "data");
+        assert_string_equal(json_string_value(json_object_get(d, "token")), "");
+        assert_string_equal(json_string_value(json_object_get(d, "password")), "");
+        assert_string_equal(json_string_value(json_object_get(d, "extra")), "");
+        assert_null(json_object_get(
+            json_object_get(json_object_get(json_array_get(all, 0), "metadata"), "annotations"),
+            "kubectl.kubernetes.io/last-applied-configuration"));
+        json_decref(all);
+        json_decref(sec);
+        ap_kube_informer_free(inf);
+        it_namespace_delete(c, ns);
+        free(ns);
+        ap_kube_client_free(c);
+}
+
+static void test_optional_missing_crd(void **state)
+{
+        struct ap_kube_client *c = it_client(NULL);
+        char *ns = it_namespace(c, "opt");
+        struct ap_error err = AP_ERROR_INIT;
+        char group[64], crd_name[96];
+        snprintf(group, sizeof(group), "%s.kit.labrats.work", ns);
+        snprintf(crd_name, sizeof(crd_name), "widgets.%s", group);
+        const struct ap_kube_resource widgets = {group, "v1", "widgets", "Widget", true};
+        struct it_mirror m;
+        it_mirror_init(&m);
+        struct ap_kube_informer_options o = {
+            .resource = &widgets,
+            .namespace = ns,
+            .optional = true,
+            .missing_retry_ms = 300,
+        };
+        struct ap_kube_informer *inf = NULL;
+        assert_int_equal(ap_kube_informer_new(c, &o, &inf, &err), 0);
+        struct ap_kube_informer_handlers h = it_mirror_handlers(&m);
+        assert_int_equal(ap_kube_informer_add_handlers(inf, &h), 0);
+        assert_int_equal(ap_kube_informer_start(inf, &err), 0);
+        /* no such type: synced at once, empty, and it says why */
+        assert_int_equal(ap_kube_informer_wait_synced(inf, 10000), 0);
+        assert_true(ap_kube_informer_resource_missing(inf));
+        assert_int_equal(ap_kube_informer_len(inf), 0);
+        /* install the CRD and create an object */
+        json_t *crd = json_pack(
+            "{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:{s:s, s:s, s:s}, s:[{s:s, s:b, s:b, s:{s:{s:s, s:b}}}]}}",
+            "apiVersion", "apiextensions.k8s.io/v1", "kind", "CustomResourceDefinition", "metadata", "name",
+            crd_name, "spec", "group", group, "scope", "Namespaced", "names", "plural", "widgets", "singular",
+            "widget", "kind", "Widget", "versions", "name", "v1", "served", 1, "storage", 1, "schema",
+            "openAPIV3Schema", "type", "object", "x-kubernetes-preserve-unknown-fields", 1);
+        assert_int_equal(ap_kube_create(c, &ap_kube_res_crds, NULL, crd, NULL, NULL, NULL, &err), 0);
+        json_decref(crd);
+        char api_version[96];
+        snprintf(api_version, sizeof(api_version), "%s/v1", group);
+        int r = -1;
+        for (int i = 0; i < 100 && r < 0; i++) {
+                json_t *w = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", api_version, "kind", "Widget",
+                                      "metadata", "name", "w1", "namespace", ns);
+                r = ap_kube_create(c, &widgets, NULL, w, NULL, NULL, NULL, &err);
+                json_decref(w);
+                if (r < 0)
+                        it_sleep_ms(100); /* until the apiserver serves the new type */
+        }
+        assert_int_equal(r, 0);
+        long long until = it_now_ms() + 20000;
+        while ((ap_kube_informer_resource_missing(inf) || ap_kube_informer_len(inf) < 1) &&
+               it_now_ms() < until)
+                it_sleep_ms(50);
+        assert_false(ap_kube_informer_resource_missing(inf));
+        assert_int_equal(ap_kube_informer_len(inf), 1);
+        /* and it watches now: a second object arrives as an add */
+        json_t *w2 = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", api_version, "kind", "Widget",
+                               "metadata", "name", "w2", "namespace", ns);
+        assert_int_equal(ap_kube_create(c, &widgets, NULL, w2, NULL, NULL, NULL, &err), 0);
+        json_decref(w2);
+        it_wait_converged(inf, &m, c, &widgets, ns, NULL, 20000);
+        it_mirror_assert_clean(&m);
+        assert_int_equal(m.adds, 2);
+        struct ap_kube_informer_stats st;
+        ap_kube_informer_get_stats(inf, &st);
+        assert_true(st.watches >= 1);
+        ap_kube_informer_free(inf);
+        it_mirror_release(&m);
+        if (ap_kube_delete(c, &ap_kube_res_crds, NULL, crd_name, NULL, NULL, NULL, &err) < 0)
+                print_message("# cannot delete CRD '%s': %s\n", crd_name, err.msg);
+        it_namespace_delete(c, ns);
+        free(ns);
+        ap_kube_client_free(c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_selector_and_indexes),
-            cmocka_unit_test(test_rapid_updates),
-            cmocka_unit_test(test_dropped_stream_resumes),
+            cmocka_unit_test(test_selector_and_indexes),   cmocka_unit_test(test_rapid_updates),
+            cmocka_unit_test(test_dropped_stream_resumes), cmocka_unit_test(test_strip_secret_values),
+            cmocka_unit_test(test_optional_missing_crd),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,10 @@
 # real apiserver: exactly one leads; SIGKILL of the leader hands over within the lease duration (plus at
 # most one retry period for the follower to have seen the last renewal) and the two never work at the same
 # time (timestamps of both logs compared); SIGTERM drains, releases the lease (holder cleared), exits 0,
-# and the follower takes over at once; /metrics and /readyz of both. TAP output.
+# and the follower takes over at once, after the reconcile in flight had its grace and was cancelled;
+# /metrics and /readyz of both. A leader frozen (SIGSTOP) past its lease loses it: once thawed it starts
+# no work, its in-flight request is cancelled at once, it keeps running and campaigns again, and leads
+# again when the other one leaves. TAP output.
 # Needs KUBECONFIG (fails without it) and LEASE_CONTENDER (set by meson).
 set -uo pipefail
 n=0
@@ -28,10 +31,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-LEASE_S=15 RETRY_S=2
+LEASE_S=15 RETRY_S=2 GRACE_MS=2000
 
-start() { # start NAME: contender NAME logging to $work/NAME.log
-  "$bin" run "$ns" "$lease" "$1" >"$work/$1.log" 2>"$work/$1.err" &
+start() { # start NAME [LEASE_MS RENEW_MS RETRY_MS]: contender NAME logging to $work/NAME.log
+  "$bin" run "$ns" "$lease" "$1" "${2:-0}" "${3:-0}" "${4:-0}" $GRACE_MS >"$work/$1.log" 2>"$work/$1.err" &
   pids+=($!)
   eval "pid_$1=$!"
 }
@@ -47,17 +50,20 @@ port() { grep -m1 ' ports ' "$work/$1.log" | sed -n "s/.*$2=\([0-9]*\).*/\1/p"; 
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+elected() { # elected SECONDS A B: the name of whichever of A and B logs "leading" first, or ""
+  local end=$((SECONDS + $1)) who=""
+  while [ $SECONDS -lt $end ] && [ -z "$who" ]; do
+    grep -q ' leading$' "$work/$2.log" 2>/dev/null && who=$2
+    grep -q ' leading$' "$work/$3.log" 2>/dev/null && who=$3
+    sleep 0.1
+  done
+  echo "$who"
+}
 
-echo "1..17"
+echo "1..29"
 start a
 start b
-end=$((SECONDS + 40))
-leader=""
-while [ $SECONDS -lt $end ] && [ -z "$leader" ]; do
-  grep -q ' leading$' "$work/a.log" 2>/dev/null && leader=a
-  grep -q ' leading$' "$work/b.log" 2>/dev/null && leader=b
-  sleep 0.1
-done
+leader=$(elected 40 a b)
 if [ -z "$leader" ]; then
   not_ok "one contender leads within 40 s"; cat "$work"/*.err >&2; exit 1
 fi
@@ -92,10 +98,14 @@ start c
 sleep 3
 check "a third contender follows" [ "$(count c active)" -eq 0 ]
 fpid=$(eval echo "\$pid_$follower")
+termed=$(date +%s.%6N)
 kill -TERM "$fpid"
 wait "$fpid"
 code=$?
 check "SIGTERM: the leader exits 0" [ "$code" -eq 0 ]
+ended=$(last "$follower" "slow end")
+check "SIGTERM: the reconcile in flight got its grace, then was cancelled" \
+  bash -c "grep -q ' slow end -125\$' '$work/$follower.log' && awk -v a=$ended -v b=$termed 'BEGIN { d = a - b; exit !(d >= 1.9 && d < 6) }'"
 check "SIGTERM: 'stopped' logged after its last work" lt "$(last "$follower" active)" "$(first "$follower" stopped)"
 if wait_for 10 c leading; then
   took=$(sub "$(first c leading)" "$(first "$follower" stopped)")
@@ -108,5 +118,48 @@ check "no overlap after the release" lt "$(last "$follower" active)" "$(first c 
 kill -TERM "$pid_c"
 wait "$pid_c"
 check "the last leader exits 0 and clears holderIdentity" [ $? -eq 0 -a -z "$("$bin" holder "$ns" "$lease")" ]
+
+# Lease loss without dying: freeze the leader (SIGSTOP) past its lease, thaw it after the other took over
+lease2=frozen
+start2() { "$bin" run "$ns" "$lease2" "$1" 4000 3000 1000 $GRACE_MS >"$work/$1.log" 2>"$work/$1.err" & pids+=($!); eval "pid_$1=$!"; }
+start2 d
+start2 e
+L=$(elected 30 d e)
+F=$([ "$L" = d ] && echo e || echo d)
+check "a second pair elects a leader ($L)" [ -n "$L" ]
+wait_for 10 "$L" "slow start" >/dev/null 2>&1 || true
+grep -q ' slow start$' "$work/$L.log" && sleep 0.5
+Lpid=$(eval echo "\$pid_$L")
+kill -STOP "$Lpid"
+if wait_for 20 "$F" leading; then ok "the other takes over from a frozen leader"; else not_ok "the other takes over from a frozen leader"; fi
+sleep 1
+thawed=$(date +%s.%6N)
+kill -CONT "$Lpid"
+wait_for 5 "$L" stopped
+check "thawed, the old leader reports it stopped leading" grep -q ' stopped$' "$work/$L.log"
+check "thawed, it started no reconcile" lt "$(last "$L" active)" "$thawed"
+cancelled=$(last "$L" "slow end")
+check "thawed, its request in flight was cancelled within 2 s" \
+  bash -c "grep -q ' slow end -125\$' '$work/$L.log' && awk -v a=${cancelled:-0} -v b=$thawed 'BEGIN { d = a - b; exit !(d >= 0 && d < 2) }'"
+check "no overlap: the new leader's first work comes after the frozen one's last" \
+  lt "$(last "$L" active)" "$(first "$F" "active tick")"
+n_thawed=$(count "$L" active)
+sleep 2
+check "the old leader keeps running (campaigns again) and does not work" \
+  bash -c "kill -0 $Lpid && [ \$(grep -c ' active' '$work/$L.log') -eq $n_thawed ]"
+Fpid=$(eval echo "\$pid_$F")
+kill -TERM "$Fpid"
+wait "$Fpid"
+check "the new leader exits 0 on SIGTERM" [ $? -eq 0 ]
+n_before=$(count "$L" active)
+end=$((SECONDS + 10))
+while [ $SECONDS -lt $end ] && [ "$(grep -c ' leading$' "$work/$L.log")" -lt 2 ]; do sleep 0.1; done
+check "the old leader leads again, in the same process" [ "$(grep -c ' leading$' "$work/$L.log")" -eq 2 ]
+sleep 1
+check "and works again" [ "$(count "$L" active)" -gt "$n_before" ]
+kill -TERM "$Lpid"
+wait "$Lpid"
+check "it exits 0 on SIGTERM and clears holderIdentity" [ $? -eq 0 -a -z "$("$bin" holder "$ns" "$lease2")" ]
+
 [ $failed -eq 0 ] || { for f in "$work"/*.log "$work"/*.err; do echo "# --- $f"; sed 's/^/# /' "$f" | grep -v ' active ' | tail -n 20; done; }
 exit $((failed > 0))

@@ -71,13 +71,13 @@ static void test_workqueue_metrics(void **state)
         struct ap_kube_metrics *m = ap_kube_metrics_new();
         struct ap_kube_workqueue_options o = {.name = "secrets", .metrics = m, .base_delay_ms = 1};
         struct ap_kube_workqueue *q = ap_kube_workqueue_new(&o);
-        ap_kube_workqueue_add(q, "a");
-        ap_kube_workqueue_add(q, "a");
-        ap_kube_workqueue_add(q, "b");
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "b"), 0);
         char *k = NULL;
-        ap_kube_workqueue_get(q, &k);
+        assert_int_equal(ap_kube_workqueue_get(q, &k), 0);
         struct ap_buf out = AP_BUF_INIT;
-        ap_kube_metrics_render(m, &out);
+        assert_int_equal(ap_kube_metrics_render(m, &out), 0);
         assert_non_null(
             strstr(out.data, "workqueue_adds_total{name=\"secrets\",controller=\"secrets\"} 2\n"));
         assert_non_null(strstr(out.data, "workqueue_depth{name=\"secrets\",controller=\"secrets\"} 1\n"));
@@ -89,10 +89,10 @@ static void test_workqueue_metrics(void **state)
         assert_non_null(
             strstr(out.data,
                    "workqueue_longest_running_processor_seconds{name=\"secrets\",controller=\"secrets\"} "));
-        ap_kube_workqueue_add_rate_limited(q, k);
+        assert_int_equal(ap_kube_workqueue_add_rate_limited(q, k), 0);
         ap_kube_workqueue_done(q, k);
         ap_buf_reset(&out);
-        ap_kube_metrics_render(m, &out);
+        assert_int_equal(ap_kube_metrics_render(m, &out), 0);
         assert_non_null(
             strstr(out.data, "workqueue_retries_total{name=\"secrets\",controller=\"secrets\"} 1\n"));
         assert_non_null(strstr(
@@ -141,7 +141,8 @@ static void test_endpoints(void **state)
         assert_int_equal(ap_kube_health_start("127.0.0.1:0", "127.0.0.1:0", m, &h, &err), 0);
         int mp = ap_kube_health_port(h, false), hp = ap_kube_health_port(h, true);
         assert_true(mp > 0 && hp > 0 && mp != hp);
-        ap_kube_health_add_check(h, AP_KUBE_CHECK_READYZ, "informers", check_ready, NULL);
+        assert_int_equal(ap_kube_health_add_check(h, AP_KUBE_CHECK_READYZ, "informers", check_ready, NULL),
+                         0);
         struct ap_buf body = AP_BUF_INIT;
         assert_int_equal(fetch(mp, "/metrics", &body), 200);
         assert_non_null(strstr(body.data, "leader_election_master_status{name=\"op\"} 1"));

@@ -89,6 +89,66 @@ static void test_gone_and_retry_after(void **state)
         ap_kube_status_release(&st);
 }
 
+/* Every reason lands on the shared vocabulary of base/error.h, with the peer's wait hint. */
+static void test_shared_codes(void **state)
+{
+        static const struct {
+                long http;
+                const char *body;
+                int code;
+        } cases[] = {
+            {400, "{\"kind\":\"Status\",\"reason\":\"BadRequest\",\"code\":400}", AP_E_INVALID},
+            {400, NULL, AP_E_INVALID},
+            {401, NULL, AP_E_UNAUTHORIZED},
+            {403, NULL, AP_E_FORBIDDEN},
+            {404, NULL, AP_E_NOT_FOUND},
+            {405, NULL, AP_E_UNSUPPORTED},
+            {409, "{\"kind\":\"Status\",\"reason\":\"Conflict\",\"code\":409}", AP_E_CONFLICT},
+            {409, "{\"kind\":\"Status\",\"reason\":\"AlreadyExists\",\"code\":409}", AP_E_EXISTS},
+            {410, NULL, -ESTALE},
+            {413, NULL, AP_E_TOO_LARGE},
+            {415, NULL, AP_E_UNSUPPORTED},
+            {422, NULL, AP_E_INVALID},
+            {429, NULL, AP_E_RATE_LIMITED},
+            {500, NULL, AP_E_UNAVAILABLE},
+            {500, "{\"kind\":\"Status\",\"reason\":\"ServerTimeout\",\"code\":500}", AP_E_UNAVAILABLE},
+            {502, NULL, AP_E_UNAVAILABLE},
+            {503, NULL, AP_E_UNAVAILABLE},
+            {504, NULL, AP_E_UNAVAILABLE},
+            {504, "{\"kind\":\"Status\",\"reason\":\"Timeout\",\"code\":504}", AP_E_UNAVAILABLE},
+        };
+        for (size_t i = 0; i < AP_ARRAY_SIZE(cases); i++) {
+                struct ap_kube_status st = AP_KUBE_STATUS_INIT;
+                const char *b = cases[i].body;
+                int r = ap_kube_status_parse(cases[i].http, b, b ? strlen(b) : 0, 0, &st);
+                if (r != cases[i].code)
+                        fail_msg("HTTP %ld: got %d, want %d", cases[i].http, r, cases[i].code);
+                struct ap_error err = AP_ERROR_INIT;
+                assert_int_equal(ap_kube_status_error(&st, &err, "GET /x"), cases[i].code);
+                assert_int_equal(err.code, cases[i].code);
+                assert_int_equal(err.retry_after_ms, 0);
+                ap_kube_status_release(&st);
+        }
+        assert_true(ap_error_retryable(AP_KUBE_E_CONFLICT));
+        assert_false(ap_error_retryable(AP_KUBE_E_TLS_VERIFY));
+        /* the wait hint reaches err for 429 (header or details) and for 5xx that send one */
+        struct ap_kube_status st = AP_KUBE_STATUS_INIT;
+        struct ap_error err = AP_ERROR_INIT;
+        const char *tm = "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\",\"code\":429,\"details\":"
+                         "{\"retryAfterSeconds\":3}}";
+        ap_kube_status_parse(429, tm, strlen(tm), 0, &st);
+        assert_int_equal(ap_kube_status_error(&st, &err, "GET /x"), AP_E_RATE_LIMITED);
+        assert_int_equal(err.retry_after_ms, 3000);
+        assert_string_equal(ap_error_code_name(err.code), "RateLimited");
+        ap_kube_status_parse(503, NULL, 0, 7, &st);
+        assert_int_equal(ap_kube_status_error(&st, &err, "GET /x"), AP_E_UNAVAILABLE);
+        assert_int_equal(err.retry_after_ms, 7000);
+        ap_kube_status_parse(409, NULL, 0, 7, &st);
+        assert_int_equal(ap_kube_status_error(&st, &err, "GET /x"), AP_E_CONFLICT);
+        assert_int_equal(err.retry_after_ms, 0);
+        ap_kube_status_release(&st);
+}
+
 static void test_plain_bodies(void **state)
 {
         struct ap_kube_status st = AP_KUBE_STATUS_INIT;
@@ -103,7 +163,7 @@ static void test_plain_bodies(void **state)
                             "kubeconfig or the service-account token");
         assert_int_equal(ap_kube_status_parse(403, "{}", 2, 0, &st), AP_KUBE_E_FORBIDDEN);
         assert_int_equal(ap_kube_status_parse(502, "x", 1, 0, &st), AP_KUBE_E_SERVER);
-        assert_int_equal(ap_kube_status_parse(504, "x", 1, 0, &st), AP_KUBE_E_TIMEOUT);
+        assert_int_equal(ap_kube_status_parse(504, "x", 1, 0, &st), AP_KUBE_E_UNAVAILABLE);
         /* a reason the code contradicts: the reason wins */
         const char *f = "{\"kind\":\"Status\",\"reason\":\"Forbidden\",\"code\":403}";
         assert_int_equal(ap_kube_status_parse(500, f, strlen(f), 0, &st), AP_KUBE_E_FORBIDDEN);
@@ -144,13 +204,10 @@ static void test_time(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_not_found),
-            cmocka_unit_test(test_invalid_causes),
-            cmocka_unit_test(test_conflict_vs_exists),
-            cmocka_unit_test(test_gone_and_retry_after),
-            cmocka_unit_test(test_plain_bodies),
-            cmocka_unit_test(test_reason_names),
-            cmocka_unit_test(test_time),
+            cmocka_unit_test(test_not_found),          cmocka_unit_test(test_invalid_causes),
+            cmocka_unit_test(test_conflict_vs_exists), cmocka_unit_test(test_gone_and_retry_after),
+            cmocka_unit_test(test_shared_codes),       cmocka_unit_test(test_plain_bodies),
+            cmocka_unit_test(test_reason_names),       cmocka_unit_test(test_time),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

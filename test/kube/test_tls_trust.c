@@ -174,7 +174,7 @@ static int trust_child(void)
         char msg[AP_ERROR_MSG_MAX];
         /* the kubeconfig names another CA: the server's system-CA certificate must not pass */
         int r = get_with_ca("cluster.crt", msg, sizeof(msg));
-        if (r != -EPROTO) {
+        if (r != AP_KUBE_E_TLS_VERIFY) {
                 fprintf(stderr,
                         "# a server from a system CA passed a client trusting only the cluster CA: %d %s\n",
                         r, msg);

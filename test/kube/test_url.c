@@ -87,10 +87,10 @@ static void test_rejected(void **state)
 static void test_api_version(void **state)
 {
         _cleanup_buf_ struct ap_buf b = AP_BUF_INIT;
-        ap_kube_resource_api_version(&ap_kube_res_secrets, &b);
+        assert_int_equal(ap_kube_resource_api_version(&ap_kube_res_secrets, &b), 0);
         assert_string_equal(b.data, "v1");
         ap_buf_reset(&b);
-        ap_kube_resource_api_version(&ap_kube_res_events, &b);
+        assert_int_equal(ap_kube_resource_api_version(&ap_kube_res_events, &b), 0);
         assert_string_equal(b.data, "events.k8s.io/v1");
 }
 

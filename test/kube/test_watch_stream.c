@@ -11,6 +11,7 @@
 
 #include "kube/list_stream.h"
 #include "kube/status.h"
+#include "kube/obj.h"
 #include "kube/watch_stream.h"
 
 struct collected {

@@ -58,13 +58,13 @@ static void test_fifo_and_dedup(void **state)
 static void test_requeue_while_processing(void **state)
 {
         struct ap_kube_workqueue *q = ap_kube_workqueue_new(NULL);
-        ap_kube_workqueue_add(q, "a");
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
         char *k = get(q);
         /* added twice while in flight: queued once, and only after done() */
-        ap_kube_workqueue_add(q, "a");
-        ap_kube_workqueue_add(q, "a");
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
         assert_int_equal(ap_kube_workqueue_len(q), 0);
-        ap_kube_workqueue_add(q, "b");
+        assert_int_equal(ap_kube_workqueue_add(q, "b"), 0);
         assert_int_equal(ap_kube_workqueue_len(q), 1);
         ap_kube_workqueue_done(q, k);
         assert_int_equal(ap_kube_workqueue_len(q), 2);
@@ -95,7 +95,7 @@ static void test_rate_limited_and_forget(void **state)
         struct ap_kube_workqueue_options o = {.base_delay_ms = 20};
         struct ap_kube_workqueue *q = ap_kube_workqueue_new(&o);
         int64_t t0 = now_ms();
-        ap_kube_workqueue_add_rate_limited(q, "x"); /* 20 ms */
+        assert_int_equal(ap_kube_workqueue_add_rate_limited(q, "x"), 0); /* 20 ms */
         assert_int_equal(ap_kube_workqueue_num_requeues(q, "x"), 1);
         assert_int_equal(ap_kube_workqueue_len(q), 0);
         char *k = get(q);
@@ -103,7 +103,7 @@ static void test_rate_limited_and_forget(void **state)
         assert_true(d1 >= 19);
         ap_kube_workqueue_done(q, k);
         t0 = now_ms();
-        ap_kube_workqueue_add_rate_limited(q, "x"); /* 40 ms */
+        assert_int_equal(ap_kube_workqueue_add_rate_limited(q, "x"), 0); /* 40 ms */
         k = get(q);
         int64_t d2 = now_ms() - t0;
         assert_true(d2 >= 39);
@@ -112,7 +112,7 @@ static void test_rate_limited_and_forget(void **state)
         ap_kube_workqueue_forget(q, "x");
         assert_int_equal(ap_kube_workqueue_num_requeues(q, "x"), 0);
         t0 = now_ms();
-        ap_kube_workqueue_add_rate_limited(q, "x"); /* back to 20 ms */
+        assert_int_equal(ap_kube_workqueue_add_rate_limited(q, "x"), 0); /* back to 20 ms */
         k = get(q);
         assert_true(now_ms() - t0 < 39 + 100);
         ap_kube_workqueue_done(q, k);
@@ -123,9 +123,10 @@ static void test_add_after(void **state)
 {
         struct ap_kube_workqueue *q = ap_kube_workqueue_new(NULL);
         int64_t t0 = now_ms();
-        ap_kube_workqueue_add_after(q, "late", 120);
-        ap_kube_workqueue_add_after(q, "early", 40);
-        ap_kube_workqueue_add_after(q, "late", 500); /* a later time never postpones an earlier one */
+        assert_int_equal(ap_kube_workqueue_add_after(q, "late", 120), 0);
+        assert_int_equal(ap_kube_workqueue_add_after(q, "early", 40), 0);
+        assert_int_equal(ap_kube_workqueue_add_after(q, "late", 500),
+                         0); /* a later time never postpones an earlier one */
         assert_int_equal(ap_kube_workqueue_delayed(q), 2);
         char *k = get(q);
         assert_string_equal(k, "early");
@@ -137,15 +138,15 @@ static void test_add_after(void **state)
         assert_true(el >= 119 && el < 450);
         ap_kube_workqueue_done(q, k);
         /* an immediate add while a delayed one waits: processed now, and once more when the delay ends */
-        ap_kube_workqueue_add_after(q, "d", 60);
-        ap_kube_workqueue_add(q, "d");
+        assert_int_equal(ap_kube_workqueue_add_after(q, "d", 60), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "d"), 0);
         k = get(q);
         assert_string_equal(k, "d");
         ap_kube_workqueue_done(q, k);
         k = get(q);
         assert_string_equal(k, "d");
         ap_kube_workqueue_done(q, k);
-        ap_kube_workqueue_add_after(q, "z", 0); /* no delay: a plain add */
+        assert_int_equal(ap_kube_workqueue_add_after(q, "z", 0), 0); /* no delay: a plain add */
         assert_int_equal(ap_kube_workqueue_len(q), 1);
         ap_kube_workqueue_free(q);
 }
@@ -153,12 +154,12 @@ static void test_add_after(void **state)
 static void test_shutdown(void **state)
 {
         struct ap_kube_workqueue *q = ap_kube_workqueue_new(NULL);
-        ap_kube_workqueue_add(q, "a");
-        ap_kube_workqueue_add_after(q, "later", 10000);
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
+        assert_int_equal(ap_kube_workqueue_add_after(q, "later", 10000), 0);
         ap_kube_workqueue_shutdown(q);
         assert_true(ap_kube_workqueue_shutting_down(q));
-        ap_kube_workqueue_add(q, "b"); /* ignored */
-        char *k = get(q);              /* what was queued is still handed out */
+        assert_int_equal(ap_kube_workqueue_add(q, "b"), 0); /* ignored */
+        char *k = get(q);                                   /* what was queued is still handed out */
         assert_string_equal(k, "a");
         ap_kube_workqueue_done(q, k);
         char *none = NULL;
@@ -294,6 +295,44 @@ static void test_concurrent_adds(void **state)
         ap_kube_workqueue_free(st.q);
 }
 
+/* The overall bucket: 100 qps, burst 10: 30 keys failing at once come back over ~200 ms, the first ten
+ * at their own (1 ms) backoff. */
+static void test_overall_bucket(void **state)
+{
+        struct ap_kube_workqueue_options o = {.base_delay_ms = 1, .qps = 100, .burst = 10};
+        struct ap_kube_workqueue *q = ap_kube_workqueue_new(&o);
+        int64_t t0 = now_ms();
+        for (int i = 0; i < 30; i++)
+                assert_int_equal(ap_kube_workqueue_add_rate_limited(
+                                     q, (char[]){'r', (char)('0' + i / 10), (char)('0' + i % 10), 0}),
+                                 0);
+        int64_t tenth = 0;
+        for (int i = 0; i < 30; i++) {
+                char *k = get(q);
+                if (i == 9)
+                        tenth = now_ms() - t0;
+                ap_kube_workqueue_done(q, k);
+        }
+        int64_t last = now_ms() - t0;
+        print_message("# 30 rate-limited keys: 10th after %lld ms, last after %lld ms\n", (long long)tenth,
+                      (long long)last);
+        assert_true(tenth < 60);
+        assert_true(last >= 180 && last < 1000);
+        ap_kube_workqueue_free(q);
+        /* off: all at their backoff */
+        struct ap_kube_workqueue_options off = {.base_delay_ms = 1, .qps = -1};
+        q = ap_kube_workqueue_new(&off);
+        t0 = now_ms();
+        for (int i = 0; i < 30; i++)
+                assert_int_equal(ap_kube_workqueue_add_rate_limited(
+                                     q, (char[]){'r', (char)('0' + i / 10), (char)('0' + i % 10), 0}),
+                                 0);
+        for (int i = 0; i < 30; i++)
+                ap_kube_workqueue_done(q, get(q));
+        assert_true(now_ms() - t0 < 100);
+        ap_kube_workqueue_free(q);
+}
+
 /* ---- the controller ---- */
 
 struct recon {
@@ -354,12 +393,14 @@ static void test_controller(void **state)
         assert_int_equal(ap_kube_controller_new(&o, &c, &err), 0);
         struct ap_kube_workqueue *q = ap_kube_controller_queue(c);
         assert_int_equal(ap_kube_controller_start(c, &err), 0);
-        ap_kube_workqueue_add(q, "f");
-        ap_kube_workqueue_add(q, "g");
-        ap_kube_workqueue_add(q, "h");
+        assert_int_equal(ap_kube_workqueue_add(q, "f"), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "g"), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "h"), 0);
         for (int i = 0; i < 200; i++)
-                ap_kube_workqueue_add(
-                    q, (char[]){(char)('0' + i % 10), (char)('0' + i / 10 % 10), (char)('0' + i / 100), 0});
+                assert_int_equal(
+                    ap_kube_workqueue_add(q, (char[]){(char)('0' + i % 10), (char)('0' + i / 10 % 10),
+                                                      (char)('0' + i / 100), 0}),
+                    0);
         /* f: 3 failures with 5, 10, 20 ms backoff then success; g: requeue after 20 ms; h: requeue */
         int64_t t0 = now_ms();
         for (;;) {
@@ -373,7 +414,7 @@ static void test_controller(void **state)
         }
         sleep_ms(20);
         assert_int_equal(ap_kube_workqueue_num_requeues(q, "f"), 0); /* forgotten after success */
-        ap_kube_controller_stop(c);
+        ap_kube_controller_stop(c, -1);
         assert_true(atomic_load(&r.max_concurrent) > 1);
         assert_true(atomic_load(&r.max_concurrent) <= 4);
         assert_int_equal(r.calls['f' - 'a'], 4);
@@ -399,11 +440,92 @@ static void test_controller_drains_on_stop(void **state)
         assert_int_equal(ap_kube_controller_new(&o, &c, &err), 0);
         struct ap_kube_workqueue *q = ap_kube_controller_queue(c);
         for (int i = 0; i < 50; i++)
-                ap_kube_workqueue_add(q, (char[]){'k', (char)('0' + i / 10), (char)('0' + i % 10), 0});
+                assert_int_equal(
+                    ap_kube_workqueue_add(q, (char[]){'k', (char)('0' + i / 10), (char)('0' + i % 10), 0}),
+                    0);
         assert_int_equal(ap_kube_controller_start(c, &err), 0);
-        ap_kube_controller_stop(c); /* queued keys are still reconciled */
+        ap_kube_controller_drain(c); /* queued keys are still reconciled */
         assert_int_equal(atomic_load(&r.total), 50);
         ap_kube_controller_free(c);
+}
+
+/* A reconcile that runs until the controller's cancel flag rises ("slow"), or returns at once. */
+struct slow {
+        struct ap_kube_controller *c;
+        atomic_int started, cancelled, quick;
+        atomic_bool in_slow;
+};
+
+static int slow_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res)
+{
+        struct slow *s = userdata;
+        if (strcmp(key, "slow") != 0) {
+                atomic_fetch_add(&s->quick, 1);
+                return 0;
+        }
+        atomic_fetch_add(&s->started, 1);
+        atomic_store(&s->in_slow, true);
+        const atomic_bool *cancel = ap_kube_controller_cancel_flag(s->c);
+        while (!atomic_load(cancel))
+                sleep_ms(1);
+        atomic_store(&s->in_slow, false);
+        atomic_fetch_add(&s->cancelled, 1);
+        return -ECANCELED;
+}
+
+static bool gate_open;
+static bool gate(void *userdata)
+{
+        return __atomic_load_n(&gate_open, __ATOMIC_SEQ_CST);
+}
+
+/* Stop takes no new key, gives reconciles in flight their grace, then cancels them; queued and
+ * cancelled keys wait for the next start; a closed gate starts nothing. */
+static void test_controller_stop_cancel_restart(void **state)
+{
+        struct slow s = {0};
+        struct ap_kube_controller_options o = {
+            .name = "s", .workers = 2, .reconcile = slow_reconcile, .userdata = &s};
+        struct ap_error err = AP_ERROR_INIT;
+        assert_int_equal(ap_kube_controller_new(&o, &s.c, &err), 0);
+        struct ap_kube_workqueue *q = ap_kube_controller_queue(s.c);
+        assert_int_equal(ap_kube_controller_start(s.c, &err), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "slow"), 0);
+        while (!atomic_load(&s.in_slow))
+                sleep_ms(1);
+        /* graceful stop: 150 ms for the slow one, then the flag */
+        int64_t t0 = now_ms();
+        ap_kube_controller_stop(s.c, 150);
+        int64_t took = now_ms() - t0;
+        assert_true(took >= 140 && took < 2000);
+        assert_int_equal(atomic_load(&s.cancelled), 1);
+        assert_true(atomic_load(ap_kube_controller_cancel_flag(s.c)));
+        /* stopped: adds queue up, nothing runs */
+        assert_int_equal(ap_kube_workqueue_add(q, "a"), 0);
+        assert_int_equal(ap_kube_workqueue_add(q, "b"), 0);
+        sleep_ms(30);
+        assert_int_equal(atomic_load(&s.quick), 0);
+        assert_int_equal(ap_kube_workqueue_len(q), 3); /* slow (cancelled: again), a, b */
+        /* a closed gate: started, but no key runs */
+        __atomic_store_n(&gate_open, false, __ATOMIC_SEQ_CST);
+        ap_kube_controller_set_gate(s.c, gate, NULL);
+        assert_int_equal(ap_kube_controller_start(s.c, &err), 0);
+        assert_false(atomic_load(ap_kube_controller_cancel_flag(s.c)));
+        sleep_ms(50);
+        assert_int_equal(atomic_load(&s.quick), 0);
+        assert_int_equal(atomic_load(&s.started), 1);
+        __atomic_store_n(&gate_open, true, __ATOMIC_SEQ_CST);
+        for (int i = 0; i < 2000 && (atomic_load(&s.quick) < 2 || !atomic_load(&s.in_slow)); i++)
+                sleep_ms(1);
+        assert_int_equal(atomic_load(&s.quick), 2);
+        assert_int_equal(atomic_load(&s.started), 2);
+        /* stop now (a lost lease): no grace */
+        t0 = now_ms();
+        ap_kube_controller_stop(s.c, 0);
+        assert_true(now_ms() - t0 < 1000);
+        assert_int_equal(atomic_load(&s.cancelled), 2);
+        ap_kube_controller_stop(s.c, 0); /* idempotent */
+        ap_kube_controller_free(s.c);
 }
 
 int main(void)
@@ -417,8 +539,10 @@ int main(void)
             cmocka_unit_test(test_shutdown),
             cmocka_unit_test(test_shutdown_wakes_waiters),
             cmocka_unit_test(test_concurrent_adds),
+            cmocka_unit_test(test_overall_bucket),
             cmocka_unit_test(test_controller),
             cmocka_unit_test(test_controller_drains_on_stop),
+            cmocka_unit_test(test_controller_stop_cancel_restart),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

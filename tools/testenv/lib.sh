@@ -62,7 +62,16 @@ testenv_start() {
   local name=$1 dir=$2
   shift 2
   setsid "$@" </dev/null >>"$dir/$name.log" 2>&1 &
-  echo $! >"$dir/$name.pid"
+  local pid=$! i
+  echo "$pid" >"$dir/$name.pid"
+  # Until the forked shell has exec'd the command, /proc/PID/cmdline is still the shell's and
+  # testenv_alive would call the process gone: wait (up to 10 s) for the exec, or for its exit.
+  for ((i = 0; i < 1000; i++)); do
+    [ -r "/proc/$pid/cmdline" ] || break
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir/" && break
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || break
+    sleep 0.01
+  done
 }
 
 # testenv_alive NAME DIR: true when the process recorded in DIR/NAME.pid runs and is ours (its command

@@ -7,6 +7,11 @@
 //	                                  made but the informer not started, and at synced; then the RSS at
 //	                                  synced split into file-backed and anonymous pages), watches 2 s
 //	                                  more, exits
+//	informer-peer watch-connections INFORMERS REQUESTS
+//	                                  INFORMERS informers of one SharedInformerFactory (over six resource
+//	                                  types, in turn) and REQUESTS list requests on one clientset; prints
+//	                                  "ready" once all synced and the requests are done, then keeps
+//	                                  watching 3 s (bench/kube/run counts its connections meanwhile)
 //	informer-peer workqueue KEYS WORKERS
 //	                                  KEYS keys through client-go's rate-limiting workqueue and WORKERS
 //	                                  goroutines with an empty reconcile; prints "keys <n> seconds <s> keys_per_s <r>"
@@ -14,6 +19,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -50,12 +56,17 @@ func procKiB(file, field string) int64 {
 	return -1
 }
 
-func informer(selector string, start time.Time) error {
+// clientset: the clientset for $KUBECONFIG
+func clientset() (*kubernetes.Clientset, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("KUBECONFIG"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	return kubernetes.NewForConfig(cfg)
+}
+
+func informer(selector string, start time.Time) error {
+	cs, err := clientset()
 	if err != nil {
 		return err
 	}
@@ -85,6 +96,41 @@ func informer(selector string, start time.Time) error {
 	fmt.Printf("synced %.3f objects %d rss_before %d rss_synced %d file %d anon %d\n", synced, n, rssBefore,
 		rssSynced, rss-anon, anon)
 	time.Sleep(2 * time.Second)
+	close(stop)
+	return nil
+}
+
+func watchConnections(n, requests int) error {
+	cs, err := clientset()
+	if err != nil {
+		return err
+	}
+	f := informers.NewSharedInformerFactory(cs, 0)
+	kinds := []func() cache.SharedIndexInformer{
+		func() cache.SharedIndexInformer { return f.Core().V1().ConfigMaps().Informer() },
+		func() cache.SharedIndexInformer { return f.Core().V1().Secrets().Informer() },
+		func() cache.SharedIndexInformer { return f.Core().V1().ServiceAccounts().Informer() },
+		func() cache.SharedIndexInformer { return f.Core().V1().Namespaces().Informer() },
+		func() cache.SharedIndexInformer { return f.Coordination().V1().Leases().Informer() },
+		func() cache.SharedIndexInformer { return f.Events().V1().Events().Informer() },
+	}
+	var synced []cache.InformerSynced
+	for i := 0; i < n && i < len(kinds); i++ {
+		synced = append(synced, kinds[i]().HasSynced)
+	}
+	stop := make(chan struct{})
+	f.Start(stop)
+	if !cache.WaitForCacheSync(stop, synced...) {
+		return fmt.Errorf("the informers did not sync")
+	}
+	for i := 0; i < requests; i++ {
+		if _, err := cs.CoreV1().ConfigMaps("").List(context.Background(), metav1.ListOptions{Limit: 1}); err != nil {
+			return err
+		}
+	}
+	time.Sleep(time.Second)
+	fmt.Println("ready")
+	time.Sleep(3 * time.Second)
 	close(stop)
 	return nil
 }
@@ -130,12 +176,22 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) == 4 && os.Args[1] == "watch-connections" {
+		n, _ := strconv.Atoi(os.Args[2])
+		requests, _ := strconv.Atoi(os.Args[3])
+		if err := watchConnections(n, requests); err != nil {
+			fmt.Fprintln(os.Stderr, "informer-peer:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) == 4 && os.Args[1] == "workqueue" {
 		keys, _ := strconv.Atoi(os.Args[2])
 		workers, _ := strconv.Atoi(os.Args[3])
 		queue(keys, workers)
 		return
 	}
-	fmt.Fprintln(os.Stderr, "usage: informer-peer informer SELECTOR | informer-peer workqueue KEYS WORKERS")
+	fmt.Fprintln(os.Stderr, "usage: informer-peer informer SELECTOR | informer-peer watch-connections INFORMERS REQUESTS | "+
+		"informer-peer workqueue KEYS WORKERS")
 	os.Exit(2)
 }

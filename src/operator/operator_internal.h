@@ -1,0 +1,205 @@
+/* operator_internal.h - the state one operator process shares between its reconcilers (registration.c,
+ * managed_secret.c), and the helpers they use to act on the cluster (kobj.c), on Git (gitops.c), on
+ * status (status.c) and on per-app state (app_state.c). Not for use outside src/operator. */
+#pragma once
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+#include "crypto/age.h"
+#include "crypto/ssh_key.h"
+#include "forge/forge.h"
+#include "git/repo.h"
+#include "kube/api.h"
+#include "kube/controller.h"
+#include "kube/events.h"
+#include "kube/informer.h"
+#include "kube/keymap.h"
+#include "kube/manager.h"
+#include "kube/metrics.h"
+#include "kube/meta.h"
+#include "kube/obj.h"
+#include "operator/config.h"
+#include "operator/model.h"
+#include "operator/names.h"
+
+/* Resources the operator works with beyond the core ones src/kube defines (resources.c). */
+extern const struct ap_kube_resource op_res_registrations;
+extern const struct ap_kube_resource op_res_rolebindings;
+extern const struct ap_kube_resource op_res_roles;
+extern const struct ap_kube_resource op_res_gitrepositories;
+extern const struct ap_kube_resource op_res_kustomizations;
+extern const struct ap_kube_resource op_res_deployments;
+
+/* Credentials read from Secrets in the operator namespace at start (operator.c); all secret strings are
+ * wiped on release. */
+struct op_creds {
+        char *flux_identity;    /* SSH private key for the Flux repo, or NULL */
+        char *flux_known_hosts; /* its known_hosts, or NULL */
+        char *flux_token;       /* HTTPS token for the Flux repo, or NULL */
+        char *forge_token;      /* forge API token, or NULL (GitHub App below, or local) */
+        char *forge_app_id, *forge_installation_id, *forge_private_key;
+        char *clone_known_hosts; /* known_hosts Flux verifies the platform repos' SSH host with, or NULL */
+        char *forge_ssh_identity, *forge_ssh_known_hosts; /* forge local over SSH: the operator's push key */
+};
+
+/* One app's runtime state. work_lock serialises the registration and managed-secret reconciles of the
+ * app (they share the platform repo, the key and the namespace list); lock guards the fields. */
+struct op_app {
+        char app[AP_NAME_BUF];
+        pthread_mutex_t work_lock;
+        pthread_mutex_t lock;
+        bool ready;                       /* key and repository are known: secrets can be committed */
+        struct ap_age_identity *identity; /* the app's age key (owned) */
+        struct ap_age_recipient *rcp;     /* its recipient (owned) */
+        char recipient[128];
+        char *push_url;   /* where the operator pushes the platform repo */
+        char *clone_url;  /* where Flux clones it from */
+        char *repo_label; /* "owner/name" for messages */
+        struct ap_git_repo *repo;
+        int64_t repo_synced_ms; /* monotonic ms of the last fetch of repo */
+        atomic_bool needs_sync; /* Flux saw a new revision: fetch before the next pass */
+        bool restore_pending;   /* the key was adopted after a disaster: recreate the intents from Git */
+        size_t restore_expect;  /* after a restore: plan nothing until the cache holds this many intents */
+        int64_t restore_deadline_ms;
+};
+
+struct ap_operator {
+        const struct ap_op_config *cfg;
+        struct ap_kube_client *kube;
+        struct ap_kube_manager *mgr;
+        struct ap_kube_metrics *metrics;
+        struct ap_kube_recorder *rec;
+        struct ap_kube_informer *regs;       /* AppPlatformRegistrations */
+        struct ap_kube_informer *intents;    /* Secrets labelled managed-secret=true, indexed by namespace */
+        struct ap_kube_informer *namespaces; /* Namespaces labelled labrats.work/app */
+        struct ap_kube_informer *gitrepos; /* the platform GitRepositories (optional: Flux may be missing) */
+        struct ap_kube_informer *kustomizations;
+        struct ap_kube_controller *reg_ctl, *sec_ctl;
+        struct ap_kube_workqueue *reg_q, *sec_q;
+
+        struct op_creds creds;
+        struct ap_age_recipient *cluster_recipient;
+
+        struct ap_git_repo *flux_repo;
+        pthread_mutex_t flux_lock; /* guards flux_synced_ms */
+        int64_t flux_synced_ms;
+
+        pthread_mutex_t forges_lock; /* guards forges: one ap_forge per repository owner */
+        struct ap_keymap forges;
+
+        pthread_mutex_t apps_lock; /* guards apps: app name -> struct op_app * */
+        struct ap_keymap apps;
+
+        const char *identity; /* this process's leader-election identity (borrowed for the run) */
+        pthread_t wl_thread;  /* watch_log.c */
+        bool wl_running;
+        atomic_bool wl_stop;
+
+        char fault_point[64]; /* --test-fault */
+        atomic_long fault_left;
+        struct ap_kube_metric *m_writes, *m_commits_platform, *m_commits_flux, *m_push_fail, *m_encrypt,
+            *m_reconcile_secrets;
+};
+
+/* ---- app_state.c ---- */
+/* The state of app (created on first use; lives as long as the operator). NULL when out of memory. */
+struct op_app *op_app_get(struct ap_operator *op, const char *app);
+/* Forget the key and repository of app (registration deleted). */
+void op_app_reset(struct op_app *a);
+void op_apps_free(struct ap_operator *op);
+/* Free n strings and the array; accepts NULL. */
+void op_strv_free(char **v, size_t n);
+
+/* ---- kobj.c: acting on the cluster ---- */
+/* True when every field of want is present in have with the same value (objects recursively; arrays
+ * element by element, same length): what server-side apply of want would leave unchanged. */
+bool op_json_subset(const json_t *want, const json_t *have);
+/* Server-side apply obj (field manager app-platform-operator, force) unless the live object already
+ * holds it (op_json_subset), so a reconcile with nothing new writes nothing. *ret_written (may be NULL)
+ * tells whether a write happened. */
+_warn_unused_ int op_apply(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *obj,
+                           bool *ret_written, struct ap_error *err);
+/* Delete the object if it exists (already gone is success). */
+_warn_unused_ int op_delete(struct ap_operator *op, const struct ap_kube_resource *res, const char *ns,
+                            const char *name, struct ap_error *err);
+/* Merge-patch metadata.annotations of an object: set each string member of anns, remove each null
+ * one. Skips the write when live (the cached object, may be NULL) already matches. */
+_warn_unused_ int op_patch_annotations(struct ap_operator *op, const struct ap_kube_resource *res,
+                                       const json_t *live, const char *ns, const char *name,
+                                       const json_t *anns, struct ap_error *err);
+/* One merge patch of live's metadata: the annotations anns (string = set, null = remove) and, with
+ * add_finalizer, the finalizer list plus labrats.work/cleanup, guarded by live's resourceVersion (a
+ * conflict fails with AP_E_CONFLICT and is retried by the next pass). */
+_warn_unused_ int op_patch_meta(struct ap_operator *op, const struct ap_kube_resource *res,
+                                const json_t *live, const json_t *anns, bool add_finalizer,
+                                struct ap_error *err);
+/* Add or remove the labrats.work/cleanup finalizer (no write when already so). */
+_warn_unused_ int op_finalizer(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *live,
+                               bool present, struct ap_error *err);
+/* Record an Event about obj (asynchronous; failures are logged, never returned). */
+void op_event(struct ap_operator *op, const json_t *obj, bool warning, const char *reason, const char *action,
+              const char *fmt, ...) _printf_(6, 7);
+/* Cancellation flag of the calling reconcile (NULL when none). */
+const atomic_bool *op_cancel_flag(struct ap_operator *op);
+
+/* ---- gitops.c ---- */
+/* Bring r's cache up to date unless it was fetched within max_age_ms (*synced_ms updated). */
+_warn_unused_ int op_repo_sync(struct ap_git_repo *r, int64_t *synced_ms, int64_t max_age_ms,
+                               struct ap_error *err);
+/* What a push result adds to a commit's log line: "" for a first-time push, else how it went (several
+ * attempts, or an earlier unconfirmed push found on the remote). A static per-thread string. */
+const char *op_push_attempts_note(const struct ap_git_push_result *pr);
+/* HMAC-SHA256 of plaintext keyed by a key derived from the app's identity, as 64 hex characters: the
+ * content hash recorded in SOPS files the operator cannot decrypt itself (the Flux repo's are encrypted
+ * to the cluster key). */
+_warn_unused_ int op_content_hash(const struct ap_age_identity *id, const char *plaintext, size_t n,
+                                  char out[65]);
+/* The value of metadata.annotations[labrats.work/content-hash] and the sops age recipients of a
+ * committed SOPS YAML file, without decrypting it. *ret_hash is "" when absent. */
+_warn_unused_ int op_sops_file_info(const char *file, size_t n, char ret_hash[65], json_t **ret_recipients,
+                                    struct ap_error *err);
+/* SOPS-encrypt a YAML document to recipients with encrypted_regex ^(data|stringData)$ into out. */
+_warn_unused_ int op_sops_encrypt(struct ap_operator *op, const char *plain, size_t n,
+                                  struct ap_age_recipient *const *rcp, size_t n_rcp, const char *previous,
+                                  size_t previous_len, struct ap_age_identity *const *ids, size_t n_ids,
+                                  struct ap_buf *out, struct ap_error *err);
+
+/* ---- status.c (conditions themselves: kube/meta.h) ---- */
+/* "True" when status.conditions[type].status is True. */
+bool op_condition_true(const json_t *obj, const char *type);
+
+/* ---- registration.c / managed_secret.c ---- */
+int op_registration_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
+int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
+/* Key rotation (the caller, the registration pass, holds a->work_lock): re-encrypt every file of the app
+ * to new_rcp in ONE commit together with the new .sops.yaml; *ret_sha gets the commit (or the tip when
+ * nothing changed). */
+_warn_unused_ int op_secrets_rotate(struct ap_operator *op, struct op_app *a, const char *app,
+                                    struct ap_age_identity *new_id, struct ap_age_recipient *new_rcp,
+                                    const char *new_recipient, const char *sops_yaml, size_t sops_yaml_len,
+                                    const char *request, char ret_sha[41], struct ap_error *err);
+
+/* ---- watch_log.c ---- */
+/* Log what the informers go through (failures and their cause, 410 relists, resuming), once a second
+ * from a thread of its own; stop joins it (no-op when not started). */
+_warn_unused_ int op_watch_log_start(struct ap_operator *op, struct ap_error *err);
+void op_watch_log_stop(struct ap_operator *op);
+
+/* ---- operator.c ---- */
+/* A named crash point (--test-fault): kills the process with SIGKILL when it is the configured one. */
+void op_fault(struct ap_operator *op, const char *point);
+void op_fault_hook(void *userdata, const char *point); /* the same, as src/git's fault_hook (userdata: op) */
+/* True while Flux's CRDs are not installed (the Flux informers have nothing to watch). */
+bool op_flux_missing(struct ap_operator *op);
+/* Delete the platform repository name on forge f (already gone is success). */
+_warn_unused_ int op_forge_delete_repo(struct ap_operator *op, struct ap_forge *f, const char *name,
+                                       struct ap_error *err);
+/* The forge for owner (NULL = the configured owner), created on first use. */
+_warn_unused_ int op_forge(struct ap_operator *op, const char *owner, struct ap_forge **ret,
+                           struct ap_error *err);

@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""test/e2e/fault_check.py - the checks every fault test (faults_*.sh) runs after its stream of managed
+secret changes: does what the operator left in the cluster and in the platform repo equal the intended
+state, exactly once? Prints one line per check, "PASS|<what>" or "FAIL|<what>|<detail>", for the TAP
+script to count; exit status 0 when every check passed.
+
+  fault_check.py settled STATE INTENTS.json
+      only the intents: every live name of STATE exists, Committed (committed=true, a commit, no
+      last-error) with the intended data, and nothing else of the stream is left; exit 0/1, no output
+      (the caller polls it until the operator is done)
+  fault_check.py repo STATE INTENTS.json REPO KEYFILE BASE [FOREIGN-PREFIX]
+      the platform repo (a bare repository, branch main) against STATE: the files under secrets/ are
+      exactly the intended ones (no orphan, none missing) and decrypt with the app key to the intended
+      data; each intent's labrats.work/commit is on main and holds its current version; the history
+      BASE..main has no merge commit, no commit whose tree equals its parent's, no commit that rewrites a
+      file under secrets/ to the same decrypted content, and no two commits carrying the same change
+      set. Commits touching only paths under FOREIGN-PREFIX are another writer's and only counted.
+  fault_check.py delivered STATE SECRETS-DEV.json SECRETS-PROD.json APP
+      what Flux applied: each intended (name, namespace) exists decrypted with the intended data, and no
+      Secret from the app's platform namespace that is not intended is left (pruned)
+
+STATE has one line per intended live managed secret: "<name>\\t<ns1,ns2>\\t<value>"; the intended data
+is {value: <value>, note: n-<name>}. APP_PLATFORM_BIN decrypts (SOPS_AGE_KEY_FILE=KEYFILE).
+"""
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+failed = False
+
+
+def report(ok, what, detail=""):
+    global failed
+    if ok:
+        print(f"PASS|{what}")
+    else:
+        failed = True
+        print(f"FAIL|{what}|{detail[:1500]}".replace("\n", " / "))
+
+
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+
+
+def load_state(path):
+    state = {}
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            name, targets, value = line.split("\t")
+            state[name] = (sorted(targets.split(",")), value)
+    return state
+
+
+def want_data(name, value):
+    return {"value": b64(value), "note": b64("n-" + name)}
+
+
+def ann(obj, key):
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get("labrats.work/" + key)
+
+
+def intents_problems(state, intents):
+    """What keeps the intents from being settled (empty list when they are)."""
+    problems = []
+    live = {}
+    for it in intents.get("items", []):
+        live[it["metadata"]["name"]] = it
+    for name, (targets, value) in sorted(state.items()):
+        it = live.get(name)
+        if it is None:
+            problems.append(f"{name}: missing")
+            continue
+        if it["metadata"].get("deletionTimestamp") or ann(it, "marked-for-deletion"):
+            problems.append(f"{name}: being deleted")
+        if (it.get("data") or {}) != want_data(name, value):
+            problems.append(f"{name}: data is not the intended one")
+        if sorted((ann(it, "target-namespaces") or "").split(",")) != targets:
+            problems.append(f"{name}: targets {ann(it, 'target-namespaces')} != {','.join(targets)}")
+        if ann(it, "committed") != "true" or not ann(it, "commit"):
+            problems.append(f"{name}: committed={ann(it, 'committed')} commit={ann(it, 'commit')}")
+        if ann(it, "last-error"):
+            problems.append(f"{name}: last-error {ann(it, 'last-error')}")
+    for name in sorted(set(live) - set(state)):
+        problems.append(f"{name}: still exists (deleted by the stream)")
+    return problems
+
+
+def git(repo, *args, check=True):
+    r = subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout
+
+
+class Decryptor:
+    """Decrypts blobs of the repo with the app key; one run of the binary per distinct blob."""
+
+    def __init__(self, repo, key):
+        self.repo, self.key, self.cache = repo, key, {}
+        self.tmp = tempfile.mkdtemp(prefix="fault-check-")
+        self.bin = os.environ["APP_PLATFORM_BIN"]
+
+    def blob(self, sha):
+        """(decrypted document or None, error)."""
+        if sha in self.cache:
+            return self.cache[sha]
+        raw = subprocess.run(["git", "-C", self.repo, "cat-file", "blob", sha], capture_output=True).stdout
+        path = os.path.join(self.tmp, "f.sops.yaml")
+        with open(path, "wb") as f:
+            f.write(raw)
+        env = dict(os.environ, SOPS_AGE_KEY_FILE=self.key)
+        r = subprocess.run([self.bin, "sops", "decrypt", "--output-type", "json", path], capture_output=True,
+                           text=True, env=env)
+        res = (json.loads(r.stdout), "") if r.returncode == 0 else (None, r.stderr.strip())
+        self.cache[sha] = res
+        return res
+
+    def at(self, rev, path):
+        sha = git(self.repo, "rev-parse", "--verify", "-q", f"{rev}:{path}", check=False).strip()
+        if not sha:
+            return None, f"no {path} at {rev[:12]}"
+        return self.blob(sha)
+
+    def fingerprint(self, sha):
+        if sha == "0" * 40:
+            return "-"
+        doc, why = self.blob(sha)
+        if doc is None:
+            return "undecryptable:" + sha
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def doc_ok(doc, name, ns, value):
+    md = doc.get("metadata") or {}
+    return md.get("name") == name and md.get("namespace") == ns and doc.get("data") == want_data(name, value)
+
+
+def check_repo(state, intents, repo, key, base, foreign):
+    d = Decryptor(repo, key)
+    want = {f"secrets/{ns}/{name}.sops.yaml": (name, ns, value)
+            for name, (targets, value) in state.items() for ns in targets}
+    have = [p for p in git(repo, "ls-tree", "-r", "--name-only", "main", "--", "secrets/").split("\n") if p]
+    orphans = sorted(set(have) - set(want))
+    missing = sorted(set(want) - set(have))
+    report(not orphans, f"no orphan file under secrets/ ({len(have)} files)", " ".join(orphans))
+    report(not missing, "every intended file is in the repo", " ".join(missing))
+    wrong = []
+    for path, (name, ns, value) in sorted(want.items()):
+        if path not in have:
+            continue
+        doc, why = d.at("main", path)
+        if doc is None or not doc_ok(doc, name, ns, value):
+            wrong.append(f"{path}: {why or 'decrypts to other data'}")
+    report(not wrong, f"every file decrypts with the app key to the intended data ({len(want)} files)",
+           " ".join(wrong))
+    live = {it["metadata"]["name"]: it for it in intents.get("items", [])}
+    bad = []
+    for name, (targets, value) in sorted(state.items()):
+        c = ann(live.get(name, {}), "commit") or ""
+        if not c or subprocess.run(["git", "-C", repo, "merge-base", "--is-ancestor", c, "main"],
+                                   capture_output=True).returncode != 0:
+            bad.append(f"{name}: commit '{c}' is not on main")
+            continue
+        for ns in targets:
+            doc, why = d.at(c, f"secrets/{ns}/{name}.sops.yaml")
+            if doc is None or not doc_ok(doc, name, ns, value):
+                bad.append(f"{name}: {c[:12]} does not hold its current version for {ns} {why}")
+    report(not bad, "each intent's labrats.work/commit is on main and holds its current version", " ".join(bad))
+
+    rng = f"{base}..main" if base else "main"
+    merges = git(repo, "rev-list", "--merges", rng).split()
+    report(not merges, "no merge commit", " ".join(merges))
+    commits = git(repo, "rev-list", "--reverse", "--no-merges", rng).split()
+    same_tree, noop, seen, dup = [], [], {}, []
+    ours = foreign_n = 0
+    for c in commits:
+        parent = git(repo, "rev-parse", "-q", "--verify", f"{c}^", check=False).strip()
+        if not parent:
+            continue
+        if git(repo, "rev-parse", f"{c}^{{tree}}").strip() == git(repo, "rev-parse", f"{parent}^{{tree}}").strip():
+            same_tree.append(c[:12])
+        changed = git(repo, "diff-tree", "-r", "--no-renames", "--no-commit-id", parent, c).strip().split("\n")
+        changed = [l for l in changed if l]
+        paths = [l.split("\t", 1)[1] for l in changed]
+        if foreign and paths and all(p.startswith(foreign) for p in paths):
+            foreign_n += 1
+            continue
+        ours += 1
+        changeset = []
+        for line in changed:
+            meta, path = line.split("\t", 1)
+            if not path.startswith("secrets/"):
+                changeset.append((path, meta.split()[3]))
+                continue
+            old, new = meta.split()[2], meta.split()[3]
+            fo, fn = d.fingerprint(old), d.fingerprint(new)
+            if fo == fn:
+                noop.append(f"{c[:12]} {path}")
+            changeset.append((path, fo, fn))
+        key_ = tuple(sorted(changeset))
+        if key_ in seen:
+            dup.append(f"{seen[key_][:12]} and {c[:12]}")
+        seen[key_] = c
+    report(not same_tree, f"no commit whose tree equals its parent's ({ours} operator commits"
+           f"{f', {foreign_n} foreign' if foreign else ''} since the start)", " ".join(same_tree))
+    report(not noop, "no commit rewrites a file to the content it already had (no duplicate of a change)",
+           " ".join(noop))
+    report(not dup, "no two commits carry the same change set", " ".join(dup))
+    print(f"NOTE|{ours} operator commits in {rng}" + (f", {foreign_n} by the other writer" if foreign else ""))
+
+
+def check_delivered(state, dev, prod, app):
+    problems = []
+    by_ns = {f"{app}-dev": dev, f"{app}-prod": prod}
+    for ns, lst in by_ns.items():
+        got = {it["metadata"]["name"]: it for it in lst.get("items", [])
+               if (ann(it, "source") or "").startswith(f"{app}-platform/")}
+        for name, (targets, value) in state.items():
+            if ns in targets:
+                it = got.get(name)
+                if it is None:
+                    problems.append(f"{ns}/{name} missing")
+                elif (it.get("data") or {}) != want_data(name, value):
+                    problems.append(f"{ns}/{name} has other data")
+        for name in got:
+            if name not in state or ns not in state[name][0]:
+                problems.append(f"{ns}/{name} not pruned")
+    return problems
+
+
+def main():
+    mode = sys.argv[1]
+    state = load_state(sys.argv[2])
+    if mode == "settled":
+        with open(sys.argv[3]) as f:
+            p = intents_problems(state, json.load(f))
+        if p and len(sys.argv) > 4:
+            print(" ".join(p[:10]))
+        sys.exit(1 if p else 0)
+    if mode == "repo":
+        with open(sys.argv[3]) as f:
+            intents = json.load(f)
+        p = intents_problems(state, intents)
+        report(not p, f"every intent ends Committed with its latest data ({len(state)} live)", " ".join(p))
+        check_repo(state, intents, sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7] if len(sys.argv) > 7 else "")
+    elif mode == "delivered":
+        with open(sys.argv[3]) as f:
+            dev = json.load(f)
+        with open(sys.argv[4]) as f:
+            prod = json.load(f)
+        p = check_delivered(state, dev, prod, sys.argv[5])
+        if p and len(sys.argv) > 6:
+            print(" ".join(p[:10]))
+        sys.exit(1 if p else 0)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
