@@ -69,8 +69,10 @@ void ap_secure_wipe(void *p, size_t n);
 void ap_secure_free(void *p, size_t n);
 /* Wipe then free a NUL-terminated malloc'd string; accepts NULL. */
 void ap_secure_free_str(char *s);
+/* _cleanup_secret_str_ char *s: wiped and freed at the end of the scope, then set to NULL. */
 static inline void ap_secure_free_strp(char **s)
 {
         ap_secure_free_str(*s);
+        *s = NULL;
 }
 #define _cleanup_secret_str_ _cleanup_(ap_secure_free_strp)

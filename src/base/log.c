@@ -62,18 +62,25 @@ static void log_write(enum ap_log_level level, const char *msg)
         snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
 
         _cleanup_buf_ struct ap_buf line = AP_BUF_INIT;
+        int r;
         if (log_format == AP_LOG_JSON) {
-                ap_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", when, level_names[level]);
-                ap_json_escape(&line, msg, strlen(msg));
-                ap_buf_addstr(&line, "}\n");
+                r = ap_buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", when,
+                                  level_names[level]);
+                if (r == 0)
+                        r = ap_json_escape(&line, msg, strlen(msg));
+                if (r == 0)
+                        r = ap_buf_addstr(&line, "}\n");
         } else {
-                ap_buf_printf(&line, "%s %-5s %s\n", when, level_names[level], msg);
+                r = ap_buf_printf(&line, "%s %-5s %s\n", when, level_names[level], msg);
         }
-        fwrite(line.data, 1, line.len, stderr);
+        if (r < 0) /* out of memory: the message itself, unadorned, beats nothing */
+                fprintf(stderr, "%s %s\n", level_names[level], msg);
+        else
+                fwrite(line.data, 1, line.len, stderr);
         fflush(stderr);
 }
 
-void ap_log(enum ap_log_level level, const char *fmt, ...)
+void(ap_log)(enum ap_log_level level, const char *fmt, ...)
 {
         pthread_mutex_lock(&log_lock);
         if (level >= log_level) {
@@ -87,13 +94,13 @@ void ap_log(enum ap_log_level level, const char *fmt, ...)
         pthread_mutex_unlock(&log_lock);
 }
 
-int ap_log_error(const struct ap_error *err, const char *fmt, ...)
+int(ap_log_error)(const struct ap_error *err, const char *fmt, ...)
 {
         char ctx[1024];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(ctx, sizeof(ctx), fmt, ap);
         va_end(ap);
-        ap_log(AP_LOG_ERROR, "%s: %s", ctx, ap_error_message(err));
+        (ap_log)(AP_LOG_ERROR, "%s: %s", ctx, ap_error_message(err));
         return err && err->code < 0 ? err->code : -EINVAL;
 }

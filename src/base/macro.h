@@ -1,17 +1,14 @@
-/* macro.h - small language helpers shared by every layer: cleanup attributes, ownership transfer,
- * array sizes and branch hints. Header only; nothing here allocates. */
+/* macro.h - small language helpers shared by every layer: cleanup attributes, ownership transfer and
+ * array sizes. Header only; nothing here allocates. */
 #pragma once
 
 #include <stddef.h>
 #include <stdlib.h>
 
 #define _cleanup_(f)   __attribute__((cleanup(f)))
-#define _unused_       __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _nonnull_(...) __attribute__((nonnull(__VA_ARGS__)))
-#define _warn_unused_  __attribute__((warn_unused_result))
-#define _likely_(x)    __builtin_expect(!!(x), 1)
-#define _unlikely_(x)  __builtin_expect(!!(x), 0)
+/* On every function that returns an error: ignoring it is a compile error under -Werror. */
+#define _warn_unused_ __attribute__((warn_unused_result))
 
 #define AP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define AP_MIN(a, b)     ((a) < (b) ? (a) : (b))
@@ -25,16 +22,20 @@
                 _tp_;                                                                                        \
         })
 
+/* The cleanup functions reset the pointer after freeing: a cleanup that runs twice (or a pointer used after
+ * an early explicit cleanup) finds NULL, never a dangling pointer. */
 static inline void ap_freep(void *p)
 {
         free(*(void **)p);
+        *(void **)p = NULL;
 }
 #define _cleanup_free_ _cleanup_(ap_freep)
 
-/* Define fooo_freep(T **p) calling func(*p) if non-NULL, for use with _cleanup_. */
+/* Define func##p(T *p) calling func(*p) if non-NULL and then setting *p to NULL, for use with _cleanup_. */
 #define AP_DEFINE_CLEANUP(type, func)                                                                        \
         static inline void func##p(type *p)                                                                  \
         {                                                                                                    \
                 if (*p)                                                                                      \
                         func(*p);                                                                            \
+                *p = NULL;                                                                                   \
         }

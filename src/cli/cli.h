@@ -2,6 +2,8 @@
  * ...). Each subcommand gets argv with its own name in argv[0] and returns the process exit code. */
 #pragma once
 
+#include <stddef.h>
+
 struct ap_subcommand {
         const char *name;
         const char *summary;
@@ -12,6 +14,10 @@ struct ap_subcommand {
 #define AP_EXIT_OK      0
 #define AP_EXIT_FAILURE 1
 #define AP_EXIT_USAGE   2
+
+/* Parse a size: decimal bytes with an optional K, M or G suffix (powers of 1024, "KiB"/"MiB"/"GiB" too).
+ * -EINVAL for anything else, zero or more than SIZE_MAX. */
+int cli_parse_size(const char *s, size_t *ret);
 
 /* Print "app-platform CMD: <message>; see 'app-platform CMD --help'" to stderr; returns AP_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

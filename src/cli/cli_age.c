@@ -3,7 +3,6 @@
  * failure), passphrases from /dev/tty without echo or from APP_PLATFORM_AGE_PASSPHRASE. */
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,101 +56,32 @@ static const char usage_text[] =
     "\n"
     "INPUT defaults to stdin ('-'). Armored input is detected when decrypting.\n";
 
-/* ---- output: stdout, a device or FIFO written in place, or a temporary file renamed over the target
- * (through a symlink, over the file it points to) on success ---- */
+/* ---- output: stdout, or base/fileio's atomic write (a temporary file renamed over the target, or over
+ * the file a symlink points to; a device or FIFO written in place) ---- */
 
-struct output {
-        const char *path; /* NULL for stdout */
-        char *target;     /* what a symlink at path points to (renamed over instead of the link), or NULL */
-        char *tmp;        /* temporary path while writing; NULL when writing straight to path */
-        int fd;
-};
-
-static int output_open(struct output *o, const char *path, mode_t perms, struct ap_error *err)
+/* perms before the umask, as age creates its outputs */
+static int output_open(struct ap_atomic_file *o, const char *path, mode_t perms, struct ap_error *err)
 {
-        *o = (struct output){.path = path, .fd = STDOUT_FILENO};
-        if (!path || strcmp(path, "-") == 0) {
-                o->path = NULL;
-                return 0;
-        }
-        struct stat st;
-        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-                /* a device or a FIFO (-o /dev/null, a named pipe) is written in place as age does: a
-                 * rename would replace it with a regular file */
-                o->fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-                if (o->fd < 0)
-                        return ap_error_set(err, -errno, "cannot open output '%s': %s", path,
-                                            strerror(errno));
-                return 0;
-        }
-        o->target = realpath(path, NULL); /* NULL when path does not exist yet */
-        const char *dest = o->target ? o->target : path;
-        char *dup = strdup(dest);
-        struct ap_buf tmp = AP_BUF_INIT;
-        const char *base = strrchr(dest, '/') ? strrchr(dest, '/') + 1 : dest;
-        int r = dup ? ap_buf_printf(&tmp, "%s/.%s.tmpXXXXXX", dirname(dup), base) : -ENOMEM;
-        free(dup);
-        if (r < 0) {
-                ap_buf_release(&tmp);
-                free(o->target);
-                o->target = NULL;
-                return ap_error_set(err, r, "out of memory");
-        }
-        o->tmp = ap_buf_detach(&tmp, NULL);
-        o->fd = mkostemp(o->tmp, O_CLOEXEC);
-        if (o->fd < 0) {
-                r = -errno;
-                free(o->tmp);
-                free(o->target);
-                o->tmp = o->target = NULL;
-                return ap_error_set(err, r, "cannot create a temporary file beside '%s': %s", path,
-                                    strerror(-r));
-        }
         mode_t mask = umask(0);
         umask(mask);
-        if (fchmod(o->fd, perms & ~mask) < 0) {
-                r = -errno;
-                close(o->fd);
-                unlink(o->tmp);
-                free(o->tmp);
-                free(o->target);
-                o->tmp = o->target = NULL;
-                return ap_error_set(err, r, "cannot set the mode of '%s': %s", path, strerror(-r));
-        }
+        return ap_atomic_open(o, path, perms & ~mask, err);
+}
+
+/* Finish: rename into place when ok, otherwise remove the temporary file. */
+static int output_close(struct ap_atomic_file *o, bool ok, struct ap_error *err)
+{
+        if (ok)
+                return ap_atomic_commit(o, err);
+        ap_atomic_abort(o);
         return 0;
-}
-
-/* Finish: rename into place when ok, otherwise remove the temporary file (a device or FIFO is just
- * closed). */
-static int output_close(struct output *o, bool ok, struct ap_error *err)
-{
-        if (!o->path)
-                return 0;
-        int r = 0;
-        if (close(o->fd) < 0 && ok)
-                r = ap_error_set(err, -errno, "cannot write '%s': %s", o->path, strerror(errno));
-        if (o->tmp && ok && r == 0 && rename(o->tmp, o->target ? o->target : o->path) < 0)
-                r = ap_error_set(err, -errno, "cannot rename the output into '%s': %s", o->path,
-                                 strerror(errno));
-        if (o->tmp && (!ok || r < 0))
-                unlink(o->tmp);
-        free(o->tmp);
-        free(o->target);
-        o->tmp = o->target = NULL;
-        return r;
-}
-
-static const char *output_name(const struct output *o)
-{
-        return o->path ? o->path : "<stdout>";
 }
 
 static int fd_sink_write(void *ctx, const void *p, size_t n, struct ap_error *err)
 {
-        const struct output *o = ctx;
+        const struct ap_atomic_file *o = ctx;
         int r = ap_write_all(o->fd, p, n);
         if (r < 0)
-                return ap_error_set(err, r, "cannot write '%s': %s", output_name(o), strerror(-r));
+                return ap_error_set(err, r, "cannot write '%s': %s", ap_atomic_name(o), strerror(-r));
         return 0;
 }
 
@@ -262,7 +192,7 @@ static int passphrase_cb(void *ctx, struct ap_buf *pass, struct ap_error *err)
 
 /* ---- keygen ---- */
 
-static int keygen_convert(const char *in_path, struct output *out, struct ap_error *err)
+static int keygen_convert(const char *in_path, struct ap_atomic_file *out, struct ap_error *err)
 {
         struct ap_buf text, line = AP_BUF_INIT;
         struct ap_age_identities ids = AP_AGE_IDENTITIES_INIT;
@@ -340,7 +270,7 @@ static int cmd_keygen(int argc, char **argv)
         struct ap_error err = AP_ERROR_INIT;
         if (!convert)
                 return keygen_generate(out_path, &err) < 0 ? fail("%s", ap_error_message(&err)) : AP_EXIT_OK;
-        struct output out;
+        struct ap_atomic_file out;
         int r = output_open(&out, out_path, ENCRYPT_PERMS, &err);
         if (r < 0)
                 return fail("%s", ap_error_message(&err));
@@ -387,13 +317,14 @@ static int run_encrypt(struct encrypt_args *a, struct ap_error *err)
                 struct ap_buf pass;
                 r = get_passphrase(true, &pass, err);
                 if (r == 0)
-                        r = ap_age_scrypt_recipient_new(pass.data, pass.len, 18, &scrypt, err);
+                        r = ap_age_scrypt_recipient_new(pass.data, pass.len, AP_AGE_SCRYPT_WORK_FACTOR,
+                                                        &scrypt, err);
                 ap_buf_release(&pass);
                 if (r < 0)
                         return r;
         }
         int in_fd = -1;
-        struct output out = {.fd = -1};
+        struct ap_atomic_file out = AP_ATOMIC_FILE_INIT;
         r = open_input(a->in_path, &in_fd, err);
         if (r == 0)
                 r = output_open(&out, a->out_path, ENCRYPT_PERMS, err);
@@ -532,24 +463,27 @@ static int cmd_decrypt(int argc, char **argv)
         }
         const char *in_path = optind < argc ? argv[optind] : NULL;
         int in_fd = -1;
-        struct output out = {.fd = -1};
+        struct ap_atomic_file out = AP_ATOMIC_FILE_INIT;
         r = open_input(in_path, &in_fd, &err);
         if (r == 0)
                 r = output_open(&out, out_path, DECRYPT_PERMS, &err);
         if (r == 0) {
-                struct ap_age_decrypt_opts opts = {AP_AGE_INPUT_AUTO, passphrase_cb, NULL};
+                struct ap_age_decrypt_opts opts = {.input = AP_AGE_INPUT_AUTO, .passphrase = passphrase_cb};
                 struct ap_age_sink sink = {fd_sink_write, &out};
                 r = ap_age_decrypt_fd(ids.items, ids.n, &opts, in_fd, input_name(in_path), &sink, &err);
-                if (r == -ENOKEY)
-                        ap_error_set(&err, r, "missing identities: name an identity file with -i FILE");
                 if (output_close(&out, r == 0, r == 0 ? &err : NULL) < 0 && r == 0)
                         r = -EIO;
         }
         if (in_fd > STDIN_FILENO)
                 close(in_fd);
+        size_t n_ids = ids.n;
         ap_age_identities_release(&ids);
-        if (r < 0)
-                return fail("decrypting '%s': %s", input_name(in_path), ap_error_message(&err));
+        if (r < 0) {
+                fail("decrypting '%s': %s", input_name(in_path), ap_error_message(&err));
+                if (err.code == AP_E_NO_KEY && n_ids == 0)
+                        fputs("app-platform age: hint: name an identity file with -i FILE\n", stderr);
+                return AP_EXIT_FAILURE;
+        }
         return AP_EXIT_OK;
 }
 

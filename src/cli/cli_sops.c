@@ -19,7 +19,6 @@
 #include "crypto/sops.h"
 #include "crypto/sops_config.h"
 
-#define INPUT_MAX      ((size_t)64 << 20)
 #define KEY_FILE_MAX   ((size_t)16 << 20)
 #define CONFIG_LEVELS  100 /* sops looks this many folders up for .sops.yaml */
 #define PLAINTEXT_MODE 0600
@@ -44,6 +43,8 @@ static const char usage_text[] =
     "  --output FILE               write the result to FILE (atomically) instead of stdout\n"
     "  --config FILE               use this .sops.yaml instead of looking from the current folder up\n"
     "  --ignore-mac                decrypt even when the MAC does not match\n"
+    "  --max-size SIZE             limit on the file, any one value and the output (default 64M;\n"
+    "                              K, M, G suffixes); Kubernetes Secrets are at most 1M\n"
     "\n"
     "Decryption keys: $SOPS_AGE_KEY (key text), $SOPS_AGE_KEY_FILE (a key file), and\n"
     "$XDG_CONFIG_HOME/sops/age/keys.txt (~/.config/sops/age/keys.txt).\n";
@@ -63,6 +64,25 @@ static int fail(const char *file, const char *fmt, ...)
         return AP_EXIT_FAILURE;
 }
 
+/* The library says what happened; this adds which of our flags or variables can change it. */
+static int fail_with_hint(const char *file, const struct ap_error *err, const char *hint)
+{
+        fail(file, "%s", ap_error_message(err));
+        if (hint)
+                fprintf(stderr, "app-platform sops: hint: %s\n", hint);
+        return AP_EXIT_FAILURE;
+}
+
+static const char *size_hint(const struct ap_error *err, size_t max_size)
+{
+        static char hint[160];
+        if (err->code != AP_E_TOO_LARGE)
+                return NULL;
+        snprintf(hint, sizeof(hint),
+                 "if it is the size limit (now %zu bytes) that was hit, raise it with --max-size", max_size);
+        return hint;
+}
+
 struct args {
         bool encrypt;
         const char *file;
@@ -75,6 +95,7 @@ struct args {
         const char *output;
         const char *config;
         bool ignore_mac;
+        size_t max_size;
 };
 
 static int parse_format(const char *s, enum ap_sops_format *ret)
@@ -111,7 +132,10 @@ static int load_config(const char *explicit_path, struct ap_sops_config *cfg, ch
                 if (!getcwd(dir, sizeof(dir)))
                         return ap_error_set(err, -errno, "cannot get the current folder");
                 for (int i = 0; i < CONFIG_LEVELS; i++) {
-                        snprintf(path, sizeof(path), "%s/.sops.yaml", strcmp(dir, "/") == 0 ? "" : dir);
+                        if (snprintf(path, sizeof(path), "%s/.sops.yaml", strcmp(dir, "/") == 0 ? "" : dir) >=
+                            (int)sizeof(path))
+                                return ap_error_set(err, -ENAMETOOLONG,
+                                                    "the path of '%s/.sops.yaml' is too long", dir);
                         if (access(path, F_OK) == 0) {
                                 *found = true;
                                 break;
@@ -194,6 +218,21 @@ static int identities_from_file(struct ap_age_identities *ids, const char *path,
         return r;
 }
 
+/* $XDG_CONFIG_HOME/sops/age/keys.txt, else ~/.config/sops/age/keys.txt; -ENOENT when neither variable is
+ * set, -ENAMETOOLONG when the path does not fit. */
+static int default_key_file(char *buf, size_t size)
+{
+        const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+        int n;
+        if (xdg && *xdg)
+                n = snprintf(buf, size, "%s/sops/age/keys.txt", xdg);
+        else if (home && *home)
+                n = snprintf(buf, size, "%s/.config/sops/age/keys.txt", home);
+        else
+                return -ENOENT;
+        return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 static int load_identities(struct ap_age_identities *ids, struct ap_error *err)
 {
         int r;
@@ -204,12 +243,7 @@ static int load_identities(struct ap_age_identities *ids, struct ap_error *err)
         if (file && *file && (r = identities_from_file(ids, file, true, err)) < 0)
                 return ap_error_prefix(err, "SOPS_AGE_KEY_FILE");
         char def[PATH_MAX];
-        const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-        if (xdg && *xdg)
-                snprintf(def, sizeof(def), "%s/sops/age/keys.txt", xdg);
-        else if (home && *home)
-                snprintf(def, sizeof(def), "%s/.config/sops/age/keys.txt", home);
-        else
+        if (default_key_file(def, sizeof(def)) < 0)
                 return 0;
         return identities_from_file(ids, def, false, err);
 }
@@ -242,12 +276,14 @@ static int do_encrypt(const struct args *a, const struct ap_buf *in, enum ap_sop
         _cleanup_free_ char *cfg_dir = NULL;
         bool have_cfg = false;
         struct ap_age_recipients flat = AP_AGE_RECIPIENTS_INIT;
-        struct ap_age_recipients groups[16];
-        struct ap_sops_recipient_group rg[16];
+        /* one list per key group of the creation rule (ap_sops_config_parse bounds their number) */
+        struct ap_age_recipients *groups = NULL;
+        struct ap_sops_recipient_group *rg = NULL;
         size_t n_groups = 0;
         int rc = AP_EXIT_FAILURE;
         struct ap_sops_encrypt_opts o = AP_SOPS_ENCRYPT_OPTS_INIT;
         _cleanup_buf_ struct ap_buf out = AP_BUF_INIT;
+        ap_buf_init(&out, a->max_size);
         const struct ap_sops_creation_rule *rule = NULL;
         const char *env_rcp = getenv("SOPS_AGE_RECIPIENTS");
 
@@ -272,7 +308,13 @@ static int do_encrypt(const struct args *a, const struct ap_buf *in, enum ap_sop
                         goto out;
                 }
         } else if (rule) {
-                for (size_t g = 0; g < rule->n_groups && g < AP_ARRAY_SIZE(groups); g++) {
+                groups = calloc(rule->n_groups ? rule->n_groups : 1, sizeof(*groups));
+                rg = calloc(rule->n_groups ? rule->n_groups : 1, sizeof(*rg));
+                if (!groups || !rg) {
+                        rc = fail(a->file, "out of memory");
+                        goto out;
+                }
+                for (size_t g = 0; g < rule->n_groups; g++) {
                         if (rule->groups[g].n_other && !rule->groups[g].n_age) {
                                 rc = fail(a->file,
                                           "the creation rule uses key types other than age (pgp, kms, ...), "
@@ -311,10 +353,18 @@ static int do_encrypt(const struct args *a, const struct ap_buf *in, enum ap_sop
         o.input = fin;
         o.output = fout;
         o.yaml_indent = cfg.yaml_indent;
+        o.max_size = a->max_size;
         if (cfg.has_json_indent)
                 o.json_indent = cfg.json_indent;
+        if (o.n_recipients == 0 && o.n_groups == 0) {
+                rc = fail(a->file, "no age recipient to encrypt to");
+                fputs("app-platform sops: hint: pass --age, set SOPS_AGE_RECIPIENTS, or add a creation rule "
+                      "with age keys to .sops.yaml\n",
+                      stderr);
+                goto out;
+        }
         if (ap_sops_encrypt(in->data, in->len, &o, &out, &err) < 0) {
-                rc = fail(a->file, "%s", ap_error_message(&err));
+                rc = fail_with_hint(a->file, &err, size_hint(&err, a->max_size));
                 goto out;
         }
         if (write_result(a, &out, a->in_place ? mode_of(a->file, 0644) : 0644, &err) < 0) {
@@ -325,9 +375,25 @@ static int do_encrypt(const struct args *a, const struct ap_buf *in, enum ap_sop
 out:
         for (size_t g = 0; g < n_groups; g++)
                 ap_age_recipients_release(&groups[g]);
+        free(groups);
+        free(rg);
         ap_age_recipients_release(&flat);
         ap_sops_config_release(&cfg);
         return rc;
+}
+
+static const char *decrypt_hint(const struct ap_error *err, size_t n_ids, bool mac_failed, size_t max_size)
+{
+        if (mac_failed)
+                return "--ignore-mac decrypts it anyway";
+        if (err->code == AP_E_NO_KEY && n_ids == 0)
+                return "set SOPS_AGE_KEY_FILE to an age key file or SOPS_AGE_KEY to the key itself, or put "
+                       "the "
+                       "key in $XDG_CONFIG_HOME/sops/age/keys.txt (~/.config/sops/age/keys.txt)";
+        if (err->code == AP_E_NO_KEY)
+                return "the keys from SOPS_AGE_KEY, SOPS_AGE_KEY_FILE and ~/.config/sops/age/keys.txt do not "
+                       "include one of the recipients' keys";
+        return size_hint(err, max_size);
 }
 
 static int do_decrypt(const struct args *a, const struct ap_buf *in, enum ap_sops_format fin,
@@ -355,10 +421,14 @@ static int do_decrypt(const struct args *a, const struct ap_buf *in, enum ap_sop
         o.output = fout;
         o.ignore_mac = a->ignore_mac;
         o.yaml_indent = cfg.yaml_indent;
+        o.max_size = a->max_size;
+        bool mac_failed = false;
+        o.mac_failed = &mac_failed;
         if (cfg.has_json_indent)
                 o.json_indent = cfg.json_indent;
+        ap_buf_init_secret(&out, a->max_size);
         if (ap_sops_decrypt(in->data, in->len, &o, &out, &err) < 0) {
-                rc = fail(a->file, "%s", ap_error_message(&err));
+                rc = fail_with_hint(a->file, &err, decrypt_hint(&err, ids.n, mac_failed, a->max_size));
                 goto out;
         }
         if (write_result(a, &out, PLAINTEXT_MODE, &err) < 0) {
@@ -386,6 +456,7 @@ enum {
         OPT_OUTPUT,
         OPT_CONFIG,
         OPT_IGNORE_MAC,
+        OPT_MAX_SIZE,
 };
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -405,6 +476,7 @@ static int parse_args(int argc, char **argv, struct args *a)
             {"output", required_argument, NULL, OPT_OUTPUT},
             {"config", required_argument, NULL, OPT_CONFIG},
             {"ignore-mac", no_argument, NULL, OPT_IGNORE_MAC},
+            {"max-size", required_argument, NULL, OPT_MAX_SIZE},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
         };
@@ -458,6 +530,11 @@ static int parse_args(int argc, char **argv, struct args *a)
                 case OPT_IGNORE_MAC:
                         a->ignore_mac = true;
                         break;
+                case OPT_MAX_SIZE:
+                        if (cli_parse_size(optarg, &a->max_size) < 0)
+                                return cli_usage_error(
+                                    "sops", "--max-size takes a size such as 1048576, 512K, 64M or 1G");
+                        break;
                 case 'h':
                         fputs(usage_text, stdout);
                         return -1;
@@ -481,7 +558,7 @@ int cli_sops_main(int argc, char **argv)
                 fputs(usage_text, argc < 2 ? stderr : stdout);
                 return argc < 2 ? AP_EXIT_USAGE : AP_EXIT_OK;
         }
-        struct args a = {.age = AP_BUF_INIT};
+        struct args a = {.age = AP_BUF_INIT, .max_size = AP_SOPS_MAX_SIZE_DEFAULT};
         if (strcmp(argv[1], "encrypt") == 0 || strcmp(argv[1], "-e") == 0)
                 a.encrypt = true;
         else if (strcmp(argv[1], "decrypt") != 0 && strcmp(argv[1], "-d") != 0)
@@ -503,10 +580,10 @@ int cli_sops_main(int argc, char **argv)
         }
         struct ap_error err = AP_ERROR_INIT;
         _cleanup_buf_ struct ap_buf in = AP_BUF_INIT_SECRET;
-        ap_buf_init_secret(&in, INPUT_MAX);
+        ap_buf_init_secret(&in, a.max_size);
         int rc;
         if (ap_read_file(a.file, &in, &err) < 0)
-                rc = fail(a.file, "%s", ap_error_message(&err));
+                rc = fail_with_hint(NULL, &err, size_hint(&err, a.max_size));
         else
                 rc = a.encrypt ? do_encrypt(&a, &in, fin, fout) : do_decrypt(&a, &in, fin, fout);
         ap_buf_release(&a.age);

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "ap_config.h"
+#include "base/fileio.h"
+#include "base/init.h"
 #include "base/macro.h"
 #include "cli/cli.h"
 
@@ -27,6 +29,16 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+        /* first: jansson and libyaml get allocators that wipe what they free (base/init.h) */
+        if (ap_base_init() < 0) {
+                fputs("app-platform: cannot initialise\n", stderr);
+                return AP_EXIT_FAILURE;
+        }
+        /* a TERM, INT, HUP or QUIT in the middle of -o/--output/--in-place removes the temporary file */
+        if (ap_fileio_cleanup_on_signals() < 0) {
+                perror("app-platform: cannot install signal handlers");
+                return AP_EXIT_FAILURE;
+        }
         if (argc < 2) {
                 usage(stderr);
                 return AP_EXIT_USAGE;

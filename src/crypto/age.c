@@ -162,7 +162,40 @@ struct ap_age_decryptor {
         size_t nonce_len;
         uint8_t file_key[AP_AGE_FILE_KEY_LEN];
         struct ap_age_stream *stream;
+        enum ap_age_failure failure; /* what failed, once something did */
+        bool inner_failed;           /* the binary decoder failed (an armor error then is not the armor's) */
 };
+
+const char *ap_age_failure_name(enum ap_age_failure f)
+{
+        switch (f) {
+        case AP_AGE_FAILURE_ARMOR:
+                return "armor failure";
+        case AP_AGE_FAILURE_HEADER:
+                return "header failure";
+        case AP_AGE_FAILURE_NO_MATCH:
+                return "no match";
+        case AP_AGE_FAILURE_HMAC:
+                return "HMAC failure";
+        case AP_AGE_FAILURE_PAYLOAD:
+                return "payload failure";
+        default:
+                return "none";
+        }
+}
+
+enum ap_age_failure ap_age_decryptor_failure(const struct ap_age_decryptor *d)
+{
+        return d ? d->failure : AP_AGE_FAILURE_NONE;
+}
+
+/* A failure of the file itself (not of memory, a read, the sink or a callback) is classified as f. */
+static int classify(struct ap_age_decryptor *d, int r, enum ap_age_failure f)
+{
+        if (r < 0 && !d->failure && (r == AP_E_CORRUPT || r == AP_E_TOO_LARGE || r == AP_E_NO_KEY))
+                d->failure = f;
+        return r;
+}
 
 struct ap_age_decryptor *ap_age_decryptor_free(struct ap_age_decryptor *d)
 {
@@ -204,10 +237,15 @@ static int unwrap_file_key(struct ap_age_decryptor *d, struct ap_error *err)
         int r;
         if (d->n_ids == 0) {
                 if (!scrypt)
-                        return ap_error_set(err, -ENOKEY, "no identities given to decrypt with");
+                        return classify(d,
+                                        ap_error_set(err, AP_E_NO_KEY, "no identities given to decrypt with"),
+                                        AP_AGE_FAILURE_NO_MATCH);
                 if (!d->opts.passphrase)
-                        return ap_error_set(err, AP_AGE_ERR_NO_MATCH,
-                                            "the file is passphrase-encrypted and no passphrase was given");
+                        return classify(
+                            d,
+                            ap_error_set(err, AP_E_NO_KEY,
+                                         "the file is passphrase-encrypted and no passphrase was given"),
+                            AP_AGE_FAILURE_NO_MATCH);
                 struct ap_buf pass = AP_BUF_INIT_SECRET;
                 struct ap_age_identity *id = NULL;
                 r = d->opts.passphrase(d->opts.passphrase_ctx, &pass, err);
@@ -223,22 +261,33 @@ static int unwrap_file_key(struct ap_age_decryptor *d, struct ap_error *err)
         }
         if (r == AP_AGE_NOT_MINE) {
                 if (scrypt && d->n_ids == 0)
-                        return ap_error_set(err, AP_AGE_ERR_NO_MATCH, "incorrect passphrase");
-                return ap_error_set(err, AP_AGE_ERR_NO_MATCH, "no identity matched any of the recipients%s",
-                                    scrypt ? " (the file is passphrase-encrypted)" : "");
+                        r = ap_error_set(err, AP_E_NO_KEY, "incorrect passphrase");
+                else
+                        r = ap_error_set(err, AP_E_NO_KEY, "no identity matched any of the recipients%s",
+                                         scrypt ? " (the file is passphrase-encrypted)" : "");
+                return classify(d, r, AP_AGE_FAILURE_NO_MATCH);
         }
-        if (r < 0)
-                return r;
+        if (r < 0) /* a malformed stanza, or a work factor past the limit */
+                return classify(d, r, AP_AGE_FAILURE_HEADER);
         uint8_t mac[32];
         r = ap_age_header_mac(d->file_key, d->hp.raw.data, d->hp.mac_input_len, mac);
         if (r < 0)
                 return ap_error_set(err, r, "cannot compute the header MAC");
         if (CRYPTO_memcmp(mac, d->hp.hdr.mac, sizeof(mac)) != 0)
-                return ap_error_set(err, AP_AGE_ERR_HMAC, "bad header MAC: the header was modified");
+                return classify(d, ap_error_set(err, AP_E_CORRUPT, "bad header MAC: the header was modified"),
+                                AP_AGE_FAILURE_HMAC);
         return 0;
 }
 
-static int binary_update(struct ap_age_decryptor *d, const uint8_t *p, size_t n, struct ap_error *err)
+/* A payload error is the file's when the stream says so (not the sink's or memory's). */
+static int payload_result(struct ap_age_decryptor *d, int r)
+{
+        if (r < 0 && d->stream->payload_failed && !d->failure)
+                d->failure = AP_AGE_FAILURE_PAYLOAD;
+        return r;
+}
+
+static int binary_step(struct ap_age_decryptor *d, const uint8_t *p, size_t n, struct ap_error *err)
 {
         while (n > 0) {
                 switch (d->stage) {
@@ -246,7 +295,7 @@ static int binary_update(struct ap_age_decryptor *d, const uint8_t *p, size_t n,
                         size_t used = 0;
                         int r = ap_age_header_parser_feed(&d->hp, p, n, &used, err);
                         if (r < 0)
-                                return r;
+                                return classify(d, r, AP_AGE_FAILURE_HEADER);
                         p += used;
                         n -= used;
                         if (r == 1) {
@@ -280,7 +329,7 @@ static int binary_update(struct ap_age_decryptor *d, const uint8_t *p, size_t n,
                         break;
                 }
                 case ST_PAYLOAD:
-                        return ap_age_stream_update(d->stream, p, n, err);
+                        return payload_result(d, ap_age_stream_update(d->stream, p, n, err));
                 default:
                         return ap_error_set(err, -EINVAL, "internal error: decryptor in a bad state");
                 }
@@ -288,19 +337,35 @@ static int binary_update(struct ap_age_decryptor *d, const uint8_t *p, size_t n,
         return 0;
 }
 
+static int binary_update(struct ap_age_decryptor *d, const uint8_t *p, size_t n, struct ap_error *err)
+{
+        int r = binary_step(d, p, n, err);
+        d->inner_failed |= r < 0;
+        return r;
+}
+
 static int binary_final(struct ap_age_decryptor *d, struct ap_error *err)
 {
+        int r;
         switch (d->stage) {
         case ST_HEADER:
-                return ap_age_header_parser_eof(&d->hp, err);
+                r = classify(d, ap_age_header_parser_eof(&d->hp, err), AP_AGE_FAILURE_HEADER);
+                break;
         case ST_NONCE:
-                return ap_error_set(err, AP_AGE_ERR_HEADER,
-                                    "the file ends before the payload nonce (%zu of 16 bytes)", d->nonce_len);
+                r = classify(d,
+                             ap_error_set(err, AP_E_CORRUPT,
+                                          "the file ends before the payload nonce (%zu of 16 bytes)",
+                                          d->nonce_len),
+                             AP_AGE_FAILURE_HEADER);
+                break;
         case ST_PAYLOAD:
-                return ap_age_stream_final(d->stream, err);
+                r = payload_result(d, ap_age_stream_final(d->stream, err));
+                break;
         default:
-                return ap_error_set(err, -EINVAL, "internal error: decryptor in a bad state");
+                r = ap_error_set(err, -EINVAL, "internal error: decryptor in a bad state");
         }
+        d->inner_failed |= r < 0;
+        return r;
 }
 
 static int binary_sink_write(void *ctx, const void *p, size_t n, struct ap_error *err)
@@ -339,11 +404,19 @@ int ap_age_decryptor_new(struct ap_age_identity *const *identities, size_t n_ide
         return 0;
 }
 
+/* An error out of the armor decoder is the armor's unless the binary decoder behind it failed. */
+static int armor_result(struct ap_age_decryptor *d, int r)
+{
+        if (r == AP_E_CORRUPT && !d->inner_failed && !d->failure)
+                d->failure = AP_AGE_FAILURE_ARMOR;
+        return r;
+}
+
 /* Route input to the armor decoder or straight to the binary decoder. */
 static int route(struct ap_age_decryptor *d, const void *p, size_t n, struct ap_error *err)
 {
         if (d->armor)
-                return ap_age_armor_update(d->armor, p, n, err);
+                return armor_result(d, ap_age_armor_update(d->armor, p, n, err));
         return binary_update(d, p, n, err);
 }
 
@@ -390,7 +463,7 @@ int ap_age_decryptor_final(struct ap_age_decryptor *d, struct ap_error *err)
         if (d->stage == ST_DETECT)
                 r = detect(d, NULL, 0, true, err);
         if (r == 0 && d->armor)
-                r = ap_age_armor_final(d->armor, err);
+                r = armor_result(d, ap_age_armor_final(d->armor, err));
         if (r == 0)
                 r = binary_final(d, err);
         if (r < 0)
@@ -418,11 +491,14 @@ int ap_age_encrypt(struct ap_age_recipient *const *recipients, size_t n_recipien
 {
         struct ap_age_sink sink = {buf_sink_write, out};
         _cleanup_(ap_age_encryptor_freep) struct ap_age_encryptor *e = NULL;
+        size_t start = out->len;
         int r = ap_age_encryptor_new(recipients, n_recipients, armor, &sink, &e, err);
         if (r == 0)
                 r = ap_age_encryptor_update(e, plaintext, len, err);
         if (r == 0)
                 r = ap_age_encryptor_final(e, err);
+        if (r < 0)
+                ap_buf_truncate(out, start); /* nothing half-written */
         return r;
 }
 
@@ -434,11 +510,17 @@ int ap_age_decrypt_opts(struct ap_age_identity *const *identities, size_t n_iden
 {
         struct ap_age_sink sink = {buf_sink_write, out};
         _cleanup_(ap_age_decryptor_freep) struct ap_age_decryptor *d = NULL;
+        size_t start = out->len;
         int r = ap_age_decryptor_new(identities, n_identities, opts, &sink, &d, err);
         if (r == 0)
                 r = ap_age_decryptor_update(d, ciphertext, len, err);
         if (r == 0)
                 r = ap_age_decryptor_final(d, err);
+        /* nothing of an unfinished plaintext (wiped in a secret buffer) */
+        if (r < 0)
+                ap_buf_truncate(out, start);
+        if (opts && opts->failure)
+                *opts->failure = ap_age_decryptor_failure(d);
         return r;
 }
 
@@ -528,7 +610,7 @@ static int dec_handoff(void *obj, int fd, const char *name, struct ap_error *err
         struct ap_age_decryptor *d = obj;
         if (d->stage != ST_PAYLOAD || d->armor)
                 return 1;
-        int r = ap_age_stream_pump_fd(d->stream, fd, name, err);
+        int r = payload_result(d, ap_age_stream_pump_fd(d->stream, fd, name, err));
         if (r < 0)
                 d->failed = r;
         else
@@ -544,5 +626,7 @@ int ap_age_decrypt_fd(struct ap_age_identity *const *identities, size_t n_identi
         int r = ap_age_decryptor_new(identities, n_identities, opts, sink, &d, err);
         if (r == 0)
                 r = feed_fd(in_fd, in_name, d, dec_update, dec_final, dec_handoff, err);
+        if (opts && opts->failure)
+                *opts->failure = ap_age_decryptor_failure(d);
         return r;
 }

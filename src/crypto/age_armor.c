@@ -1,7 +1,7 @@
 /* age_armor.c - age's ASCII armor (strict PEM, "AGE ENCRYPTED FILE"): a streaming encoder and a streaming
  * strict decoder following the Go reference: whitespace-only lines before BEGIN and only whitespace after
  * END (under 1 KiB each), LF or CRLF line ends, data lines of at most 64 columns that each decode alone
- * as padded canonical base64, a short line only right before END. Decoder errors are AP_AGE_ERR_ARMOR. */
+ * as padded canonical base64, a short line only right before END. Decoder errors are AP_E_CORRUPT. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,7 +143,7 @@ static int armor_error(struct ap_age_armor *a, struct ap_error *err, const char 
         int r = flush(a, err);
         if (r < 0)
                 return r;
-        return ap_error_set(err, AP_AGE_ERR_ARMOR, "invalid armor: %s", what);
+        return ap_error_set(err, AP_E_CORRUPT, "invalid armor: %s", what);
 }
 
 static bool line_is(const char *line, size_t n, const char *want)

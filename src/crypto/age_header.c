@@ -1,6 +1,6 @@
 /* age_header.c - the age v1 header: strict incremental parser (version line, stanzas with 64-column
  * canonical unpadded base64 bodies ending in a short line, MAC line) and the serialiser. Every syntax
- * problem is AP_AGE_ERR_HEADER; the header size is capped at AP_AGE_HEADER_MAX. */
+ * problem is AP_E_CORRUPT; the header size is capped at AP_AGE_HEADER_MAX. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,8 +127,19 @@ static int bad(struct ap_error *err, const char *what, const char *line, size_t 
                 }
         }
         q[k] = '\0';
-        return ap_error_set(err, AP_AGE_ERR_HEADER, "invalid age header: %s: '%s%s'", what, q,
-                            k < n ? "..." : "");
+        return ap_error_set(err, AP_E_CORRUPT, "invalid age header: %s: '%s%s'", what, q, k < n ? "..." : "");
+}
+
+/* A header buffer could not grow: past AP_AGE_HEADER_MAX (a limit, not necessarily a broken file), or out
+ * of memory. */
+static int grow_failed(struct ap_error *err, int r)
+{
+        if (r == -E2BIG)
+                return ap_error_set(
+                    err, AP_E_TOO_LARGE,
+                    "invalid age header: larger than the limit of %zu bytes, not an age file?",
+                    AP_AGE_HEADER_MAX);
+        return ap_error_set(err, r, "out of memory");
 }
 
 static bool vchar_string(const char *s, size_t n)
@@ -159,7 +170,7 @@ static int stanza_open(struct ap_age_header_parser *p, const char *line, size_t 
         }
         int r = ap_buf_add(&p->argtext, line + 3, n - 3);
         if (r < 0)
-                return ap_error_set(err, AP_AGE_ERR_HEADER, "invalid age header: too large");
+                return grow_failed(err, r);
         ap_buf_reset(&p->body);
         p->state = HP_BODY;
         return 0;
@@ -202,7 +213,7 @@ static int body_line(struct ap_age_header_parser *p, const char *line, size_t n,
                 return bad(err, "malformed body line", line, n);
         }
         if (r < 0)
-                return ap_error_set(err, AP_AGE_ERR_HEADER, "invalid age header: too large");
+                return grow_failed(err, r);
         if (p->body.len - before < AP_AGE_LINE_BYTES)
                 return stanza_finish(p, err);
         return 0;
@@ -247,15 +258,14 @@ int ap_age_header_parser_feed(struct ap_age_header_parser *p, const void *data, 
         while (used < n && p->state != HP_DONE) {
                 const char *nl = memchr(in + used, '\n', n - used);
                 size_t take = nl ? (size_t)(nl - (in + used)) + 1 : n - used;
-                if (ap_buf_add(&p->raw, in + used, take) < 0)
-                        return ap_error_set(err, AP_AGE_ERR_HEADER,
-                                            "invalid age header: larger than %zu bytes, not an age file?",
-                                            AP_AGE_HEADER_MAX);
+                int r = ap_buf_add(&p->raw, in + used, take);
+                if (r < 0)
+                        return grow_failed(err, r);
                 used += take;
                 if (!nl)
                         break;
                 size_t start = p->line_start;
-                int r = one_line(p, p->raw.data + start, p->raw.len - 1 - start, err);
+                r = one_line(p, p->raw.data + start, p->raw.len - 1 - start, err);
                 if (r < 0)
                         return r;
                 p->line_start = p->raw.len;
@@ -267,8 +277,8 @@ int ap_age_header_parser_feed(struct ap_age_header_parser *p, const void *data, 
 int ap_age_header_parser_eof(struct ap_age_header_parser *p, struct ap_error *err)
 {
         if (p->raw.len == 0)
-                return ap_error_set(err, AP_AGE_ERR_HEADER, "invalid age header: the file is empty");
+                return ap_error_set(err, AP_E_CORRUPT, "invalid age header: the file is empty");
         if (p->state == HP_INTRO)
                 return bad(err, "unexpected intro", p->raw.data, p->raw.len);
-        return ap_error_set(err, AP_AGE_ERR_HEADER, "invalid age header: the file ends inside the header");
+        return ap_error_set(err, AP_E_CORRUPT, "invalid age header: the file ends inside the header");
 }

@@ -83,10 +83,8 @@ int ap_age_identity_parse(const char *s, size_t n, struct ap_age_identity **ret,
         if (r < 0)
                 return ap_error_set(err, r, "out of memory");
         if (strcmp(hrp.data, HRP_SECRET_PQ) == 0)
-                return ap_error_set(
-                    err, AP_AGE_ERR_UNSUPPORTED,
-                    "post-quantum identities are not supported (OpenSSL 3.0 has no ML-KEM); use "
-                    "an X25519 key from 'age-keygen'");
+                return ap_error_set(err, AP_E_UNSUPPORTED,
+                                    "post-quantum identities are not supported (OpenSSL 3.0 has no ML-KEM)");
         if (strcmp(hrp.data, HRP_SECRET) != 0)
                 return ap_error_set(err, -EINVAL, "malformed secret key: unknown type '%s'", hrp.data);
         if (data.len != 32)
@@ -139,7 +137,7 @@ int ap_age_recipient_parse(const char *s, size_t n, struct ap_age_recipient **re
         if (r < 0)
                 return ap_error_set(err, r, "out of memory");
         if (strcmp(hrp.data, HRP_PUBLIC_PQ) == 0)
-                return ap_error_set(err, AP_AGE_ERR_UNSUPPORTED,
+                return ap_error_set(err, AP_E_UNSUPPORTED,
                                     "post-quantum recipients are not supported (OpenSSL 3.0 has no ML-KEM)");
         if (strcmp(hrp.data, HRP_PUBLIC) != 0 || data.len != 32)
                 return ap_error_set(err, -EINVAL, "malformed recipient '%.*s': not an X25519 public key",

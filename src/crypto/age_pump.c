@@ -63,6 +63,8 @@ struct pump {
         bool stopped;     /* the end slot went out (or its turn failed): the rest is dropped */
         int result;       /* with result_err, what the pump returns */
         struct ap_error result_err;
+        bool payload_failed; /* result is a payload failure (a chunk did not authenticate, truncation,
+                                trailing data) */
 };
 
 static uint8_t *aligned_buffer(size_t n)
@@ -158,7 +160,7 @@ static int crypt_slot(struct pump *p, struct worker *w, uint64_t i)
                         msg = ap_age_msg_trailing;
                 }
                 if (r < 0)
-                        r = ap_error_set(&w->err, r == -EBADMSG ? AP_AGE_ERR_PAYLOAD : r, "%s", msg);
+                        r = ap_error_set(&w->err, r == -EBADMSG ? AP_E_CORRUPT : r, "%s", msg);
                 in += len;
                 left -= len;
         }
@@ -178,6 +180,7 @@ static void finish(struct pump *p, struct worker *w, int crypt_r, int write_r,
                 (void)!eventfd_write(p->wake_fd, 1);
         if (crypt_r < 0) { /* a payload failure wins over what happened to its partial output */
                 p->result = crypt_r;
+                p->payload_failed = crypt_r == AP_E_CORRUPT;
                 p->result_err = w->err;
         } else if (write_r < 0) {
                 p->result = write_r;
@@ -295,6 +298,7 @@ int ap_age_stream_pump_fd(struct ap_age_stream *s, int fd, const char *name, str
                 pthread_mutex_destroy(&p.lock);
                 s->pend_len = 0;
                 s->done = p.result == 0;
+                s->payload_failed = p.result < 0 && p.payload_failed;
                 r = p.result;
                 if (r < 0)
                         *err = p.result_err;

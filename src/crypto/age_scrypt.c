@@ -69,32 +69,32 @@ int ap_age_scrypt_unwrap(const struct ap_age_identity *id, const struct ap_age_h
                 if (strcmp(h->stanzas[i].args[0], "scrypt") == 0) {
                         if (h->n != 1)
                                 return ap_error_set(
-                                    err, AP_AGE_ERR_HEADER,
+                                    err, AP_E_CORRUPT,
                                     "invalid age header: an scrypt stanza must be the only one");
                         s = &h->stanzas[i];
                 }
         if (!s)
                 return AP_AGE_NOT_MINE;
         if (s->n_args != 3)
-                return ap_error_set(err, AP_AGE_ERR_HEADER, "invalid scrypt recipient stanza: %zu arguments",
+                return ap_error_set(err, AP_E_CORRUPT, "invalid scrypt recipient stanza: %zu arguments",
                                     s->n_args - 1);
         uint8_t salt[SALT_LEN], key[32], fk[AP_AGE_FILE_KEY_LEN];
         if (ap_base64_decode_exact(salt, sizeof(salt), s->args[1], strlen(s->args[1]), AP_B64_STD_RAW) < 0)
-                return ap_error_set(err, AP_AGE_ERR_HEADER,
+                return ap_error_set(err, AP_E_CORRUPT,
                                     "invalid scrypt recipient stanza: the salt is not 16 bytes of base64");
         long wf = parse_work_factor(s->args[2]);
         if (wf < 0)
-                return ap_error_set(err, AP_AGE_ERR_HEADER,
+                return ap_error_set(err, AP_E_CORRUPT,
                                     "invalid scrypt recipient stanza: bad work factor encoding '%.16s'",
                                     s->args[2]);
         if (wf > id->max_work_factor)
-                return ap_error_set(err, AP_AGE_ERR_HEADER,
+                return ap_error_set(err, AP_E_TOO_LARGE,
                                     "scrypt work factor %ld is larger than the limit of %d; the file may be "
                                     "hostile",
                                     wf, id->max_work_factor);
         if (s->body_len != AP_AGE_FILE_KEY_LEN + AP_AGE_TAG_LEN)
                 return ap_error_set(
-                    err, AP_AGE_ERR_HEADER,
+                    err, AP_E_CORRUPT,
                     "invalid scrypt recipient stanza: the wrapped file key is %zu bytes, not 32",
                     s->body_len);
         int rc = derive(id->pass, id->pass_len, salt, (int)wf, key);

@@ -154,9 +154,13 @@ static int step(struct ap_age_stream *s, const uint8_t *in, size_t len, bool at_
                 msg = ap_age_msg_truncated;
         }
         if (r < 0) {
+                /* hand on what authenticated before the failure; if the sink refuses it too, the chunk's
+                 * failure is still the one to report */
                 struct ap_error ignored = AP_ERROR_INIT;
-                ap_age_stream_flush(s, &ignored);
-                return ap_error_set(err, r == -EBADMSG ? AP_AGE_ERR_PAYLOAD : r, "%s", msg);
+                int flushed = ap_age_stream_flush(s, &ignored);
+                (void)flushed;
+                s->payload_failed = r == -EBADMSG;
+                return ap_error_set(err, r == -EBADMSG ? AP_E_CORRUPT : r, "%s", msg);
         }
         return 0;
 }

@@ -54,18 +54,18 @@ static int unwrap_one(const struct ap_age_identity *id, const struct ap_age_stan
 {
         uint8_t share[32], shared[32], key[32], fk[AP_AGE_FILE_KEY_LEN];
         if (s->n_args != 2)
-                return ap_error_set(err, AP_AGE_ERR_HEADER, "invalid X25519 recipient stanza: %zu arguments",
+                return ap_error_set(err, AP_E_CORRUPT, "invalid X25519 recipient stanza: %zu arguments",
                                     s->n_args - 1);
         if (ap_base64_decode_exact(share, sizeof(share), s->args[1], strlen(s->args[1]), AP_B64_STD_RAW) < 0)
-                return ap_error_set(err, AP_AGE_ERR_HEADER,
+                return ap_error_set(err, AP_E_CORRUPT,
                                     "invalid X25519 recipient stanza: the share is not 32 bytes of base64");
         if (ap_age_x25519(id->secret, share, shared) < 0)
-                return ap_error_set(err, AP_AGE_ERR_HEADER,
+                return ap_error_set(err, AP_E_CORRUPT,
                                     "invalid X25519 recipient stanza: the share is a low-order point");
         if (s->body_len != AP_AGE_FILE_KEY_LEN + AP_AGE_TAG_LEN) {
                 OPENSSL_cleanse(shared, sizeof(shared));
                 return ap_error_set(
-                    err, AP_AGE_ERR_HEADER,
+                    err, AP_E_CORRUPT,
                     "invalid X25519 recipient stanza: the wrapped file key is %zu bytes, not 32",
                     s->body_len);
         }

@@ -14,11 +14,22 @@
 
 #define SHARE_LEN (AP_SOPS_KEY_LEN + 1)
 
-static int load(const char *in, size_t n, enum ap_sops_format f, struct ap_sops_docs *docs,
-                struct ap_error *err)
+static size_t limit(size_t max_size)
 {
-        int r = f == AP_SOPS_FORMAT_JSON ? ap_sops_json_load(in, n, docs, err)
-                                         : ap_sops_yaml_load(in, n, docs, err);
+        return max_size ? max_size : AP_SOPS_MAX_SIZE_DEFAULT;
+}
+
+/* encrypted: a file sops may have written, read the way sops reads it (a JSON key may repeat); otherwise a
+ * plaintext document to encrypt, where a repeated key is refused. */
+static int load(const char *in, size_t n, enum ap_sops_format f, bool encrypted, size_t max,
+                struct ap_sops_docs *docs, struct ap_error *err)
+{
+        if (n > max)
+                return ap_error_set(err, AP_E_TOO_LARGE,
+                                    "the document is %zu bytes, more than the limit of %zu", n, max);
+        int r = f == AP_SOPS_FORMAT_JSON
+                    ? ap_sops_json_load(in, n, encrypted ? AP_SOPS_JSON_KEEP_DUPLICATES : 0, docs, err)
+                    : ap_sops_yaml_load(in, n, docs, err);
         if (r < 0)
                 ap_error_prefix(err, "cannot parse %s", f == AP_SOPS_FORMAT_JSON ? "JSON" : "YAML");
         return r;
@@ -27,12 +38,29 @@ static int load(const char *in, size_t n, enum ap_sops_format f, struct ap_sops_
 static int emit(const struct ap_sops_docs *docs, enum ap_sops_format f, int yaml_indent, int json_indent,
                 struct ap_buf *out, struct ap_error *err)
 {
+        int r;
         if (f == AP_SOPS_FORMAT_YAML)
-                return ap_sops_yaml_emit(docs, yaml_indent, out, err);
-        if (docs->n != 1)
-                return ap_error_set(err, -EINVAL, "cannot write %zu YAML documents as one JSON document",
+                r = ap_sops_yaml_emit(docs, yaml_indent, out, err);
+        else if (docs->n != 1)
+                return ap_error_set(err, AP_E_INVALID, "cannot write %zu YAML documents as one JSON document",
                                     docs->n);
-        return ap_sops_json_emit(docs->docs[0], json_indent, out, err);
+        else
+                r = ap_sops_json_emit(docs->docs[0], json_indent, out, err);
+        if (r == -E2BIG)
+                return ap_error_set(err, AP_E_TOO_LARGE, "the output is larger than the limit of %zu bytes",
+                                    out->max);
+        return r;
+}
+
+/* Append text to the caller's out (which may have a smaller limit of its own). */
+static int hand_out(struct ap_buf *out, const struct ap_buf *text, struct ap_error *err)
+{
+        int r = ap_buf_add(out, text->data, text->len);
+        if (r == -E2BIG)
+                return ap_error_set(err, AP_E_TOO_LARGE,
+                                    "the output is %zu bytes, more than the limit of %zu", text->len,
+                                    out->max);
+        return r < 0 ? ap_error_set(err, r, "out of memory") : 0;
 }
 
 static int openssl_random(void *ctx, void *buf, size_t n)
@@ -75,7 +103,7 @@ static int data_key(const struct ap_sops_meta *m, struct ap_age_identity *const 
                         struct ap_error e = AP_ERROR_INIT;
                         int r = open_entry(&m->groups[g].age[i], ids, n_ids, &one, &e);
                         if (r == 0 && one.len != len) {
-                                r = -EINVAL;
+                                r = AP_E_CORRUPT;
                                 ap_error_set(&e, r, "the age file holds %zu bytes, not a %zu-byte %s",
                                              one.len, len, len == AP_SOPS_KEY_LEN ? "data key" : "key share");
                         }
@@ -85,7 +113,7 @@ static int data_key(const struct ap_sops_meta *m, struct ap_age_identity *const 
                                 have++;
                                 break;
                         }
-                        if (r != AP_AGE_ERR_NO_MATCH)
+                        if (r != AP_E_NO_KEY)
                                 ap_buf_printf(&why, "; recipient '%s': %s", m->groups[g].age[i].recipient,
                                               ap_error_message(&e));
                 }
@@ -94,11 +122,11 @@ static int data_key(const struct ap_sops_meta *m, struct ap_age_identity *const 
                 _cleanup_buf_ struct ap_buf rec = AP_BUF_INIT;
                 list_recipients(m, &rec);
                 if (n_ids == 0)
-                        return ap_error_set(err, -ENOKEY,
-                                            "no age identity to decrypt the data key (recipients: %s); set "
-                                            "SOPS_AGE_KEY_FILE or SOPS_AGE_KEY%s",
-                                            rec.data, why.data);
-                return ap_error_set(err, -ENOKEY,
+                        return ap_error_set(
+                            err, AP_E_NO_KEY,
+                            "no age identity was given to decrypt the data key (recipients: %s)%s", rec.data,
+                            why.data);
+                return ap_error_set(err, AP_E_NO_KEY,
                                     "none of the %zu age identities opens the data key (recipients: %s)%s%s",
                                     n_ids, rec.data, want > 1 ? " for enough key groups" : "", why.data);
         }
@@ -106,12 +134,15 @@ static int data_key(const struct ap_sops_meta *m, struct ap_age_identity *const 
                 memcpy(key, got.data, AP_SOPS_KEY_LEN);
                 return 0;
         }
-        const uint8_t *shares[255];
-        for (size_t i = 0; i < have && i < AP_ARRAY_SIZE(shares); i++)
+        const uint8_t *shares[AP_SOPS_KEY_GROUPS_MAX];
+        if (have > AP_ARRAY_SIZE(shares)) /* ap_sops_meta_extract bounds n_groups, so have too */
+                return ap_error_set(err, AP_E_TOO_LARGE, "%zu key group shares, more than %d", have,
+                                    AP_SOPS_KEY_GROUPS_MAX);
+        for (size_t i = 0; i < have; i++)
                 shares[i] = (const uint8_t *)got.data + i * SHARE_LEN;
         _cleanup_buf_ struct ap_buf secret = AP_BUF_INIT_SECRET;
         if (ap_sops_shamir_combine(shares, have, SHARE_LEN, &secret) < 0 || secret.len != AP_SOPS_KEY_LEN)
-                return ap_error_set(err, -EINVAL, "cannot combine the key group shares (Shamir)");
+                return ap_error_set(err, AP_E_CORRUPT, "cannot combine the key group shares (Shamir)");
         memcpy(key, secret.data, AP_SOPS_KEY_LEN);
         return 0;
 }
@@ -132,15 +163,25 @@ static void opened_release(struct opened *o)
         OPENSSL_cleanse(o->key, sizeof(o->key));
 }
 
-static int open_file(const char *in, size_t n, enum ap_sops_format f, struct ap_age_identity *const *ids,
-                     size_t n_ids, bool ignore_mac, struct ap_sops_stash *stash, struct opened *o,
+/* How to open a file: its store, the keys, the limit, whether to check the MAC. */
+struct open_args {
+        enum ap_sops_format format;
+        struct ap_age_identity *const *ids;
+        size_t n_ids;
+        bool ignore_mac;
+        size_t max;
+        struct ap_sops_stash *stash; /* filled with the IVs seen, when set */
+        bool *mac_failed;            /* set when the MAC alone failed, when set */
+};
+
+static int open_file(const char *in, size_t n, const struct open_args *a, struct opened *o,
                      struct ap_error *err)
 {
-        int r = load(in, n, f, &o->docs, err);
+        int r = load(in, n, a->format, true, a->max, &o->docs, err);
         if (r == 0)
                 r = ap_sops_meta_extract(&o->docs, &o->meta, err);
         if (r == 0)
-                r = data_key(&o->meta, ids, n_ids, o->key, err);
+                r = data_key(&o->meta, a->ids, a->n_ids, o->key, err);
         if (r < 0)
                 return r;
         struct ap_sops_rule rule;
@@ -149,23 +190,27 @@ static int open_file(const char *in, size_t n, enum ap_sops_format f, struct ap_
                 return r;
         _cleanup_(ap_sops_cipher_freep) struct ap_sops_cipher *c = NULL;
         r = ap_sops_cipher_new(o->key, &c);
-        struct ap_sops_walk w = {
-            .rule = &rule, .mac_only_encrypted = o->meta.mac_only_encrypted, .cipher = c, .stash = stash};
+        struct ap_sops_walk w = {.rule = &rule,
+                                 .mac_only_encrypted = o->meta.mac_only_encrypted,
+                                 .cipher = c,
+                                 .stash = a->stash,
+                                 .max_value = a->max};
         char mac[AP_SOPS_MAC_HEX_LEN + 1];
         if (r < 0)
                 ap_error_set(err, r, "out of memory");
         else
                 r = ap_sops_walk_decrypt(&w, &o->docs, mac, err);
         ap_sops_rule_release(&rule);
-        if (r < 0 || ignore_mac)
+        if (r < 0 || a->ignore_mac)
                 return r;
-        if (!o->meta.mac || !o->meta.mac[0])
-                return ap_error_set(err, -EBADMSG,
-                                    "the file has no MAC; use --ignore-mac to decrypt it anyway");
         _cleanup_buf_ struct ap_buf aad = AP_BUF_INIT;
-        r = ap_sops_meta_lastmodified_aad(&o->meta, &aad, err);
-        if (r == 0)
+        if (!o->meta.mac || !o->meta.mac[0])
+                r = ap_error_set(err, AP_E_CORRUPT,
+                                 "the file has no MAC: it was not written by sops, or the MAC was removed");
+        else if ((r = ap_sops_meta_lastmodified_aad(&o->meta, &aad, err)) == 0)
                 r = ap_sops_mac_verify(c, o->meta.mac, strlen(o->meta.mac), aad.data, mac, err);
+        if (r == AP_E_CORRUPT && a->mac_failed)
+                *a->mac_failed = true;
         return r;
 }
 
@@ -173,13 +218,21 @@ int ap_sops_decrypt(const char *in, size_t n, const struct ap_sops_decrypt_opts 
                     struct ap_error *err)
 {
         struct opened f = {.docs = AP_SOPS_DOCS_INIT};
-        int r = open_file(in, n, o->input, o->identities, o->n_identities, o->ignore_mac, NULL, &f, err);
+        const struct open_args a = {.format = o->input,
+                                    .ids = o->identities,
+                                    .n_ids = o->n_identities,
+                                    .ignore_mac = o->ignore_mac,
+                                    .max = limit(o->max_size),
+                                    .mac_failed = o->mac_failed};
+        if (o->mac_failed)
+                *o->mac_failed = false;
+        int r = open_file(in, n, &a, &f, err);
         _cleanup_buf_ struct ap_buf text = AP_BUF_INIT_SECRET;
-        text.max = out->max;
+        text.max = a.max;
         if (r == 0)
                 r = emit(&f.docs, o->output, o->yaml_indent, o->json_indent, &text, err);
-        if (r == 0 && (r = ap_buf_add(out, text.data, text.len)) < 0)
-                ap_error_set(err, r, "output too large");
+        if (r == 0)
+                r = hand_out(out, &text, err);
         opened_release(&f);
         return r;
 }
@@ -229,20 +282,23 @@ static int wrap_key(const struct ap_sops_encrypt_opts *o, const uint8_t key[AP_S
         for (size_t g = 0; g < n_groups; g++)
                 total += groups[g].n;
         if (total == 0)
-                return ap_error_set(err, -EINVAL,
-                                    "no age recipient to encrypt to; pass --age or configure a "
-                                    "creation rule in .sops.yaml");
-        if (n_groups > 255)
-                return ap_error_set(err, -EINVAL, "too many key groups");
+                return ap_error_set(err, AP_E_INVALID, "no age recipient to encrypt to");
+        if (n_groups > AP_SOPS_KEY_GROUPS_MAX)
+                return ap_error_set(err, AP_E_TOO_LARGE,
+                                    "%zu key groups, more than the %d Shamir's scheme can "
+                                    "share a data key between",
+                                    n_groups, AP_SOPS_KEY_GROUPS_MAX);
         unsigned threshold = o->shamir_threshold > 0 ? (unsigned)o->shamir_threshold : (unsigned)n_groups;
         if (n_groups > 1 && (threshold < 2 || threshold > n_groups))
                 return ap_error_set(err, -EINVAL, "shamir threshold %u does not fit %zu key groups",
                                     threshold, n_groups);
-        _cleanup_free_ uint8_t *shares = NULL;
+        _cleanup_buf_ struct ap_buf share_buf = AP_BUF_INIT_SECRET; /* wiped whatever happens */
+        uint8_t *shares = NULL;
         if (n_groups > 1) {
-                shares = malloc(n_groups * SHARE_LEN);
-                if (!shares)
+                if (ap_buf_grow(&share_buf, n_groups * SHARE_LEN) < 0)
                         return ap_error_set(err, -ENOMEM, "out of memory");
+                shares = (uint8_t *)share_buf.data;
+                share_buf.len = n_groups * SHARE_LEN; /* so that release wipes them all */
                 if (ap_sops_shamir_split(key, AP_SOPS_KEY_LEN, (unsigned)n_groups, threshold,
                                          o->random ? o->random : openssl_random, o->random_ctx, shares) < 0)
                         return ap_error_set(err, -EIO, "cannot split the data key");
@@ -251,8 +307,10 @@ static int wrap_key(const struct ap_sops_encrypt_opts *o, const uint8_t key[AP_S
         int r = 0;
         for (size_t g = 0; r == 0 && g < n_groups; g++) {
                 struct ap_sops_key_group *grp = realloc(m->groups, (m->n_groups + 1) * sizeof(*grp));
-                if (!grp)
-                        return ap_error_set(err, -ENOMEM, "out of memory");
+                if (!grp) {
+                        r = ap_error_set(err, -ENOMEM, "out of memory");
+                        break;
+                }
                 m->groups = grp;
                 m->groups[m->n_groups++] = (struct ap_sops_key_group){0};
                 for (size_t i = 0; r == 0 && i < groups[g].n; i++)
@@ -260,8 +318,6 @@ static int wrap_key(const struct ap_sops_encrypt_opts *o, const uint8_t key[AP_S
                                      n_groups > 1 ? shares + g * SHARE_LEN : key,
                                      n_groups > 1 ? SHARE_LEN : AP_SOPS_KEY_LEN, err);
         }
-        if (shares)
-                OPENSSL_cleanse(shares, n_groups * SHARE_LEN);
         return r;
 }
 
@@ -289,16 +345,27 @@ static int adopt_previous(const struct ap_sops_encrypt_opts *o, struct opened *p
         _cleanup_free_ char **names = calloc(o->n_recipients ? o->n_recipients : 1, sizeof(char *));
         if (!names)
                 return ap_error_set(err, -ENOMEM, "out of memory");
+        const struct open_args a = {.format = o->output,
+                                    .ids = o->identities,
+                                    .n_ids = o->n_identities,
+                                    .max = limit(o->max_size),
+                                    .stash = NULL};
         int r = ap_sops_stash_new(stash);
-        if (r == 0)
-                r = open_file(o->previous, o->previous_len, o->output, o->identities, o->n_identities, false,
-                              *stash, prev, err);
         if (r < 0)
-                return err && err->code ? ap_error_prefix(err, "cannot open the previous version") : r;
+                return ap_error_set(err, r, "out of memory");
+        struct open_args with_stash = a;
+        with_stash.stash = *stash;
+        r = open_file(o->previous, o->previous_len, &with_stash, prev, err);
+        if (r < 0) {
+                ap_error_prefix(err, "cannot open the previous version");
+                return r;
+        }
         for (size_t i = 0; r == 0 && i < o->n_recipients; i++) {
                 _cleanup_buf_ struct ap_buf b = AP_BUF_INIT;
                 r = ap_age_recipient_format(o->recipients[i], &b);
                 names[i] = r == 0 ? ap_buf_detach(&b, NULL) : NULL;
+                if (r == 0 && !names[i])
+                        r = -ENOMEM;
         }
         if (r == 0)
                 *adopted = same_recipients(&prev->meta, (const char *const *)names, o->n_recipients) &&
@@ -343,8 +410,8 @@ int ap_sops_encrypt(const char *in, size_t n, const struct ap_sops_encrypt_opts 
         uint8_t key[AP_SOPS_KEY_LEN];
         char mac[AP_SOPS_MAC_HEX_LEN + 1];
         bool adopted = false;
-        text.max = out->max;
-        int r = load(in, n, o->input, &docs, err);
+        text.max = limit(o->max_size);
+        int r = load(in, n, o->input, false, text.max, &docs, err);
         if (r == 0 && docs.n == 0)
                 r = ap_error_set(err, -EINVAL, "there is no document to encrypt");
         for (size_t d = 0; r == 0 && d < docs.n; d++)
@@ -373,7 +440,8 @@ int ap_sops_encrypt(const char *in, size_t n, const struct ap_sops_encrypt_opts 
                                  .cipher = c,
                                  .random = o->random ? o->random : openssl_random,
                                  .random_ctx = o->random_ctx,
-                                 .stash = stash};
+                                 .stash = stash,
+                                 .max_value = text.max};
         if (r == 0)
                 r = ap_sops_walk_encrypt(&w, &docs, mac, err);
         if (r == 0 && format_now(o->now, &lastmod) < 0)
@@ -393,8 +461,8 @@ int ap_sops_encrypt(const char *in, size_t n, const struct ap_sops_encrypt_opts 
                 r = ap_sops_meta_attach(&docs, &meta, err);
         if (r == 0)
                 r = emit(&docs, o->output, o->yaml_indent, o->json_indent, &text, err);
-        if (r == 0 && (r = ap_buf_add(out, text.data, text.len)) < 0)
-                ap_error_set(err, r, "output too large");
+        if (r == 0)
+                r = hand_out(out, &text, err);
         OPENSSL_cleanse(key, sizeof(key));
         ap_sops_rule_release(&rule);
         ap_sops_meta_release(&meta);
@@ -419,10 +487,12 @@ int ap_sops_matches(const char *committed, size_t committed_len, const char *pla
         struct ap_sops_docs plain = AP_SOPS_DOCS_INIT;
         _cleanup_buf_ struct ap_buf a = AP_BUF_INIT_SECRET;
         _cleanup_buf_ struct ap_buf b = AP_BUF_INIT_SECRET;
-        int r = open_file(committed, committed_len, o->format, o->identities, o->n_identities, false, NULL,
-                          &f, err);
+        const struct open_args args = {
+            .format = o->format, .ids = o->identities, .n_ids = o->n_identities, .max = limit(o->max_size)};
+        a.max = b.max = args.max;
+        int r = open_file(committed, committed_len, &args, &f, err);
         if (r == 0)
-                r = load(plaintext, plaintext_len, o->format, &plain, err);
+                r = load(plaintext, plaintext_len, o->format, false, args.max, &plain, err);
         bool match = false;
         if (r == 0) {
                 enum ap_sops_rule_kind want =

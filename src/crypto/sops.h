@@ -3,7 +3,17 @@
  * whether a committed file already holds a given plaintext so it need not be re-encrypted.
  *
  * Keys are always arguments (nothing is read from the environment here). Outputs are appended to out only
- * on success; decrypted output is plaintext, so pass a secret buffer (AP_BUF_INIT_SECRET). */
+ * on success; decrypted output is plaintext, so pass a secret buffer (AP_BUF_INIT_SECRET).
+ *
+ * Error codes (base/error.h):
+ *   AP_E_INVALID      a plaintext document that does not parse, or a file that is not SOPS-encrypted
+ *   AP_E_CORRUPT      a SOPS file whose metadata or ENC[] values are malformed, a value that does not
+ *                     authenticate, a MAC mismatch
+ *   AP_E_NO_KEY       no given identity opens the data key (for enough key groups)
+ *   AP_E_TOO_LARGE    past a limit: document, value or output size, nesting, alias expansion, key groups
+ *   AP_E_EXISTS       encrypting a document that already has a top-level 'sops' key
+ *   AP_E_UNSUPPORTED  RE2 regex syntax without a POSIX translation
+ * Messages name the key path, line or recipient and the cause; they never quote a value of the document. */
 #pragma once
 
 #include <stdbool.h>
@@ -18,6 +28,11 @@
 #include "crypto/sops_walk.h"
 
 enum ap_sops_format { AP_SOPS_FORMAT_YAML, AP_SOPS_FORMAT_JSON };
+
+/* The limit on the input document, on any one value (its plaintext) and on the output, unless the options
+ * say otherwise (max_size). Kubernetes caps a Secret at 1 MiB; past the limit the error is AP_E_TOO_LARGE
+ * and its message says which of the three went past it. */
+#define AP_SOPS_MAX_SIZE_DEFAULT ((size_t)64 << 20)
 
 /* One key group: every recipient gets the data key (or, with several groups, the group's Shamir share). */
 struct ap_sops_recipient_group {
@@ -49,6 +64,7 @@ struct ap_sops_encrypt_opts {
         size_t previous_len;
         struct ap_age_identity *const *identities;
         size_t n_identities;
+        size_t max_size; /* 0: AP_SOPS_MAX_SIZE_DEFAULT */
 };
 #define AP_SOPS_ENCRYPT_OPTS_INIT                                                                            \
         {                                                                                                    \
@@ -62,6 +78,10 @@ struct ap_sops_decrypt_opts {
         int yaml_indent;
         int json_indent;
         bool ignore_mac; /* sops's --ignore-mac */
+        size_t max_size; /* 0: AP_SOPS_MAX_SIZE_DEFAULT */
+        /* When set, receives true when decryption failed at the MAC alone (missing, not opening or not
+         * matching): what ignore_mac would have let through. */
+        bool *mac_failed;
 };
 #define AP_SOPS_DECRYPT_OPTS_INIT                                                                            \
         {                                                                                                    \
@@ -71,11 +91,11 @@ struct ap_sops_decrypt_opts {
 /* Encrypt the plaintext document(s) in (n bytes) and append the SOPS file to out. err says what failed
  * (the line and key path for bad input, the recipient for an age failure). */
 int ap_sops_encrypt(const char *in, size_t n, const struct ap_sops_encrypt_opts *o, struct ap_buf *out,
-                    struct ap_error *err);
+                    struct ap_error *err) _warn_unused_;
 
 /* Decrypt a SOPS file and append the plaintext to out. Fails on a MAC mismatch unless ignore_mac. */
 int ap_sops_decrypt(const char *in, size_t n, const struct ap_sops_decrypt_opts *o, struct ap_buf *out,
-                    struct ap_error *err);
+                    struct ap_error *err) _warn_unused_;
 
 /* What a committed file must hold to stay as it is. */
 struct ap_sops_match_opts {
@@ -87,10 +107,11 @@ struct ap_sops_match_opts {
         const char *rule_value;
         bool mac_only_encrypted;
         enum ap_sops_format format; /* of both the committed file and the plaintext */
+        size_t max_size;            /* 0: AP_SOPS_MAX_SIZE_DEFAULT */
 };
 
 /* *ret_match = true when the committed file decrypts (MAC verified) to the same documents as plaintext
  * (compared after normalising both through the same emitter), to exactly the given recipients, with the
  * given crypt rule. A file that does not decrypt is an error, not a mismatch. */
 int ap_sops_matches(const char *committed, size_t committed_len, const char *plaintext, size_t plaintext_len,
-                    const struct ap_sops_match_opts *o, bool *ret_match, struct ap_error *err);
+                    const struct ap_sops_match_opts *o, bool *ret_match, struct ap_error *err) _warn_unused_;

@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/str.h"
 #include "sops_go.h"
+#include "sops_meta.h"
 #include "sops_scalar.h"
 #include "sops_yaml.h"
 
@@ -145,6 +146,15 @@ static int read_rule(const struct ap_sops_node *m, struct ap_sops_creation_rule 
                 g->n_other = count_other(m);
         }
         if (grouped) {
+                size_t n = 0;
+                for (size_t i = 0; i < kg->n; i++)
+                        n += kg->kids[i]->type != AP_SOPS_COMMENT;
+                if (n > AP_SOPS_KEY_GROUPS_MAX)
+                        return ap_error_set(
+                            err, AP_E_TOO_LARGE,
+                            "%s: %zu key_groups, more than the %d Shamir's scheme can share a "
+                            "data key between",
+                            where, n, AP_SOPS_KEY_GROUPS_MAX);
                 for (size_t i = 0; i < kg->n; i++) {
                         const struct ap_sops_node *e = kg->kids[i];
                         if (e->type == AP_SOPS_COMMENT)

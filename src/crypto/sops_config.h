@@ -39,7 +39,7 @@ struct ap_sops_config {
 
 /* Parse .sops.yaml text; name is used in messages ("'.sops.yaml', creation rule 2: ..."). */
 int ap_sops_config_parse(const char *text, size_t n, const char *name, struct ap_sops_config *ret,
-                         struct ap_error *err);
+                         struct ap_error *err) _warn_unused_;
 void ap_sops_config_release(struct ap_sops_config *c);
 
 /* The first rule matching path (already made relative to the config file's folder, as sops does), or

@@ -144,27 +144,31 @@ int ap_sops_cipher_open(struct ap_sops_cipher *c, const char *s, size_t n, const
 {
         struct ap_sops_enc e;
         if (ap_sops_enc_parse(s, n, &e) < 0)
-                return ap_error_set(err, -EINVAL,
+                return ap_error_set(err, AP_E_CORRUPT,
                                     "value is not in the ENC[AES256_GCM,data:...,iv:...,tag:...,"
                                     "type:...] format");
         _cleanup_buf_ struct ap_buf ct = AP_BUF_INIT;
         _cleanup_buf_ struct ap_buf ivb = AP_BUF_INIT;
         uint8_t tag[AP_SOPS_TAG_LEN];
         if (ap_base64_decode(&ct, e.data, e.data_len, AP_B64_STD) < 0)
-                return ap_error_set(err, -EINVAL, "the data field of the ENC[] value is not valid base64");
+                return ap_error_set(err, AP_E_CORRUPT,
+                                    "the data field of the ENC[] value is not valid base64");
         if (ap_base64_decode(&ivb, e.iv, e.iv_len, AP_B64_STD) < 0 || ivb.len == 0 || ivb.len > 1024)
-                return ap_error_set(err, -EINVAL, "the iv field of the ENC[] value is not valid base64");
+                return ap_error_set(err, AP_E_CORRUPT, "the iv field of the ENC[] value is not valid base64");
         const uint8_t *iv = (const uint8_t *)ivb.data;
         size_t iv_len = ivb.len;
         if (ap_base64_decode_exact(tag, sizeof(tag), e.tag, e.tag_len, AP_B64_STD) < 0)
-                return ap_error_set(err, -EINVAL,
+                return ap_error_set(err, AP_E_CORRUPT,
                                     "the tag field of the ENC[] value is not 16 bytes of base64");
         if (ct.len > (size_t)INT32_MAX || aad_len > (size_t)INT32_MAX)
-                return ap_error_set(err, -E2BIG, "ENC[] value too large");
+                return ap_error_set(err, AP_E_TOO_LARGE, "the ENC[] value is larger than 2 GiB");
         size_t start = pt->len;
         int r = ap_buf_grow(pt, ct.len);
+        if (r == -E2BIG)
+                return ap_error_set(err, AP_E_TOO_LARGE,
+                                    "the decrypted value is larger than the limit of %zu bytes", pt->max);
         if (r < 0)
-                return ap_error_set(err, r, "ENC[] value too large");
+                return ap_error_set(err, r, "out of memory");
         int len = 0, fin = 0;
         r = gcm_start(c->dec, &c->dec_iv_len, c->key, iv, iv_len, 0);
         if (r == 0 &&

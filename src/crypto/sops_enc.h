@@ -23,20 +23,21 @@ struct ap_sops_enc {
 
 /* Split s into its fields. -EINVAL unless s is exactly ENC[AES256_GCM,data:..,iv:..,tag:..,type:..]
  * with non-empty fields, base64 characters in the first three and [a-z] in type. */
-int ap_sops_enc_parse(const char *s, size_t n, struct ap_sops_enc *ret);
+int ap_sops_enc_parse(const char *s, size_t n, struct ap_sops_enc *ret) _warn_unused_;
 /* True when s starts like an ENC[] value (sops's own test before parsing). */
-int ap_sops_enc_looks_encrypted(const char *s, size_t n);
+int ap_sops_enc_looks_encrypted(const char *s, size_t n) _warn_unused_;
 
 struct ap_sops_cipher;
-int ap_sops_cipher_new(const uint8_t key[AP_SOPS_KEY_LEN], struct ap_sops_cipher **ret);
+int ap_sops_cipher_new(const uint8_t key[AP_SOPS_KEY_LEN], struct ap_sops_cipher **ret) _warn_unused_;
 struct ap_sops_cipher *ap_sops_cipher_free(struct ap_sops_cipher *c);
 AP_DEFINE_CLEANUP(struct ap_sops_cipher *, ap_sops_cipher_free)
 
 /* Seal n plaintext bytes with the given IV and AAD and append the ENC[] string with the type tag. */
 int ap_sops_cipher_seal(struct ap_sops_cipher *c, const uint8_t *iv, size_t iv_len, const char *aad,
-                        size_t aad_len, const void *pt, size_t n, const char *type, struct ap_buf *out);
+                        size_t aad_len, const void *pt, size_t n, const char *type,
+                        struct ap_buf *out) _warn_unused_;
 /* Parse and open s; append the plaintext to pt (use a secret buffer) and return the parsed fields
  * (slices of s) in ret_enc. err says what is wrong: malformed value, bad base64, or authentication
  * failure (wrong key or AAD, tampered value). */
 int ap_sops_cipher_open(struct ap_sops_cipher *c, const char *s, size_t n, const char *aad, size_t aad_len,
-                        struct ap_buf *pt, struct ap_sops_enc *ret_enc, struct ap_error *err);
+                        struct ap_buf *pt, struct ap_sops_enc *ret_enc, struct ap_error *err) _warn_unused_;

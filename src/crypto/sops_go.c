@@ -246,8 +246,10 @@ int ap_go_parse_float(const char *s, size_t n, double *ret)
         char *end;
         double v = strtod(copy, &end);
         bool whole = (size_t)(end - copy) == k;
-        if (copy != small)
-                free(copy);
+        if (copy != small) /* a copy of the value, which may be a secret */
+                ap_secure_free(copy, n + 1);
+        else
+                ap_secure_wipe(small, sizeof(small));
         if (!whole)
                 return -EINVAL;
         if (isinf(v))

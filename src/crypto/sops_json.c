@@ -1,187 +1,13 @@
-/* sops_json.c - JSON <-> SOPS tree. Loading goes through jansson (which keeps object keys in insertion
- * order); writing is done here because the bytes must match Go's encoding/json + json.Indent: HTML-safe
- * escapes (\u003c \u003e \u0026), \u2028/\u2029, \b \f, "key": value, and Go's float format. */
+/* sops_json.c - SOPS tree -> JSON text (loading is sops_json_load.c): the bytes must match Go's
+ * encoding/json + json.Indent: HTML-safe escapes (\u003c \u003e \u0026), \u2028/\u2029, \b \f,
+ * "key": value, and Go's float format. */
 #include "sops_json.h"
 
-#include <jansson.h>
 #include <string.h>
 
 #include "base/base64.h"
+#include "base/utf8.h"
 #include "sops_go.h"
-
-#define MAX_DEPTH 512
-
-static int convert(json_t *v, struct ap_sops_node **ret, int depth, struct ap_error *err);
-
-static int convert_object(json_t *obj, struct ap_sops_node *map, int depth, struct ap_error *err)
-{
-        for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
-                struct ap_sops_node *child;
-                int r = convert(json_object_iter_value(it), &child, depth + 1, err);
-                if (r < 0)
-                        return ap_error_prefix(err, "at key '%s'", json_object_iter_key(it));
-                r = ap_sops_node_set_key(child, json_object_iter_key(it), json_object_iter_key_len(it));
-                if (r == 0)
-                        r = ap_sops_node_append(map, child);
-                if (r < 0) {
-                        ap_sops_node_free(child);
-                        return ap_error_set(err, r, "out of memory");
-                }
-        }
-        return 0;
-}
-
-static int convert(json_t *v, struct ap_sops_node **ret, int depth, struct ap_error *err)
-{
-        if (depth > MAX_DEPTH)
-                return ap_error_set(err, -EINVAL, "nesting too deep");
-        enum ap_sops_type t;
-        switch (json_typeof(v)) {
-        case JSON_OBJECT:
-                t = AP_SOPS_MAP;
-                break;
-        case JSON_ARRAY:
-                t = AP_SOPS_LIST;
-                break;
-        case JSON_STRING:
-                t = AP_SOPS_STR;
-                break;
-        case JSON_INTEGER:
-                t = AP_SOPS_INT;
-                break;
-        case JSON_REAL:
-                t = AP_SOPS_FLOAT;
-                break;
-        case JSON_TRUE:
-        case JSON_FALSE:
-                t = AP_SOPS_BOOL;
-                break;
-        default:
-                t = AP_SOPS_NULL;
-        }
-        _cleanup_(ap_sops_node_freep) struct ap_sops_node *node = ap_sops_node_new(t);
-        if (!node)
-                return ap_error_set(err, -ENOMEM, "out of memory");
-        int r = 0;
-        switch (t) {
-        case AP_SOPS_MAP:
-                r = convert_object(v, node, depth, err);
-                break;
-        case AP_SOPS_LIST:
-                for (size_t i = 0; r == 0 && i < json_array_size(v); i++) {
-                        struct ap_sops_node *child;
-                        r = convert(json_array_get(v, i), &child, depth + 1, err);
-                        if (r < 0)
-                                break;
-                        r = ap_sops_node_append(node, child);
-                        if (r < 0) {
-                                ap_sops_node_free(child);
-                                return ap_error_set(err, r, "out of memory");
-                        }
-                }
-                break;
-        case AP_SOPS_STR:
-                r = ap_sops_node_set_str(node, json_string_value(v), json_string_length(v));
-                if (r < 0)
-                        return ap_error_set(err, r, "out of memory");
-                break;
-        case AP_SOPS_INT:
-                node->i = json_integer_value(v);
-                break;
-        case AP_SOPS_FLOAT:
-                node->f = json_real_value(v);
-                break;
-        case AP_SOPS_BOOL:
-                node->b = json_is_true(v);
-                break;
-        default:
-                break;
-        }
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(node);
-        return 0;
-}
-
-/* Integers beyond int64 are floats in sops (json.Number -> Float64); jansson refuses them, so a copy of the
- * text gets ".0" after each such literal (outside strings) and is parsed again. */
-static bool digits_exceed_int64(const char *p, size_t n, bool neg)
-{
-        while (n > 1 && *p == '0')
-                p++, n--;
-        const char *lim = neg ? "9223372036854775808" : "9223372036854775807";
-        return n > 19 || (n == 19 && memcmp(p, lim, 19) > 0);
-}
-
-static bool number_char(char c)
-{
-        return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-';
-}
-
-static int promote_big_ints(const char *in, size_t n, struct ap_buf *out)
-{
-        int r = 0;
-        for (size_t i = 0; r == 0 && i < n;) {
-                if (in[i] == '"') {
-                        size_t j = i + 1;
-                        while (j < n && in[j] != '"')
-                                j += in[j] == '\\' ? 2 : 1;
-                        j = AP_MIN(j + 1, n);
-                        r = ap_buf_add(out, in + i, j - i);
-                        i = j;
-                        continue;
-                }
-                bool neg = in[i] == '-';
-                size_t d = i + neg, j = d;
-                while (j < n && in[j] >= '0' && in[j] <= '9')
-                        j++;
-                if (j == d || (i > 0 && number_char(in[i - 1]))) {
-                        r = ap_buf_addch(out, in[i]);
-                        i++;
-                        continue;
-                }
-                r = ap_buf_add(out, in + i, j - i);
-                bool integer = j >= n || (in[j] != '.' && in[j] != 'e' && in[j] != 'E');
-                if (r == 0 && integer && digits_exceed_int64(in + d, j - d, neg))
-                        r = ap_buf_addstr(out, ".0");
-                i = j;
-        }
-        return r;
-}
-
-int ap_sops_json_load(const char *data, size_t n, struct ap_sops_docs *docs, struct ap_error *err)
-{
-        json_error_t jerr;
-        const size_t flags = JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL;
-        json_t *root = json_loadb(data, n, flags, &jerr);
-        if (!root && strstr(jerr.text, "too big integer")) {
-                _cleanup_buf_ struct ap_buf copy = AP_BUF_INIT_SECRET;
-                ap_buf_init_secret(&copy, n * 2 + 16);
-                if (promote_big_ints(data, n, &copy) == 0)
-                        root = json_loadb(copy.data, copy.len, flags, &jerr);
-        }
-        if (!root)
-                return ap_error_set(err, -EINVAL, "line %d, column %d: %s", jerr.line, jerr.column,
-                                    jerr.text);
-        if (!json_is_object(root)) {
-                json_decref(root);
-                return ap_error_set(
-                    err, -EINVAL,
-                    "SOPS only supports JSON files with a top-level object; wrap the value in "
-                    "an object, e.g. {\"data\": ...}");
-        }
-        struct ap_sops_node *doc;
-        int r = convert(root, &doc, 0, err);
-        json_decref(root);
-        if (r < 0)
-                return r;
-        r = ap_sops_docs_append(docs, doc);
-        if (r < 0) {
-                ap_sops_node_free(doc);
-                return ap_error_set(err, r, "out of memory");
-        }
-        return 0;
-}
 
 /* ---- writing ---- */
 
@@ -214,19 +40,10 @@ static int quote(struct ap_buf *out, const char *s, size_t n)
                         }
                         continue;
                 }
-                /* multi-byte: validate as Go's utf8.DecodeRuneInString */
-                size_t k = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-                uint32_t cp = k == 2 ? c & 0x1F : k == 3 ? c & 0x0F : c & 0x07;
-                bool ok = k != 0 && i + k <= n;
-                for (size_t j = 1; ok && j < k; j++) {
-                        unsigned char cc = (unsigned char)s[i + j];
-                        ok = (cc & 0xC0) == 0x80;
-                        cp = cp << 6 | (cc & 0x3F);
-                }
-                if (ok && ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
-                           cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
-                        ok = false;
-                if (!ok) {
+                /* multi-byte: as Go's utf8.DecodeRuneInString sees it */
+                uint32_t cp = 0;
+                size_t k = ap_utf8_decode(s + i, n - i, &cp);
+                if (!k) {
                         r = ap_buf_addstr(out, "\\ufffd");
                         i++;
                 } else if (cp == 0x2028 || cp == 0x2029) {
@@ -291,6 +108,7 @@ static int emit(const struct ap_sops_node *v, int indent, int depth, struct ap_b
                 break;
         case AP_SOPS_BYTES: {
                 _cleanup_buf_ struct ap_buf b = AP_BUF_INIT_SECRET;
+                b.max = out->max; /* the output's limit is the only one */
                 r = ap_base64_encode(&b, v->str, v->len, AP_B64_STD);
                 if (r == 0)
                         r = quote(out, b.data, b.len);
@@ -320,10 +138,14 @@ static int emit(const struct ap_sops_node *v, int indent, int depth, struct ap_b
 
 int ap_sops_json_emit(const struct ap_sops_node *doc, int indent, struct ap_buf *out, struct ap_error *err)
 {
+        size_t start = out->len;
         int r = emit(doc, indent, 0, out, err);
         if (r == 0)
                 r = ap_buf_addch(out, '\n');
         if (r < 0 && err && !err->code)
-                ap_error_set(err, r, "cannot write JSON: output too large");
+                ap_error_set(err, r, "cannot write JSON: %s",
+                             r == -E2BIG ? "output too large" : "out of memory");
+        if (r < 0)
+                ap_buf_truncate(out, start); /* nothing half-written */
         return r;
 }

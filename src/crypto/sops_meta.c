@@ -42,7 +42,7 @@ static int as_string(const struct ap_sops_node *v, const char *field, char **ret
         case AP_SOPS_MAP:
         case AP_SOPS_LIST:
         case AP_SOPS_COMMENT:
-                return ap_error_set(err, -EINVAL, "sops metadata: '%s' must be a string", field);
+                return ap_error_set(err, AP_E_CORRUPT, "sops metadata: '%s' must be a string", field);
         default:
                 r = ap_sops_scalar_bytes(v, &b);
         }
@@ -58,14 +58,15 @@ static int read_age_list(const struct ap_sops_node *list, struct ap_sops_meta *m
         if (list->type == AP_SOPS_NULL)
                 return 0;
         if (list->type != AP_SOPS_LIST)
-                return ap_error_set(err, -EINVAL, "sops metadata: 'age' must be a list of {recipient, enc}");
+                return ap_error_set(err, AP_E_CORRUPT,
+                                    "sops metadata: 'age' must be a list of {recipient, enc}");
         for (size_t i = 0; i < list->n; i++) {
                 const struct ap_sops_node *e = list->kids[i];
                 if (e->type == AP_SOPS_COMMENT)
                         continue;
                 if (e->type != AP_SOPS_MAP)
-                        return ap_error_set(err, -EINVAL, "sops metadata: 'age' entry %zu is not a mapping",
-                                            i);
+                        return ap_error_set(err, AP_E_CORRUPT,
+                                            "sops metadata: 'age' entry %zu is not a mapping", i);
                 _cleanup_free_ char *recipient = NULL, *enc = NULL;
                 const struct ap_sops_node *rn = ap_sops_map_get(e, "recipient"),
                                           *en = ap_sops_map_get(e, "enc");
@@ -144,18 +145,23 @@ static int parse(const struct ap_sops_node *sops, struct ap_sops_meta *m, struct
                 if ((r = read_group(sops, m, err)) < 0)
                         return r;
         } else if (count_items(groups) > 0) {
+                if (count_items(groups) > AP_SOPS_KEY_GROUPS_MAX)
+                        return ap_error_set(err, AP_E_TOO_LARGE,
+                                            "sops metadata: %zu key groups, more than the %d Shamir's scheme "
+                                            "can share a data key between",
+                                            count_items(groups), AP_SOPS_KEY_GROUPS_MAX);
                 for (size_t i = 0; i < groups->n; i++) {
                         const struct ap_sops_node *g = groups->kids[i];
                         if (g->type == AP_SOPS_COMMENT)
                                 continue;
                         if (g->type != AP_SOPS_MAP)
-                                return ap_error_set(err, -EINVAL,
+                                return ap_error_set(err, AP_E_CORRUPT,
                                                     "sops metadata: key group %zu is not a mapping", i);
                         if ((r = read_group(g, m, err)) < 0)
                                 return r;
                 }
         } else {
-                return ap_error_set(err, -EINVAL,
+                return ap_error_set(err, AP_E_CORRUPT,
                                     "no keys found in file: the sops metadata lists no key groups");
         }
         const struct ap_sops_node *v;
@@ -165,7 +171,7 @@ static int parse(const struct ap_sops_node *sops, struct ap_sops_meta *m, struct
                 if ((r = as_string(v, "shamir_threshold", &s, err)) < 0)
                         return r;
                 if (ap_go_atoi(s, strlen(s), &t) < 0 || t < 0 || t > 255)
-                        return ap_error_set(err, -EINVAL,
+                        return ap_error_set(err, AP_E_CORRUPT,
                                             "sops metadata: shamir_threshold '%s' is not a number", s);
                 m->shamir_threshold = (int)t;
         }
@@ -174,7 +180,7 @@ static int parse(const struct ap_sops_node *sops, struct ap_sops_meta *m, struct
                 if ((r = as_string(v, "mac_only_encrypted", &s, err)) < 0)
                         return r;
                 if (ap_go_parse_bool(s, strlen(s), &m->mac_only_encrypted) < 0)
-                        return ap_error_set(err, -EINVAL,
+                        return ap_error_set(err, AP_E_CORRUPT,
                                             "sops metadata: mac_only_encrypted '%s' is not a bool", s);
         }
         static const struct {
@@ -188,7 +194,7 @@ static int parse(const struct ap_sops_node *sops, struct ap_sops_meta *m, struct
                     (r = as_string(v, strs[i].key, (char **)((char *)m + strs[i].off), err)) < 0)
                         return r;
         if (!m->lastmodified || !m->lastmodified[0])
-                return ap_error_set(err, -EINVAL, "sops metadata: 'lastmodified' is missing");
+                return ap_error_set(err, AP_E_CORRUPT, "sops metadata: 'lastmodified' is missing");
         int rules = 0;
         for (enum ap_sops_rule_kind k = AP_SOPS_UNENCRYPTED_SUFFIX; k <= AP_SOPS_ENCRYPTED_COMMENT_REGEX;
              k++) {
@@ -208,7 +214,7 @@ static int parse(const struct ap_sops_node *sops, struct ap_sops_meta *m, struct
         }
         if (rules > 1)
                 return ap_error_set(
-                    err, -EINVAL,
+                    err, AP_E_CORRUPT,
                     "sops metadata: cannot use more than one of encrypted_suffix, unencrypted_suffix, "
                     "encrypted_regex, unencrypted_regex, encrypted_comment_regex or "
                     "unencrypted_comment_regex in the same file");
@@ -218,7 +224,7 @@ static int parse(const struct ap_sops_node *sops, struct ap_sops_meta *m, struct
 int ap_sops_meta_extract(struct ap_sops_docs *docs, struct ap_sops_meta *ret, struct ap_error *err)
 {
         if (docs->n == 0)
-                return ap_error_set(err, -EINVAL, "sops metadata not found: the file has no document");
+                return ap_error_set(err, AP_E_INVALID, "sops metadata not found: the file has no document");
         _cleanup_(ap_sops_node_freep) struct ap_sops_node *sops = NULL;
         for (size_t d = 0; d < docs->n; d++) {
                 long i;
@@ -231,10 +237,10 @@ int ap_sops_meta_extract(struct ap_sops_docs *docs, struct ap_sops_meta *ret, st
                 }
         }
         if (!sops)
-                return ap_error_set(err, -ENOENT,
+                return ap_error_set(err, AP_E_INVALID,
                                     "sops metadata not found: the file is not encrypted with sops");
         if (sops->type != AP_SOPS_MAP)
-                return ap_error_set(err, -EINVAL, "sops metadata: the 'sops' entry is not a mapping");
+                return ap_error_set(err, AP_E_CORRUPT, "sops metadata: the 'sops' entry is not a mapping");
         struct ap_sops_meta m = {0};
         int r = parse(sops, &m, err);
         if (r < 0) {
@@ -250,9 +256,10 @@ int ap_sops_meta_lastmodified_aad(const struct ap_sops_meta *m, struct ap_buf *o
         struct ap_go_time t;
         const char *s = m->lastmodified ? m->lastmodified : "";
         if (ap_go_time_parse_rfc3339(s, strlen(s), &t) < 0)
-                return ap_error_set(err, -EINVAL,
+                return ap_error_set(err, AP_E_CORRUPT,
                                     "sops metadata: lastmodified '%.64s' is not an RFC 3339 time", s);
-        return ap_go_time_format(out, &t, false);
+        int r = ap_go_time_format(out, &t, false);
+        return r < 0 ? ap_error_set(err, r, "out of memory") : 0;
 }
 
 /* ---- writing ---- */

@@ -48,10 +48,9 @@ struct tr {
 
 static int unsupported(struct tr *t, const char *at, size_t n, const char *why)
 {
-        return ap_error_set(t->err, -EINVAL,
-                            "%s uses RE2 syntax '%.*s' (%s) that has no POSIX equivalent here; rewrite it "
-                            "without it",
-                            t->what, (int)n, at, why);
+        return ap_error_set(t->err, AP_E_UNSUPPORTED,
+                            "%s uses RE2 syntax '%.*s' (%s) that has no POSIX equivalent here", t->what,
+                            (int)n, at, why);
 }
 
 static bool ere_special(char c)

@@ -42,7 +42,7 @@ struct ap_sops_rule {
 
 /* Compile kind/value (value may be NULL for NONE). err names the rule and the unsupported syntax. */
 int ap_sops_rule_init(struct ap_sops_rule *rule, enum ap_sops_rule_kind kind, const char *value,
-                      struct ap_error *err);
+                      struct ap_error *err) _warn_unused_;
 void ap_sops_rule_release(struct ap_sops_rule *rule);
 
 /* The comments immediately preceding the current entry, per nesting level (sops's commentsStack). */
@@ -59,6 +59,7 @@ bool ap_sops_rule_encrypts(const struct ap_sops_rule *rule, const struct ap_sops
 
 /* Translate an RE2 pattern to POSIX ERE and compile it (REG_EXTENDED | REG_NOSUB, REG_ICASE for a leading
  * (?i)). what names the pattern in messages. */
-int ap_sops_regex_compile(regex_t *re, const char *pattern, const char *what, struct ap_error *err);
+int ap_sops_regex_compile(regex_t *re, const char *pattern, const char *what,
+                          struct ap_error *err) _warn_unused_;
 /* Unanchored search of s (n bytes, NULs allowed) as Go's regexp.Match does. */
 bool ap_sops_regex_match(const regex_t *re, const char *s, size_t n);

@@ -224,8 +224,10 @@ static int resolve_plain(struct ap_sops_node *node, enum rtag tag, const char *s
         } else if (*uint_overflow) {
                 *rt = R_INT;
         }
-        if (plain != small)
-                free(plain);
+        if (plain != small) /* a copy of the value, which may be a secret */
+                ap_secure_free(plain, n + 1);
+        else
+                ap_secure_wipe(small, sizeof(small));
         return r;
 }
 
@@ -234,6 +236,7 @@ static int set_binary(struct ap_sops_node *node, const char *s, size_t n, struct
         /* encoding/base64 skips CR and LF */
         _cleanup_buf_ struct ap_buf clean = AP_BUF_INIT_SECRET;
         _cleanup_buf_ struct ap_buf dec = AP_BUF_INIT_SECRET;
+        clean.max = dec.max = n + 1; /* no more than the value itself: the document's limit applies */
         int r = 0;
         for (size_t i = 0; r == 0 && i < n; i++)
                 if (s[i] != '\r' && s[i] != '\n')
@@ -241,7 +244,7 @@ static int set_binary(struct ap_sops_node *node, const char *s, size_t n, struct
         if (r == 0)
                 r = ap_base64_decode(&dec, clean.data, clean.len, AP_B64_STD);
         if (r == -EINVAL)
-                return ap_error_set(err, -EINVAL, "!!binary value contains invalid base64 data");
+                return ap_error_set(err, AP_E_INVALID, "!!binary value contains invalid base64 data");
         if (r == 0)
                 r = ap_sops_node_set_str(node, dec.data, dec.len);
         if (r == 0)
@@ -263,11 +266,11 @@ int ap_sops_scalar_resolve(struct ap_sops_node *node, const char *tag, bool plai
         int r = resolve_plain(node, want, s, n, &got, &uint_overflow);
         if (r < 0)
                 return r;
-        if (uint_overflow)
-                return ap_error_set(err, -ERANGE,
-                                    "integer '%.*s' is out of range (above 9223372036854775807); quote it "
-                                    "to keep it as a string",
-                                    (int)AP_MIN(n, 64), s);
+        if (uint_overflow) /* never the value itself: the document may be plaintext */
+                return ap_error_set(
+                    err, AP_E_INVALID,
+                    "an integer above 9223372036854775807 is out of range; quote it to keep it "
+                    "as a string");
         if (got == R_STR || got == R_MERGE) {
                 node->type = AP_SOPS_STR;
                 r = ap_sops_node_set_str(node, s, n);
@@ -281,8 +284,8 @@ int ap_sops_scalar_resolve(struct ap_sops_node *node, const char *tag, bool plai
                 node->f = (double)node->i;
                 return 0;
         }
-        return ap_error_set(err, -EINVAL, "cannot decode %s '%.*s' as a %s", rtag_name(got),
-                            (int)AP_MIN(n, 64), s, rtag_name(want));
+        return ap_error_set(err, AP_E_INVALID, "cannot decode a %s value as a %s", rtag_name(got),
+                            rtag_name(want));
 }
 
 int ap_sops_scalar_bytes(const struct ap_sops_node *node, struct ap_buf *out)

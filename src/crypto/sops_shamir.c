@@ -55,7 +55,7 @@ int ap_sops_shamir_split(const uint8_t *secret, size_t n, unsigned parts, unsign
 
 int ap_sops_shamir_combine(const uint8_t *const *shares, size_t k, size_t len, struct ap_buf *out)
 {
-        if (k < 2 || len < 2)
+        if (k < 2 || k > 255 || len < 2) /* more than 255 shares cannot have distinct x coordinates */
                 return -EINVAL;
         for (size_t i = 0; i < k; i++)
                 for (size_t j = i + 1; j < k; j++)

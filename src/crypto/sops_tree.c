@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
+
 struct ap_sops_node *ap_sops_node_new(enum ap_sops_type type)
 {
         struct ap_sops_node *n = calloc(1, sizeof(*n));
@@ -203,4 +205,46 @@ int ap_sops_docs_append(struct ap_sops_docs *d, struct ap_sops_node *doc)
         }
         d->docs[d->n++] = doc;
         return 0;
+}
+
+/* ---- key sets ---- */
+
+static struct ap_sops_node **keyset_slot(const struct ap_sops_keyset *ks, const char *key, size_t len)
+{
+        size_t mask = ks->cap - 1;
+        for (size_t i = ap_fnv1a64(key, len) & mask;; i = (i + 1) & mask) {
+                struct ap_sops_node *e = ks->slots[i];
+                if (!e || (e->key_len == len && memcmp(e->key, key, len) == 0))
+                        return &ks->slots[i];
+        }
+}
+
+bool ap_sops_keyset_has(const struct ap_sops_keyset *ks, const char *key, size_t len)
+{
+        return ks->cap && *keyset_slot(ks, key, len) != NULL;
+}
+
+int ap_sops_keyset_add(struct ap_sops_keyset *ks, struct ap_sops_node *entry)
+{
+        if (2 * (ks->n + 1) > ks->cap) {
+                size_t cap = ks->cap ? ks->cap * 2 : 16;
+                struct ap_sops_keyset bigger = {calloc(cap, sizeof(*ks->slots)), ks->n, cap};
+                if (!bigger.slots)
+                        return -ENOMEM;
+                for (size_t i = 0; i < ks->cap; i++)
+                        if (ks->slots[i])
+                                *keyset_slot(&bigger, ks->slots[i]->key, ks->slots[i]->key_len) =
+                                    ks->slots[i];
+                free(ks->slots);
+                *ks = bigger;
+        }
+        *keyset_slot(ks, entry->key, entry->key_len) = entry;
+        ks->n++;
+        return 0;
+}
+
+void ap_sops_keyset_release(struct ap_sops_keyset *ks)
+{
+        free(ks->slots);
+        *ks = (struct ap_sops_keyset){0};
 }

@@ -56,22 +56,22 @@ struct ap_sops_node *ap_sops_node_free(struct ap_sops_node *node);
 AP_DEFINE_CLEANUP(struct ap_sops_node *, ap_sops_node_free)
 
 /* Copy s (n bytes) into the node's string / key, replacing (and wiping) the old one. */
-int ap_sops_node_set_str(struct ap_sops_node *node, const char *s, size_t n);
-int ap_sops_node_set_key(struct ap_sops_node *node, const char *s, size_t n);
+int ap_sops_node_set_str(struct ap_sops_node *node, const char *s, size_t n) _warn_unused_;
+int ap_sops_node_set_key(struct ap_sops_node *node, const char *s, size_t n) _warn_unused_;
 /* Convenience constructors: a string scalar, a comment. NULL when out of memory. */
 struct ap_sops_node *ap_sops_node_new_str(const char *s, size_t n);
 struct ap_sops_node *ap_sops_node_new_comment(const char *s, size_t n, bool is_inline);
 
 /* Add child at the end / at index idx (<= parent->n). On failure the caller still owns child. */
-int ap_sops_node_append(struct ap_sops_node *parent, struct ap_sops_node *child);
-int ap_sops_node_insert(struct ap_sops_node *parent, size_t idx, struct ap_sops_node *child);
+int ap_sops_node_append(struct ap_sops_node *parent, struct ap_sops_node *child) _warn_unused_;
+int ap_sops_node_insert(struct ap_sops_node *parent, size_t idx, struct ap_sops_node *child) _warn_unused_;
 /* Detach and return child idx; the caller owns it. */
 struct ap_sops_node *ap_sops_node_take(struct ap_sops_node *parent, size_t idx);
 /* Append a map entry key -> value (value is taken on success). */
-int ap_sops_map_add(struct ap_sops_node *map, const char *key, struct ap_sops_node *value);
+int ap_sops_map_add(struct ap_sops_node *map, const char *key, struct ap_sops_node *value) _warn_unused_;
 
 /* Deep copy (keys, strings, children). */
-int ap_sops_node_copy(const struct ap_sops_node *node, struct ap_sops_node **ret);
+int ap_sops_node_copy(const struct ap_sops_node *node, struct ap_sops_node **ret) _warn_unused_;
 /* The first entry of map named key (comments skipped), or NULL. The result is borrowed from map. */
 struct ap_sops_node *ap_sops_map_get(const struct ap_sops_node *map, const char *key);
 /* Index of that entry, or -1. */
@@ -81,5 +81,16 @@ size_t ap_sops_node_count(const struct ap_sops_node *node);
 /* True for the scalar types the SOPS walk encrypts (everything but NULL, MAP, LIST). */
 bool ap_sops_node_is_leaf(const struct ap_sops_node *node);
 
+/* The keys of one mapping being loaded, to refuse a repeated one: an open-addressing set of the entries
+ * (borrowed: they belong to the mapping). Zero-initialise; release frees the set, not the entries. */
+struct ap_sops_keyset {
+        struct ap_sops_node **slots;
+        size_t n, cap;
+};
+bool ap_sops_keyset_has(const struct ap_sops_keyset *ks, const char *key, size_t len);
+/* Add entry (which has a key); -ENOMEM when the set cannot grow. */
+int ap_sops_keyset_add(struct ap_sops_keyset *ks, struct ap_sops_node *entry) _warn_unused_;
+void ap_sops_keyset_release(struct ap_sops_keyset *ks);
+
 void ap_sops_docs_release(struct ap_sops_docs *d);
-int ap_sops_docs_append(struct ap_sops_docs *d, struct ap_sops_node *doc);
+int ap_sops_docs_append(struct ap_sops_docs *d, struct ap_sops_node *doc) _warn_unused_;

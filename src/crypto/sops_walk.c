@@ -10,9 +10,11 @@
 #include <string.h>
 
 #include "base/base64.h"
+#include "base/hash.h"
 #include "sops_scalar.h"
 
-#define MAX_DEPTH 512
+#define MAX_DEPTH         512
+#define DEFAULT_MAX_VALUE ((size_t)64 << 20)
 
 /* ---- stash ---- */
 
@@ -50,14 +52,6 @@ struct ap_sops_stash *ap_sops_stash_free(struct ap_sops_stash *s)
         return NULL;
 }
 
-static uint64_t fnv1a(const char *p, size_t n)
-{
-        uint64_t h = 0xcbf29ce484222325ULL;
-        for (size_t i = 0; i < n; i++)
-                h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-        return h;
-}
-
 static int stash_key(struct ap_buf *k, const struct ap_buf *aad, const char *type, const struct ap_buf *pt)
 {
         ap_buf_reset(k);
@@ -71,7 +65,7 @@ static int stash_key(struct ap_buf *k, const struct ap_buf *aad, const char *typ
 
 static struct stash_entry *stash_find(struct ap_sops_stash *s, const struct ap_buf *k)
 {
-        uint64_t h = fnv1a(k->data, k->len);
+        uint64_t h = ap_fnv1a64(k->data, k->len);
         for (struct stash_entry *e = s->buckets[h & 255]; e; e = e->next)
                 if (e->hash == h && e->key_len == k->len && memcmp(e->key, k->data, k->len) == 0)
                         return e;
@@ -92,7 +86,7 @@ static int stash_put(struct ap_sops_stash *s, const struct ap_buf *k, const uint
         }
         memcpy(e->key, k->data, k->len);
         e->key_len = k->len;
-        e->hash = fnv1a(k->data, k->len);
+        e->hash = ap_fnv1a64(k->data, k->len);
         memcpy(e->iv, iv, iv_len);
         e->iv_len = iv_len;
         e->next = s->buckets[e->hash & 255];
@@ -153,6 +147,18 @@ static int fail_at(struct walker *k, int code, const char *what)
         return ap_error_set(k->err, code, "'%s': %s", p.data, what);
 }
 
+/* A value past the limit: say which, how big and what the limit is (never what it holds). */
+static int too_large(struct walker *k, const struct ap_sops_node *node)
+{
+        _cleanup_buf_ struct ap_buf msg = AP_BUF_INIT;
+        size_t n = ap_sops_node_is_leaf(node) && node->type != AP_SOPS_INT && node->type != AP_SOPS_FLOAT &&
+                           node->type != AP_SOPS_BOOL
+                       ? node->len
+                       : 0;
+        int r = ap_buf_printf(&msg, "the value is %zu bytes, more than the limit of %zu bytes", n, k->pt.max);
+        return fail_at(k, AP_E_TOO_LARGE, r == 0 ? msg.data : "the value is larger than the limit");
+}
+
 static int build_aad(struct walker *k, size_t depth, const struct ap_sops_str *extra)
 {
         ap_buf_reset(&k->aad);
@@ -188,6 +194,9 @@ static bool encrypts(struct walker *k, bool is_comment)
 
 static int hash_leaf(struct walker *k, const struct ap_sops_node *node)
 {
+        if (node->type == AP_SOPS_STR || node->type == AP_SOPS_BYTES || node->type == AP_SOPS_TIME ||
+            node->type == AP_SOPS_COMMENT) /* their bytes are the string itself: no copy */
+                return EVP_DigestUpdate(k->md, node->str, node->len) ? 0 : -EIO;
         ap_buf_reset(&k->val);
         int r = ap_sops_scalar_bytes(node, &k->val);
         if (r == 0 && !EVP_DigestUpdate(k->md, k->val.data, k->val.len))
@@ -210,6 +219,8 @@ static int encrypt_leaf(struct walker *k, struct ap_sops_node *node)
         const char *type = ap_sops_scalar_type_name(node);
         ap_buf_reset(&k->pt);
         int r = ap_sops_scalar_bytes(node, &k->pt);
+        if (r == -E2BIG)
+                return too_large(k, node);
         if (r == 0)
                 r = build_aad(k, k->depth, NULL);
         if (r < 0)
@@ -229,6 +240,8 @@ static int encrypt_leaf(struct walker *k, struct ap_sops_node *node)
                                 type, &k->val);
         if (r == 0)
                 r = ap_sops_node_set_str(node, k->val.data, k->val.len);
+        if (r == -ENOMEM)
+                return ap_error_set(k->err, r, "out of memory");
         if (r < 0)
                 return fail_at(k, r, "cannot encrypt the value");
         if (!comment)
@@ -312,7 +325,7 @@ static int decrypt_leaf(struct walker *k, struct ap_sops_node *node, const struc
                 ap_buf_printf(&msg,
                               "expected an encrypted value (a string), found a %s; encrypt the file again",
                               ap_sops_scalar_type_name(node));
-                return fail_at(k, -EINVAL, msg.data);
+                return fail_at(k, AP_E_CORRUPT, msg.data);
         }
         if (node->len == 0)
                 return 0;
@@ -334,10 +347,12 @@ static int decrypt_leaf(struct walker *k, struct ap_sops_node *node, const struc
         memcpy(iv, e.iv, iv_len);
         r = e.type_len < sizeof(type) ? ap_sops_scalar_set_typed(node, type, type_len, k->pt.data, k->pt.len)
                                       : -EINVAL;
+        if (r == -ENOMEM)
+                return ap_error_set(k->err, r, "out of memory");
         if (r < 0) {
                 _cleanup_buf_ struct ap_buf msg = AP_BUF_INIT;
                 ap_buf_printf(&msg, "cannot read the decrypted value as type '%s'", type);
-                return fail_at(k, -EINVAL, msg.data);
+                return fail_at(k, AP_E_CORRUPT, msg.data);
         }
         return k->w->stash ? remember_iv(k, node, iv, iv_len) : 0;
 }
@@ -385,7 +400,7 @@ static int visit(struct walker *k, struct ap_sops_node *c, size_t i)
 static int walk(struct walker *k, struct ap_sops_node *c)
 {
         if (k->nlev == MAX_DEPTH || k->depth == MAX_DEPTH)
-                return ap_error_set(k->err, -EINVAL, "nesting too deep");
+                return ap_error_set(k->err, AP_E_TOO_LARGE, "nesting deeper than %d levels", MAX_DEPTH);
         struct level *lv = &k->levels[k->nlev++];
         *lv = (struct level){.list = c->type == AP_SOPS_LIST};
         int r = 0;
@@ -441,10 +456,13 @@ static int run(struct ap_sops_walk *w, struct ap_sops_docs *docs, bool encrypt,
         k->err = err;
         k->comment_rule = w->rule->kind == AP_SOPS_UNENCRYPTED_COMMENT_REGEX ||
                           w->rule->kind == AP_SOPS_ENCRYPTED_COMMENT_REGEX;
+        /* a value's plaintext up to max_value; its ENC[] text and stash key are about 4/3 of that */
+        size_t max = w->max_value ? w->max_value : DEFAULT_MAX_VALUE;
+        size_t room = max > (SIZE_MAX - 4096) / 2 ? SIZE_MAX : 2 * max + 4096;
         ap_buf_init(&k->aad, 0);
-        ap_buf_init_secret(&k->pt, 0);
-        ap_buf_init_secret(&k->val, 0);
-        ap_buf_init_secret(&k->key, 0);
+        ap_buf_init_secret(&k->pt, max);
+        ap_buf_init_secret(&k->val, room);
+        ap_buf_init_secret(&k->key, room);
         k->md = EVP_MD_CTX_new();
         int r = k->md && EVP_DigestInit_ex(k->md, EVP_sha512(), NULL) ? 0 : -ENOMEM;
         if (r == 0 && w->mac_only_encrypted) {
@@ -515,6 +533,6 @@ int ap_sops_mac_verify(struct ap_sops_cipher *c, const char *stored, size_t stor
                 return ap_error_set(
                     err, -EBADMSG,
                     "MAC mismatch: the file was modified after it was encrypted (values, their "
-                    "order or lastmodified changed); use --ignore-mac to decrypt anyway");
+                    "order or lastmodified changed)");
         return 0;
 }

@@ -14,8 +14,11 @@
 
 /* Parse every document of data (n bytes) and append one MAP per document to docs. A document that is
  * empty or null gives an empty MAP. err names the line and the key path of the problem. */
-int ap_sops_yaml_load(const char *data, size_t n, struct ap_sops_docs *docs, struct ap_error *err);
+int ap_sops_yaml_load(const char *data, size_t n, struct ap_sops_docs *docs,
+                      struct ap_error *err) _warn_unused_;
 
 /* Append the YAML text of docs ("---" between documents). indent 0 means the default; go-yaml accepts
- * 2..9 (anything else becomes 2). Use a secret buffer for plaintext trees. */
-int ap_sops_yaml_emit(const struct ap_sops_docs *docs, int indent, struct ap_buf *out, struct ap_error *err);
+ * 2..9 (anything else becomes 2). Use a secret buffer for plaintext trees. On failure out is as before.
+ */
+int ap_sops_yaml_emit(const struct ap_sops_docs *docs, int indent, struct ap_buf *out,
+                      struct ap_error *err) _warn_unused_;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/base64.h"
+#include "base/utf8.h"
 #include "sops_go.h"
 #include "sops_scalar.h"
 #include "sops_yaml.h"
@@ -63,11 +64,6 @@ static size_t step(const struct w *w, size_t indent)
 
 /* ---- characters ---- */
 
-static size_t width(unsigned char c)
-{
-        return c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-}
-
 static unsigned char at(const char *s, size_t n, size_t i)
 {
         return i < n ? (unsigned char)s[i] : 0;
@@ -75,9 +71,7 @@ static unsigned char at(const char *s, size_t n, size_t i)
 
 static bool is_break(const char *s, size_t n, size_t i)
 {
-        unsigned char c = at(s, n, i);
-        return c == '\r' || c == '\n' || (c == 0xC2 && at(s, n, i + 1) == 0x85) ||
-               (c == 0xE2 && at(s, n, i + 1) == 0x80 && (at(s, n, i + 2) == 0xA8 || at(s, n, i + 2) == 0xA9));
+        return ap_utf8_break_len(s, n, i) > 0;
 }
 
 static bool is_printable(const char *s, size_t n, size_t i)
@@ -91,40 +85,6 @@ static bool is_printable(const char *s, size_t n, size_t i)
 static bool is_blankz(const char *s, size_t n, size_t i)
 {
         return i >= n || s[i] == ' ' || s[i] == '\t' || is_break(s, n, i) || s[i] == '\0';
-}
-
-/* Go's utf8.ValidString. */
-static bool valid_utf8(const char *s, size_t n)
-{
-        for (size_t i = 0; i < n;) {
-                unsigned char c = (unsigned char)s[i];
-                size_t k;
-                uint32_t cp;
-                if (c < 0x80) {
-                        i++;
-                        continue;
-                } else if ((c & 0xE0) == 0xC0) {
-                        k = 2, cp = c & 0x1F;
-                } else if ((c & 0xF0) == 0xE0) {
-                        k = 3, cp = c & 0x0F;
-                } else if ((c & 0xF8) == 0xF0) {
-                        k = 4, cp = c & 0x07;
-                } else {
-                        return false;
-                }
-                if (i + k > n)
-                        return false;
-                for (size_t j = 1; j < k; j++) {
-                        if (((unsigned char)s[i + j] & 0xC0) != 0x80)
-                                return false;
-                        cp = cp << 6 | ((unsigned char)s[i + j] & 0x3F);
-                }
-                if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
-                    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                        return false;
-                i += k;
-        }
-        return true;
 }
 
 /* ---- scalar analysis (which styles can carry the value) ---- */
@@ -145,7 +105,7 @@ static void analyze(const char *s, size_t n, struct info *a)
         bool break_space = false, space_break = false, prev_space = false, prev_break = false;
         bool preceded_by_ws = true;
         for (size_t i = 0; i < n;) {
-                size_t wd = width((unsigned char)s[i]);
+                size_t wd = ap_utf8_width((unsigned char)s[i]);
                 bool followed_by_ws = is_blankz(s, n, i + wd);
                 char c = s[i];
                 if (i == 0) {
@@ -203,7 +163,7 @@ static enum style select_style(enum style want, const struct info *a, size_t n, 
 
 static void write_char(struct w *w, const char *s, size_t n, size_t *i)
 {
-        size_t wd = AP_MIN(width((unsigned char)s[*i]), n - *i);
+        size_t wd = AP_MIN(ap_utf8_width((unsigned char)s[*i]), n - *i);
         put(w, s + *i, wd);
         w->column -= wd - 1;
         *i += wd;
@@ -266,7 +226,7 @@ static void write_double(struct w *w, const char *s, size_t n)
         for (size_t i = 0; i < n;) {
                 unsigned char c = (unsigned char)s[i];
                 if (!is_printable(s, n, i) || bom || is_break(s, n, i) || c == '"' || c == '\\') {
-                        size_t wd = AP_MIN(width(c), n - i);
+                        size_t wd = AP_MIN(ap_utf8_width(c), n - i);
                         uint32_t v = wd == 1 ? c : wd == 2 ? c & 0x1F : wd == 3 ? c & 0x0F : c & 0x07;
                         for (size_t k = 1; k < wd; k++)
                                 v = v << 6 | ((unsigned char)s[i + k] & 0x3F);
@@ -382,6 +342,7 @@ static void write_literal(struct w *w, const char *s, size_t n, size_t indent, s
 static int binary_text(const char *s, size_t n, struct ap_buf *out)
 {
         _cleanup_buf_ struct ap_buf b = AP_BUF_INIT_SECRET;
+        b.max = out->max; /* the output's limit is the only one */
         int r = ap_base64_encode(&b, s, n, AP_B64_STD);
         if (r < 0)
                 return r;
@@ -399,6 +360,7 @@ static void write_scalar(struct w *w, const struct ap_sops_node *node, bool simp
                          size_t parent, struct ap_sops_node *const *lc, size_t nlc, size_t lc_indent)
 {
         _cleanup_buf_ struct ap_buf text = AP_BUF_INIT_SECRET;
+        text.max = w->out->max; /* the output's limit is the only one */
         enum style want = PLAIN;
         bool binary = false;
         switch (node->type) {
@@ -415,7 +377,7 @@ static void write_scalar(struct w *w, const struct ap_sops_node *node, bool simp
                 w->r = w->r ? w->r : ap_go_format_float(&text, node->f, AP_GO_FLOAT_G);
                 break;
         default: /* STR, BYTES, TIME, and a key */
-                if (!valid_utf8(node->str, node->len)) {
+                if (!ap_utf8_valid(node->str, node->len)) {
                         binary = true;
                         w->r = w->r ? w->r : binary_text(node->str, node->len, &text);
                         want = memchr(text.data, '\n', text.len) ? LITERAL : PLAIN;
@@ -511,7 +473,7 @@ static void write_entries(struct w *w, const struct ap_sops_node *c, size_t inde
                         for (size_t j = 0; j < k->key_len; j++)
                                 multiline |= is_break(k->key, k->key_len, j);
                         struct ap_sops_node key = {.type = AP_SOPS_STR, .str = k->key, .len = k->key_len};
-                        if (!multiline && k->key_len <= 128 && valid_utf8(k->key, k->key_len)) {
+                        if (!multiline && k->key_len <= 128 && ap_utf8_valid(k->key, k->key_len)) {
                                 write_scalar(w, &key, true, step(w, indent), indent, NULL, 0, 0);
                                 indicator(w, ":", false, false, false);
                         } else {
@@ -566,6 +528,7 @@ int ap_sops_yaml_emit(const struct ap_sops_docs *docs, int indent, struct ap_buf
         if (indent < 2 || indent > 9)
                 indent = 2;
         struct w w = {.out = out, .whitespace = true, .indention = true, .best = indent};
+        size_t start = out->len;
         for (size_t d = 0; d < docs->n && w.r == 0; d++) {
                 const struct ap_sops_node *root = docs->docs[d];
                 if (d > 0) {
@@ -584,8 +547,10 @@ int ap_sops_yaml_emit(const struct ap_sops_docs *docs, int indent, struct ap_buf
                 }
                 write_indent(&w, 0);
         }
-        if (w.r < 0)
+        if (w.r < 0) {
+                ap_buf_truncate(out, start); /* nothing half-written */
                 return ap_error_set(err, w.r, "cannot write YAML: %s",
                                     w.r == -E2BIG ? "output too large" : "out of memory");
+        }
         return 0;
 }

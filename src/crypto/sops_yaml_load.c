@@ -7,6 +7,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "base/utf8.h"
 #include "sops_scalar.h"
 #include "sops_yaml.h"
 
@@ -27,8 +28,7 @@ struct frame {
         char *key;     /* that key */
         size_t key_len;
         size_t items;               /* LIST: items so far (for paths in messages) */
-        struct ap_sops_node **keys; /* MAP: open-addressing set of the entries so far (duplicate check) */
-        size_t nkeys, capkeys;
+        struct ap_sops_keyset keys; /* MAP: the entries so far (duplicate check) */
 };
 
 struct anchor {
@@ -64,20 +64,6 @@ struct loader {
 
 /* ---- positions ---- */
 
-static size_t break_len(const char *t, size_t n, size_t i)
-{
-        if (t[i] == '\r')
-                return i + 1 < n && t[i + 1] == '\n' ? 2 : 1;
-        if (t[i] == '\n')
-                return 1;
-        if ((unsigned char)t[i] == 0xC2 && i + 1 < n && (unsigned char)t[i + 1] == 0x85)
-                return 2;
-        if ((unsigned char)t[i] == 0xE2 && i + 2 < n && (unsigned char)t[i + 1] == 0x80 &&
-            ((unsigned char)t[i + 2] == 0xA8 || (unsigned char)t[i + 2] == 0xA9))
-                return 3;
-        return 0;
-}
-
 static int index_lines(struct loader *l)
 {
         size_t cap = 64;
@@ -87,7 +73,7 @@ static int index_lines(struct loader *l)
         size_t start = l->n >= 3 && memcmp(l->text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
         l->lines[l->n_lines++] = start;
         for (size_t i = start; i < l->n;) {
-                size_t b = break_len(l->text, l->n, i);
+                size_t b = ap_utf8_break_len(l->text, l->n, i);
                 if (!b) {
                         i++;
                         continue;
@@ -105,11 +91,6 @@ static int index_lines(struct loader *l)
         return 0;
 }
 
-static size_t utf8_width(unsigned char c)
-{
-        return c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-}
-
 /* Byte offset of a libyaml mark (line, column in characters). Marks mostly move forward, so the walk
  * resumes from the previous one on the same line. */
 static size_t mark_offset(struct loader *l, const yaml_mark_t *m)
@@ -122,7 +103,7 @@ static size_t mark_offset(struct loader *l, const yaml_mark_t *m)
                 c = l->mark_col;
         }
         for (; c < m->column && off < l->n; c++)
-                off += utf8_width((unsigned char)l->text[off]);
+                off += ap_utf8_width((unsigned char)l->text[off]);
         off = AP_MIN(off, l->n);
         l->mark_line = m->line;
         l->mark_col = m->column;
@@ -161,7 +142,8 @@ static int fail(struct loader *l, const yaml_mark_t *m, int code, const char *wh
 
 /* ---- comments ---- */
 
-static int add_comment_node(struct ap_sops_node *c, size_t idx, const struct comment *cm, bool is_inline)
+static _warn_unused_ int add_comment_node(struct ap_sops_node *c, size_t idx, const struct comment *cm,
+                                          bool is_inline)
 {
         struct ap_sops_node *node = ap_sops_node_new_comment(cm->text, cm->len, is_inline);
         if (!node)
@@ -172,7 +154,7 @@ static int add_comment_node(struct ap_sops_node *c, size_t idx, const struct com
         return r;
 }
 
-static int push_pending(struct loader *l, const struct comment *c)
+static _warn_unused_ int push_pending(struct loader *l, const struct comment *c)
 {
         if (l->n_pending == l->cap_pending) {
                 size_t cap = l->cap_pending ? l->cap_pending * 2 : 8;
@@ -187,7 +169,7 @@ static int push_pending(struct loader *l, const struct comment *c)
 }
 
 /* Move the first k pending comments to the end of container c. */
-static int flush_pending(struct loader *l, struct ap_sops_node *c, size_t k)
+static _warn_unused_ int flush_pending(struct loader *l, struct ap_sops_node *c, size_t k)
 {
         int r = 0;
         for (size_t i = 0; r == 0 && i < k; i++)
@@ -200,7 +182,7 @@ static int flush_pending(struct loader *l, struct ap_sops_node *c, size_t k)
 }
 
 /* A comment on the line where the previous event ended. */
-static int attach_inline(struct loader *l, const struct comment *c)
+static _warn_unused_ int attach_inline(struct loader *l, const struct comment *c)
 {
         switch (l->prev) {
         case PREV_VALUE: {
@@ -228,7 +210,7 @@ static bool blank(char c)
 }
 
 /* Collect the comments in text[from, to): each '#' at a line start or after a blank runs to the line end. */
-static int scan_gap(struct loader *l, size_t from, size_t to)
+static _warn_unused_ int scan_gap(struct loader *l, size_t from, size_t to)
 {
         size_t line = 0;
         /* find the line of 'from' by binary search */
@@ -242,7 +224,7 @@ static int scan_gap(struct loader *l, size_t from, size_t to)
         }
         line = lo;
         for (size_t i = from; i < to;) {
-                size_t b = break_len(l->text, l->n, i);
+                size_t b = ap_utf8_break_len(l->text, l->n, i);
                 if (b) {
                         i += b;
                         line++;
@@ -254,11 +236,11 @@ static int scan_gap(struct loader *l, size_t from, size_t to)
                         continue;
                 }
                 size_t e = i + 1;
-                while (e < to && !break_len(l->text, l->n, e))
+                while (e < to && !ap_utf8_break_len(l->text, l->n, e))
                         e++;
                 struct comment c = {line, 0, false, l->text + i + 1, e - i - 1};
                 bool content_before = false;
-                for (size_t k = l->lines[line]; k < i; k += utf8_width((unsigned char)l->text[k])) {
+                for (size_t k = l->lines[line]; k < i; k += ap_utf8_width((unsigned char)l->text[k])) {
                         c.col++;
                         if (!blank(l->text[k]))
                                 content_before = true;
@@ -277,10 +259,10 @@ static int scan_gap(struct loader *l, size_t from, size_t to)
 /* A comment on the header line of a block scalar ("key: |  # note"). */
 static int scan_block_header(struct loader *l, size_t start, size_t end, struct comment *ret)
 {
-        for (size_t i = start; i < end && !break_len(l->text, l->n, i); i++) {
+        for (size_t i = start; i < end && !ap_utf8_break_len(l->text, l->n, i); i++) {
                 if (l->text[i] == '#' && i > start && blank(l->text[i - 1])) {
                         size_t e = i + 1;
-                        while (e < end && !break_len(l->text, l->n, e))
+                        while (e < end && !ap_utf8_break_len(l->text, l->n, e))
                                 e++;
                         *ret = (struct comment){0, 0, true, l->text + i + 1, e - i - 1};
                         return 1;
@@ -298,7 +280,8 @@ static void release_anchor(struct anchor *a)
                 ap_sops_node_free(a->node);
 }
 
-static int register_anchor(struct loader *l, const yaml_char_t *name, struct ap_sops_node *node, bool open)
+static _warn_unused_ int register_anchor(struct loader *l, const yaml_char_t *name, struct ap_sops_node *node,
+                                         bool open)
 {
         if (!name)
                 return 0;
@@ -328,54 +311,8 @@ static void close_anchor(struct loader *l, const struct ap_sops_node *node)
                         l->anchors[i].open = false;
 }
 
-static uint64_t hash_key(const char *p, size_t n)
-{
-        uint64_t h = 0xcbf29ce484222325ULL;
-        for (size_t i = 0; i < n; i++)
-                h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-        return h;
-}
-
-/* The slot of key in the frame's set: its entry, or the empty slot where it would go. */
-static struct ap_sops_node **key_slot(const struct frame *f, const char *key, size_t len)
-{
-        size_t mask = f->capkeys - 1;
-        for (size_t i = hash_key(key, len) & mask;; i = (i + 1) & mask) {
-                struct ap_sops_node *e = f->keys[i];
-                if (!e || (e->key_len == len && memcmp(e->key, key, len) == 0))
-                        return &f->keys[i];
-        }
-}
-
-static bool duplicate_key(const struct frame *f, const char *key, size_t len)
-{
-        return f->capkeys && *key_slot(f, key, len) != NULL;
-}
-
-static int remember_key(struct frame *f, struct ap_sops_node *entry)
-{
-        if (2 * (f->nkeys + 1) > f->capkeys) {
-                size_t cap = f->capkeys ? f->capkeys * 2 : 16;
-                struct ap_sops_node **old = f->keys;
-                size_t oldcap = f->capkeys;
-                f->keys = calloc(cap, sizeof(*f->keys));
-                if (!f->keys) {
-                        f->keys = old;
-                        return -ENOMEM;
-                }
-                f->capkeys = cap;
-                for (size_t i = 0; i < oldcap; i++)
-                        if (old[i])
-                                *key_slot(f, old[i]->key, old[i]->key_len) = old[i];
-                free(old);
-        }
-        *key_slot(f, entry->key, entry->key_len) = entry;
-        f->nkeys++;
-        return 0;
-}
-
 /* Place a finished or starting node as the document root, a map value or a list item. Takes node. */
-static int place(struct loader *l, struct ap_sops_node *node, const yaml_mark_t *m)
+static _warn_unused_ int place(struct loader *l, struct ap_sops_node *node, const yaml_mark_t *m)
 {
         _cleanup_(ap_sops_node_freep) struct ap_sops_node *owned = node;
         int r;
@@ -401,7 +338,7 @@ static int place(struct loader *l, struct ap_sops_node *node, const yaml_mark_t 
         if (f->node->type == AP_SOPS_MAP) {
                 r = ap_sops_node_set_key(node, f->key, f->key_len);
                 if (r == 0)
-                        r = remember_key(f, node);
+                        r = ap_sops_keyset_add(&f->keys, node);
                 if (r < 0)
                         return r;
                 ap_secure_free(f->key, f->key_len);
@@ -416,36 +353,39 @@ static int place(struct loader *l, struct ap_sops_node *node, const yaml_mark_t 
         return r;
 }
 
-static int take_budget(struct loader *l, size_t n, const yaml_mark_t *m)
+static _warn_unused_ int take_budget(struct loader *l, size_t n, const yaml_mark_t *m)
 {
         if (n > l->budget)
-                return fail(l, m, -E2BIG, "document too large or aliases expand too much");
+                return fail(l, m, AP_E_TOO_LARGE, "document too large or aliases expand too much");
         l->budget -= n;
         return 0;
 }
 
 /* A scalar key in a mapping: must be a string, must be new. */
-static int set_key(struct loader *l, const struct ap_sops_node *k, const yaml_mark_t *m)
+static _warn_unused_ int set_key(struct loader *l, const struct ap_sops_node *k, const yaml_mark_t *m)
 {
         struct frame *f = &l->stack[l->depth - 1];
         if (k->type != AP_SOPS_STR) {
                 _cleanup_buf_ struct ap_buf msg = AP_BUF_INIT;
                 _cleanup_buf_ struct ap_buf val = AP_BUF_INIT;
-                if (ap_sops_node_is_leaf(k))
-                        ap_sops_scalar_bytes(k, &val);
-                ap_buf_printf(&msg,
-                              "key '%.*s' is a %s, not a string; only string keys are supported (quote it)",
-                              (int)AP_MIN(val.len, 100), val.data,
-                              k->type == AP_SOPS_NULL   ? "null"
-                              : k->type == AP_SOPS_MAP  ? "mapping"
-                              : k->type == AP_SOPS_LIST ? "sequence"
-                                                        : ap_sops_scalar_type_name(k));
-                return fail(l, m, -EINVAL, msg.data);
+                if (ap_sops_node_is_leaf(k) && ap_sops_scalar_bytes(k, &val) < 0)
+                        return -ENOMEM;
+                if (ap_buf_printf(
+                        &msg, "key '%.*s' is a %s, not a string; only string keys are supported (quote it)",
+                        (int)AP_MIN(val.len, 100), val.data,
+                        k->type == AP_SOPS_NULL   ? "null"
+                        : k->type == AP_SOPS_MAP  ? "mapping"
+                        : k->type == AP_SOPS_LIST ? "sequence"
+                                                  : ap_sops_scalar_type_name(k)) < 0)
+                        return -ENOMEM;
+                return fail(l, m, AP_E_INVALID, msg.data);
         }
-        if (duplicate_key(f, k->str, k->len)) {
+        if (ap_sops_keyset_has(&f->keys, k->str, k->len)) {
                 _cleanup_buf_ struct ap_buf msg = AP_BUF_INIT;
-                ap_buf_printf(&msg, "mapping key '%.*s' already defined", (int)AP_MIN(k->len, 200), k->str);
-                return fail(l, m, -EINVAL, msg.data);
+                if (ap_buf_printf(&msg, "mapping key '%.*s' already defined", (int)AP_MIN(k->len, 200),
+                                  k->str) < 0)
+                        return -ENOMEM;
+                return fail(l, m, AP_E_INVALID, msg.data);
         }
         f->key = malloc(k->len + 1);
         if (!f->key)
@@ -470,13 +410,14 @@ static bool expecting_value(const struct loader *l)
 }
 
 /* A finished leaf (scalar or alias copy) as key, value or item; inline comment from a block header. */
-static int leaf(struct loader *l, struct ap_sops_node *node, const yaml_mark_t *m, const struct comment *hdr)
+static _warn_unused_ int leaf(struct loader *l, struct ap_sops_node *node, const yaml_mark_t *m,
+                              const struct comment *hdr)
 {
         _cleanup_(ap_sops_node_freep) struct ap_sops_node *owned = node;
         int r;
         if (expecting_key(l)) {
-                if (l->n_pending)
-                        flush_pending(l, l->stack[l->depth - 1].node, l->n_pending);
+                if (l->n_pending && (r = flush_pending(l, l->stack[l->depth - 1].node, l->n_pending)) < 0)
+                        return r;
                 return set_key(l, node, m);
         }
         /* comments before a value or item: ahead of it in its container */
@@ -568,7 +509,7 @@ static int on_start(struct loader *l, yaml_event_t *ev, bool map)
                 return fail(l, m, -EINVAL,
                             "mapping and sequence keys are not supported; only string keys are");
         if (l->depth == MAX_DEPTH)
-                return fail(l, m, -EINVAL, "nesting too deep");
+                return fail(l, m, AP_E_TOO_LARGE, "nesting deeper than 256 levels");
         int r = take_budget(l, 1, m);
         if (r < 0)
                 return r;
@@ -613,7 +554,7 @@ static bool blank_line_after(const struct loader *l, size_t line)
                 return true;
         size_t end = line + 2 < l->n_lines ? l->lines[line + 2] : l->n;
         for (size_t i = l->lines[line + 1]; i < end; i++)
-                if (!blank(l->text[i]) && !break_len(l->text, l->n, i))
+                if (!blank(l->text[i]) && !ap_utf8_break_len(l->text, l->n, i))
                         return false;
         return true;
 }
@@ -647,7 +588,7 @@ static int on_end(struct loader *l, yaml_event_t *ev)
                 return r;
         close_anchor(l, f->node);
         ap_secure_free(f->key, f->key_len);
-        free(f->keys);
+        ap_sops_keyset_release(&f->keys);
         l->depth--;
         if (f->flow) {
                 l->prev = PREV_FLOW_END;
@@ -679,12 +620,51 @@ static int end_document(struct loader *l, struct ap_sops_docs *docs)
 
 static int parser_error(struct loader *l, const yaml_parser_t *p)
 {
+        if (p->error == YAML_READER_ERROR) {
+                /* the reader (invalid UTF-8, control characters) gives a byte offset, not a mark */
+                size_t off = AP_MIN(p->problem_offset, l->n), line = 0;
+                while (line + 1 < l->n_lines && l->lines[line + 1] <= off)
+                        line++;
+                size_t col = 1;
+                for (size_t i = l->lines[line]; i < off; i += ap_utf8_width((unsigned char)l->text[i]))
+                        col++;
+                return ap_error_set(l->err, AP_E_INVALID, "line %zu, column %zu: %s", line + 1, col,
+                                    p->problem ? p->problem : "cannot read the input");
+        }
         const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->mark;
         if (p->context)
-                return ap_error_set(l->err, -EINVAL, "line %zu, column %zu: %s %s", m->line + 1,
+                return ap_error_set(l->err, AP_E_INVALID, "line %zu, column %zu: %s %s", m->line + 1,
                                     m->column + 1, p->problem ? p->problem : "syntax error", p->context);
-        return ap_error_set(l->err, -EINVAL, "line %zu, column %zu: %s", m->line + 1, m->column + 1,
+        return ap_error_set(l->err, AP_E_INVALID, "line %zu, column %zu: %s", m->line + 1, m->column + 1,
                             p->problem ? p->problem : "syntax error");
+}
+
+/* Move the pending comments from index `from` on that share their line with content to the end (stable). */
+static _warn_unused_ int properties_comment_last(struct loader *l, size_t from)
+{
+        size_t n = l->n_pending - from;
+        if (n < 2)
+                return 0;
+        struct comment *tmp = malloc(n * sizeof(*tmp));
+        if (!tmp)
+                return -ENOMEM;
+        size_t k = 0;
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = from; i < l->n_pending; i++)
+                        if (l->pending[i].content_before == (pass == 1))
+                                tmp[k++] = l->pending[i];
+        memcpy(l->pending + from, tmp, n * sizeof(*tmp));
+        free(tmp);
+        return 0;
+}
+
+static bool has_properties(const yaml_event_t *ev)
+{
+        if (ev->type == YAML_MAPPING_START_EVENT)
+                return ev->data.mapping_start.anchor || ev->data.mapping_start.tag;
+        if (ev->type == YAML_SEQUENCE_START_EVENT)
+                return ev->data.sequence_start.anchor || ev->data.sequence_start.tag;
+        return false;
 }
 
 static int run(struct loader *l, yaml_parser_t *p, struct ap_sops_docs *docs)
@@ -698,6 +678,21 @@ static int run(struct loader *l, yaml_parser_t *p, struct ap_sops_docs *docs)
                 if (start > l->scanned)
                         r = scan_gap(l, l->scanned, start);
                 l->scanned = AP_MAX(l->scanned, start);
+                if (r == 0 && has_properties(&ev) && end > l->scanned) {
+                        /* a collection with an anchor or a tag starts at them and ends where its first entry
+                         * does: comments in between ("a: &x # c", "- !!map\n  # c") belong inside it, as
+                         * go-yaml reads them, never inline after what came before */
+                        enum prev_kind prev = l->prev;
+                        size_t before = l->n_pending;
+                        l->prev = PREV_NONE;
+                        r = scan_gap(l, l->scanned, end);
+                        l->prev = prev;
+                        l->scanned = end;
+                        /* go-yaml keeps the one on the properties' line as the collection's line comment,
+                         * which sops writes after the head comments of its first entry */
+                        if (r == 0)
+                                r = properties_comment_last(l, before);
+                }
                 if (r == 0) {
                         switch (ev.type) {
                         case YAML_DOCUMENT_END_EVENT:
@@ -731,6 +726,8 @@ static int run(struct loader *l, yaml_parser_t *p, struct ap_sops_docs *docs)
                                 l->prev = PREV_OTHER;
                 }
                 bool done = ev.type == YAML_STREAM_END_EVENT;
+                if (ev.type == YAML_SCALAR_EVENT) /* the value may be plaintext (base/init.c wipes it too) */
+                        ap_secure_wipe(ev.data.scalar.value, ev.data.scalar.length);
                 yaml_event_delete(&ev);
                 if (r < 0)
                         return r;
@@ -753,10 +750,14 @@ int ap_sops_yaml_load(const char *data, size_t n, struct ap_sops_docs *docs, str
         int r = index_lines(&l);
         if (r == 0)
                 r = run(&l, &p, docs);
+        /* the parser's input copies hold plaintext: wipe them through the public struct before it frees
+         * them (with ap_base_init, libyaml's yaml_free wipes whatever else it held) */
+        ap_secure_wipe(p.raw_buffer.start, (size_t)(p.raw_buffer.end - p.raw_buffer.start));
+        ap_secure_wipe(p.buffer.start, (size_t)(p.buffer.end - p.buffer.start));
         yaml_parser_delete(&p);
         for (int i = 0; i < l.depth; i++) {
                 ap_secure_free(l.stack[i].key, l.stack[i].key_len);
-                free(l.stack[i].keys);
+                ap_sops_keyset_release(&l.stack[i].keys);
         }
         if (l.root && (l.depth == 0 || r < 0))
                 ap_sops_node_free(l.root);

@@ -168,13 +168,12 @@ static int pem_decode(const char *text, size_t len, struct ap_buf *der, struct a
         const char *end = text + len;
         const char *p = memmem(text, len, PEM_BEGIN, strlen(PEM_BEGIN));
         if (!p)
-                return ap_error_set(err, -EINVAL,
-                                    "not an openssh private key (no '" PEM_BEGIN "' line); "
-                                    "write keys with 'ssh-keygen -t ed25519'");
+                return ap_error_set(err, AP_E_INVALID,
+                                    "not an openssh private key (no '" PEM_BEGIN "' line)");
         p += strlen(PEM_BEGIN);
         const char *stop = memmem(p, (size_t)(end - p), PEM_END, strlen(PEM_END));
         if (!stop)
-                return ap_error_set(err, -EINVAL, "openssh private key has no '" PEM_END "' line");
+                return ap_error_set(err, AP_E_CORRUPT, "openssh private key has no '" PEM_END "' line");
         _cleanup_buf_ struct ap_buf b64 = AP_BUF_INIT_SECRET;
         for (; p < stop; p++) {
                 if (*p == '\n' || *p == '\r')
@@ -184,19 +183,20 @@ static int pem_decode(const char *text, size_t len, struct ap_buf *der, struct a
                         return ap_error_set(err, r, "openssh private key is too large");
         }
         if (ap_base64_decode(der, b64.data, b64.len, AP_B64_STD) < 0)
-                return ap_error_set(err, -EINVAL, "openssh private key has invalid base64");
+                return ap_error_set(err, AP_E_CORRUPT, "openssh private key has invalid base64");
         return 0;
 }
 
 static int bad_key(struct ap_error *err, const char *what)
 {
-        return ap_error_set(err, -EINVAL, "malformed openssh private key: %s", what);
+        return ap_error_set(err, AP_E_CORRUPT, "malformed openssh private key: %s", what);
 }
 
 int ap_ssh_key_parse_private(const char *text, size_t len, struct ap_ssh_key **ret, struct ap_error *err)
 {
         if (len > AP_SSH_KEYFILE_MAX)
-                return ap_error_set(err, -E2BIG, "ssh private key is larger than %d bytes",
+                return ap_error_set(err, AP_E_TOO_LARGE,
+                                    "ssh private key is larger than the limit of %d bytes",
                                     AP_SSH_KEYFILE_MAX);
         _cleanup_buf_ struct ap_buf der = AP_BUF_INIT_SECRET;
         int r = pem_decode(text, len, &der, err);
@@ -214,20 +214,20 @@ int ap_ssh_key_parse_private(const char *text, size_t len, struct ap_ssh_key **r
         if (!ap_ssh_read_string(&rd, &s, &n))
                 return bad_key(err, "truncated cipher name");
         if (n != 4 || memcmp(s, "none", 4) != 0)
-                return ap_error_set(err, -EINVAL,
-                                    "ssh private key is encrypted with a passphrase; remove it with "
-                                    "'ssh-keygen -p -N \"\" -f <file>'");
+                return ap_error_set(err, AP_E_UNSUPPORTED,
+                                    "ssh private key is encrypted with a passphrase, which is not supported");
         if (!ap_ssh_read_expect(&rd, "none") || !ap_ssh_read_string(&rd, &s, &n) || n != 0)
                 return bad_key(err, "unexpected key derivation settings");
         if (!ap_ssh_read_u32(&rd, &nkeys) || nkeys != 1)
-                return bad_key(err, "files with more than one key are not supported");
+                return ap_error_set(err, AP_E_UNSUPPORTED,
+                                    "ssh private key files with more than one key are not supported");
         if (!ap_ssh_read_string(&rd, &s, &n))
                 return bad_key(err, "truncated public key");
         pubrd = (struct ap_ssh_reader){s, n};
         if (!ap_ssh_read_string(&pubrd, &s, &n))
                 return bad_key(err, "truncated public key");
         if (n != strlen(ED25519_NAME) || memcmp(s, ED25519_NAME, n) != 0)
-                return ap_error_set(err, -EINVAL,
+                return ap_error_set(err, AP_E_UNSUPPORTED,
                                     "ssh private key has type '%.*s'; only ssh-ed25519 is supported",
                                     (int)AP_MIN(n, 64), (const char *)s);
         if (!ap_ssh_read_string(&pubrd, &pub, &publen) || publen != AP_SSH_ED25519_LEN || pubrd.len != 0)
@@ -305,7 +305,8 @@ static bool is_blank(char c)
 int ap_ssh_pubkey_parse(const char *line, size_t len, struct ap_ssh_pubkey *p, struct ap_error *err)
 {
         if (len > AP_SSH_PUBLINE_MAX)
-                return ap_error_set(err, -E2BIG, "ssh public key line is longer than %d bytes",
+                return ap_error_set(err, AP_E_TOO_LARGE,
+                                    "ssh public key line is longer than the limit of %d bytes",
                                     AP_SSH_PUBLINE_MAX);
         const char *s = line, *end = line + len;
         while (end > s && (end[-1] == '\n' || end[-1] == '\r' || is_blank(end[-1])))

@@ -13,4 +13,4 @@
  * "-----BEGIN SSH SIGNATURE-----\n<base64 wrapped at 70>\n-----END SSH SIGNATURE-----" without a final
  * newline (callers that write a file add one). */
 int ap_ssh_key_sshsig(const struct ap_ssh_key *k, const char *namespace_, const void *msg, size_t len,
-                      struct ap_buf *out, struct ap_error *err);
+                      struct ap_buf *out, struct ap_error *err) _warn_unused_;

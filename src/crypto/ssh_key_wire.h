@@ -50,13 +50,13 @@ static inline bool ap_ssh_read_expect(struct ap_ssh_reader *r, const char *want)
         return ap_ssh_read_string(r, &s, &n) && n == strlen(want) && memcmp(s, want, n) == 0;
 }
 
-static inline int ap_ssh_put_u32(struct ap_buf *b, uint32_t v)
+static inline _warn_unused_ int ap_ssh_put_u32(struct ap_buf *b, uint32_t v)
 {
         uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
         return ap_buf_add(b, x, 4);
 }
 
-static inline int ap_ssh_put_string(struct ap_buf *b, const void *s, size_t n)
+static inline _warn_unused_ int ap_ssh_put_string(struct ap_buf *b, const void *s, size_t n)
 {
         if (n > UINT32_MAX)
                 return -E2BIG;
@@ -64,7 +64,7 @@ static inline int ap_ssh_put_string(struct ap_buf *b, const void *s, size_t n)
         return r < 0 ? r : ap_buf_add(b, s, n);
 }
 
-static inline int ap_ssh_put_cstring(struct ap_buf *b, const char *s)
+static inline _warn_unused_ int ap_ssh_put_cstring(struct ap_buf *b, const char *s)
 {
         return ap_ssh_put_string(b, s, strlen(s));
 }

@@ -9,6 +9,7 @@
 
 #include "base/base64.h"
 #include "base/clock.h"
+#include "base/str.h"
 #include "http.h"
 #include "idp_http.h"
 #include "jose.h"
@@ -32,11 +33,6 @@ struct ap_dash_oidc {
         pthread_mutex_t fetch_lock; /* one JWKS fetch at a time */
 };
 
-static char *dup_or_null(const char *s)
-{
-        return s ? strdup(s) : NULL;
-}
-
 int ap_dash_oidc_new(const struct ap_dash_oidc_config *cfg, struct ap_dash_oidc **ret, struct ap_error *err)
 {
         if (!cfg->issuer || !cfg->client_id || !cfg->redirect_url)
@@ -52,10 +48,10 @@ int ap_dash_oidc_new(const struct ap_dash_oidc_config *cfg, struct ap_dash_oidc 
             strchr(o->issuer + 8, '/') == o->issuer + il - 1)
                 o->issuer[il - 1] = '\0'; /* "https://idp/" and "https://idp" name the same issuer */
         o->client_id = strdup(cfg->client_id);
-        o->client_secret = dup_or_null(cfg->client_secret);
+        o->client_secret = ap_strdup_or(cfg->client_secret, NULL);
         o->redirect_url = strdup(cfg->redirect_url);
-        o->scopes = strdup(cfg->scopes ? cfg->scopes : DEFAULT_SCOPES);
-        o->ca_file = dup_or_null(cfg->ca_file);
+        o->scopes = ap_strdup_or(cfg->scopes, DEFAULT_SCOPES);
+        o->ca_file = ap_strdup_or(cfg->ca_file, NULL);
         o->leeway = cfg->leeway_s > 0 ? cfg->leeway_s : 60;
         size_t n = 0;
         while (cfg->algs && cfg->algs[n])

@@ -65,6 +65,30 @@ static void test_detach(void **state)
         free(s);
 }
 
+static int frees;
+static void *counted_free(void *p)
+{
+        frees++;
+        free(p);
+        return NULL;
+}
+AP_DEFINE_CLEANUP(void *, counted_free)
+
+/* The cleanup functions leave NULL behind, so running one twice frees once. */
+static void test_cleanup_resets_the_pointer(void **state)
+{
+        char *p = malloc(8);
+        assert_non_null(p);
+        ap_freep(&p);
+        assert_null(p);
+        ap_freep(&p); /* a second cleanup is harmless */
+        void *q = malloc(8);
+        counted_freep(&q);
+        assert_null(q);
+        counted_freep(&q);
+        assert_int_equal(frees, 1);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -73,6 +97,7 @@ int main(void)
             cmocka_unit_test(test_cap_is_enforced),
             cmocka_unit_test(test_grow_many),
             cmocka_unit_test(test_detach),
+            cmocka_unit_test(test_cleanup_resets_the_pointer),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

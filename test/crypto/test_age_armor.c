@@ -113,7 +113,7 @@ static void test_rejects(void **state)
                 for (size_t step = 1; step < 200; step += 198) {
                         _cleanup_buf_ struct ap_buf out = AP_BUF_INIT;
                         int r = decode(bad[i], strlen(bad[i]), step, &out);
-                        if (r != AP_AGE_ERR_ARMOR)
+                        if (r != AP_E_CORRUPT)
                                 fail_msg("case %zu accepted (r=%d): %s", i, r, bad[i]);
                 }
         }
@@ -127,12 +127,12 @@ static void test_whitespace_limits(void **state)
                 ap_buf_addch(&text, ' ');
         assert_int_equal(decode(text.data, text.len, 4096, &out), 0);
         ap_buf_addch(&text, ' ');
-        assert_int_equal(decode(text.data, text.len, 4096, &out), AP_AGE_ERR_ARMOR);
+        assert_int_equal(decode(text.data, text.len, 4096, &out), AP_E_CORRUPT);
         ap_buf_reset(&text);
         for (int i = 0; i < 1100; i++)
                 ap_buf_addstr(&text, "\n");
         ap_buf_addstr(&text, BEGIN "Zm9v\n" END);
-        assert_int_equal(decode(text.data, text.len, 100, &out), AP_AGE_ERR_ARMOR);
+        assert_int_equal(decode(text.data, text.len, 100, &out), AP_E_CORRUPT);
 }
 
 static void test_detect(void **state)

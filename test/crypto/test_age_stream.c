@@ -73,6 +73,9 @@ static void encrypt_steps(struct ap_age_recipient *const *rc, size_t n_rc, const
         ap_age_encryptor_free(e);
 }
 
+/* what the last decrypt_steps / decrypt_whole call said failed */
+static enum ap_age_failure last_failure;
+
 static int decrypt_steps(struct ap_age_identity *const *ids, size_t n_ids, const void *ct, size_t n,
                          size_t step, struct ap_buf *out)
 {
@@ -85,8 +88,19 @@ static int decrypt_steps(struct ap_age_identity *const *ids, size_t n_ids, const
                 r = ap_age_decryptor_update(d, (const char *)ct + off, AP_MIN(step, n - off), &err);
         if (r == 0)
                 r = ap_age_decryptor_final(d, &err);
+        last_failure = ap_age_decryptor_failure(d);
+        if (r < 0)
+                assert_int_equal(err.code, r);
         ap_age_decryptor_free(d);
         return r;
+}
+
+/* ap_age_decrypt, with the failure class kept in last_failure. */
+static int decrypt_whole(struct ap_age_identity *const *ids, size_t n_ids, const void *ct, size_t n,
+                         struct ap_buf *out, struct ap_error *err)
+{
+        struct ap_age_decrypt_opts opts = {.failure = &last_failure};
+        return ap_age_decrypt_opts(ids, n_ids, &opts, ct, n, out, err);
 }
 
 static size_t payload_size(size_t n)
@@ -141,10 +155,12 @@ static void test_recipients_and_identities(void **state)
         struct ap_age_identity *both[2] = {other.id[0], k.id[1]};
         assert_int_equal(ap_age_decrypt(both, 2, ct.data, ct.len, &c, &err), 0);
         ap_buf_reset(&c);
-        assert_int_equal(ap_age_decrypt(other.id, 2, ct.data, ct.len, &c, &err), AP_AGE_ERR_NO_MATCH);
-        assert_int_equal(err.code, AP_AGE_ERR_NO_MATCH);
+        assert_int_equal(decrypt_whole(other.id, 2, ct.data, ct.len, &c, &err), AP_E_NO_KEY);
+        assert_int_equal(last_failure, AP_AGE_FAILURE_NO_MATCH);
+        assert_int_equal(err.code, AP_E_NO_KEY);
         assert_int_equal(c.len, 0);
-        assert_int_equal(ap_age_decrypt(NULL, 0, ct.data, ct.len, &c, &err), -ENOKEY);
+        assert_int_equal(decrypt_whole(NULL, 0, ct.data, ct.len, &c, &err), AP_E_NO_KEY);
+        assert_int_equal(last_failure, AP_AGE_FAILURE_NO_MATCH);
         keys_free(&k);
         keys_free(&other);
 }
@@ -163,25 +179,26 @@ static void test_payload_failures(void **state)
         static const size_t cut[] = {1, 15, 16, 17, 100, 100 + 16 + 1};
         for (size_t i = 0; i < AP_ARRAY_SIZE(cut); i++) {
                 _cleanup_buf_ struct ap_buf back = AP_BUF_INIT;
-                assert_int_equal(decrypt_steps(k.id, 1, ct.data, ct.len - cut[i], 1000, &back),
-                                 AP_AGE_ERR_PAYLOAD);
+                assert_int_equal(decrypt_steps(k.id, 1, ct.data, ct.len - cut[i], 1000, &back), AP_E_CORRUPT);
+                assert_int_equal(last_failure, AP_AGE_FAILURE_PAYLOAD);
                 assert_true(back.len <= n && memcmp(back.data, pt, back.len) == 0);
         }
         /* cut exactly after full chunks: no final chunk */
         for (size_t c = 0; c <= 3; c++) {
                 _cleanup_buf_ struct ap_buf back = AP_BUF_INIT;
                 size_t len = payload_start + c * (CHUNK + 16);
-                int want = AP_AGE_ERR_PAYLOAD;
-                assert_int_equal(decrypt_steps(k.id, 1, ct.data, len, CHUNK, &back), want);
+                assert_int_equal(decrypt_steps(k.id, 1, ct.data, len, CHUNK, &back), AP_E_CORRUPT);
+                assert_int_equal(last_failure, AP_AGE_FAILURE_PAYLOAD);
                 assert_int_equal(back.len, c * CHUNK);
         }
         /* no nonce or a short nonce is a header failure */
         {
                 _cleanup_buf_ struct ap_buf back = AP_BUF_INIT;
                 assert_int_equal(decrypt_steps(k.id, 1, ct.data, payload_start - 16, 64, &back),
-                                 AP_AGE_ERR_HEADER);
-                assert_int_equal(decrypt_steps(k.id, 1, ct.data, payload_start - 3, 64, &back),
-                                 AP_AGE_ERR_HEADER);
+                                 AP_E_CORRUPT);
+                assert_int_equal(last_failure, AP_AGE_FAILURE_HEADER);
+                assert_int_equal(decrypt_steps(k.id, 1, ct.data, payload_start - 3, 64, &back), AP_E_CORRUPT);
+                assert_int_equal(last_failure, AP_AGE_FAILURE_HEADER);
         }
         /* trailing data */
         {
@@ -189,8 +206,8 @@ static void test_payload_failures(void **state)
                 ap_buf_add(&more, ct.data, ct.len);
                 ap_buf_addch(&more, 0);
                 /* the short last chunk plus one byte no longer authenticates */
-                assert_int_equal(decrypt_steps(k.id, 1, more.data, more.len, 7777, &back),
-                                 AP_AGE_ERR_PAYLOAD);
+                assert_int_equal(decrypt_steps(k.id, 1, more.data, more.len, 7777, &back), AP_E_CORRUPT);
+                assert_int_equal(last_failure, AP_AGE_FAILURE_PAYLOAD);
                 assert_int_equal(back.len, 3 * CHUNK);
         }
         {
@@ -199,7 +216,8 @@ static void test_payload_failures(void **state)
                 encrypt_steps(k.rc, 1, pt, 2 * CHUNK, CHUNK, false, &full);
                 ap_buf_addch(&full, 'x');
                 assert_int_equal(decrypt_steps(k.id, 1, full.data, full.len, CHUNK + 16, &back),
-                                 AP_AGE_ERR_PAYLOAD);
+                                 AP_E_CORRUPT);
+                assert_int_equal(last_failure, AP_AGE_FAILURE_PAYLOAD);
                 assert_int_equal(back.len, 2 * CHUNK);
                 assert_memory_equal(back.data, pt, 2 * CHUNK);
         }
@@ -208,8 +226,8 @@ static void test_payload_failures(void **state)
                 _cleanup_buf_ struct ap_buf bad = AP_BUF_INIT, back = AP_BUF_INIT;
                 ap_buf_add(&bad, ct.data, ct.len);
                 bad.data[payload_start + 2 * (CHUNK + 16) + 5] ^= 1;
-                assert_int_equal(decrypt_steps(k.id, 1, bad.data, bad.len, 100000, &back),
-                                 AP_AGE_ERR_PAYLOAD);
+                assert_int_equal(decrypt_steps(k.id, 1, bad.data, bad.len, 100000, &back), AP_E_CORRUPT);
+                assert_int_equal(last_failure, AP_AGE_FAILURE_PAYLOAD);
                 assert_int_equal(back.len, 2 * CHUNK);
                 assert_memory_equal(back.data, pt, 2 * CHUNK);
         }
@@ -221,7 +239,8 @@ static void test_payload_failures(void **state)
                 /* change the share: the stanza no longer opens, so this is no match */
                 share[0] = share[0] == 'A' ? 'B' : 'A';
                 int r = decrypt_steps(k.id, 1, bad.data, bad.len, 100000, &back);
-                assert_true(r == AP_AGE_ERR_NO_MATCH || r == AP_AGE_ERR_HEADER);
+                assert_true((r == AP_E_NO_KEY && last_failure == AP_AGE_FAILURE_NO_MATCH) ||
+                            (r == AP_E_CORRUPT && last_failure == AP_AGE_FAILURE_HEADER));
                 assert_int_equal(back.len, 0);
         }
         free(pt);
@@ -240,7 +259,8 @@ static void test_header_mac(void **state)
         ap_buf_add(&bad, ct.data, intro);
         ap_buf_addstr(&bad, "-> grease\n\n");
         ap_buf_add(&bad, ct.data + intro, ct.len - intro);
-        assert_int_equal(ap_age_decrypt(k.id, 1, bad.data, bad.len, &back, &err), AP_AGE_ERR_HMAC);
+        assert_int_equal(decrypt_whole(k.id, 1, bad.data, bad.len, &back, &err), AP_E_CORRUPT);
+        assert_int_equal(last_failure, AP_AGE_FAILURE_HMAC);
         keys_free(&k);
 }
 
@@ -256,7 +276,8 @@ static void test_scrypt(void **state)
         assert_int_equal(ap_age_encrypt(&r, 1, "pass", 4, false, &ct, &err), 0);
         assert_non_null(strstr(ct.data, "\n-> scrypt "));
         assert_non_null(strstr(ct.data, " 10\n"));
-        assert_int_equal(ap_age_decrypt(&wrong, 1, ct.data, ct.len, &back, &err), AP_AGE_ERR_NO_MATCH);
+        assert_int_equal(decrypt_whole(&wrong, 1, ct.data, ct.len, &back, &err), AP_E_NO_KEY);
+        assert_int_equal(last_failure, AP_AGE_FAILURE_NO_MATCH);
         assert_int_equal(ap_age_decrypt(&good, 1, ct.data, ct.len, &back, &err), 0);
         assert_string_equal(back.data, "pass");
         /* scrypt must be the only recipient */
@@ -298,15 +319,17 @@ static void test_passphrase_callback_and_fd(void **state)
         assert_int_equal(ap_age_encrypt_fd(&r, 1, true, fds[0], "pipe", &sink, &err), 0);
         close(fds[0]);
         int calls = 0;
-        struct ap_age_decrypt_opts opts = {AP_AGE_INPUT_AUTO, ask, &calls};
+        struct ap_age_decrypt_opts opts = {
+            .input = AP_AGE_INPUT_AUTO, .passphrase = ask, .passphrase_ctx = &calls};
         assert_int_equal(ap_age_decrypt_opts(NULL, 0, &opts, ct.data, ct.len, &back, &err), 0);
         assert_int_equal(calls, 1);
         assert_int_equal(back.len, n);
         assert_memory_equal(back.data, pt, n);
         /* armored input forced as binary fails as a header error; binary forced as armor as armor */
         opts.input = AP_AGE_INPUT_BINARY;
-        assert_int_equal(ap_age_decrypt_opts(NULL, 0, &opts, ct.data, ct.len, &back, &err),
-                         AP_AGE_ERR_HEADER);
+        opts.failure = &last_failure;
+        assert_int_equal(ap_age_decrypt_opts(NULL, 0, &opts, ct.data, ct.len, &back, &err), AP_E_CORRUPT);
+        assert_int_equal(last_failure, AP_AGE_FAILURE_HEADER);
         free(pt);
         ap_age_recipient_free(r);
 }
@@ -355,7 +378,8 @@ static int decrypt_fd_buf(struct ap_age_identity *id, const void *ct, size_t n, 
 {
         int fd = fd_of(ct, n);
         struct ap_age_sink sink = {to_buf, out};
-        int r = ap_age_decrypt_fd(&id, 1, NULL, fd, "ct", &sink, err);
+        struct ap_age_decrypt_opts opts = {.failure = &last_failure};
+        int r = ap_age_decrypt_fd(&id, 1, &opts, fd, "ct", &sink, err);
         close(fd);
         return r;
 }
@@ -399,8 +423,9 @@ static void test_fd_pump(void **state)
                                 _cleanup_buf_ struct ap_buf back = AP_BUF_INIT;
                                 size_t len = start + c * (CHUNK + 16) + extra;
                                 assert_int_equal(decrypt_fd_buf(k.id[0], ct.data, len, &back, &err),
-                                                 AP_AGE_ERR_PAYLOAD);
-                                assert_int_equal(err.code, AP_AGE_ERR_PAYLOAD);
+                                                 AP_E_CORRUPT);
+                                assert_int_equal(last_failure, AP_AGE_FAILURE_PAYLOAD);
+                                assert_int_equal(err.code, AP_E_CORRUPT);
                                 assert_int_equal(back.len, c * CHUNK);
                                 assert_memory_equal(back.data, pt, back.len);
                         }
@@ -415,7 +440,8 @@ static void test_fd_pump(void **state)
                         /* in the body, or in the tag */
                         bad.data[start + flip[i] * (CHUNK + 16) + (i % 2 ? 7 : body + 3)] ^= 1;
                         assert_int_equal(decrypt_fd_buf(k.id[0], bad.data, bad.len, &back, &err),
-                                         AP_AGE_ERR_PAYLOAD);
+                                         AP_E_CORRUPT);
+                        assert_int_equal(last_failure, AP_AGE_FAILURE_PAYLOAD);
                         assert_int_equal(back.len, flip[i] * CHUNK);
                         assert_memory_equal(back.data, pt, back.len);
                 }
@@ -427,8 +453,8 @@ static void test_fd_pump(void **state)
                         _cleanup_buf_ struct ap_buf w = AP_BUF_INIT, back = AP_BUF_INIT;
                         encrypt_steps(k.rc, 1, pt, whole[i] * CHUNK, CHUNK, false, &w);
                         ap_buf_addch(&w, 'x');
-                        assert_int_equal(decrypt_fd_buf(k.id[0], w.data, w.len, &back, &err),
-                                         AP_AGE_ERR_PAYLOAD);
+                        assert_int_equal(decrypt_fd_buf(k.id[0], w.data, w.len, &back, &err), AP_E_CORRUPT);
+                        assert_int_equal(last_failure, AP_AGE_FAILURE_PAYLOAD);
                         assert_non_null(strstr(err.msg, "trailing data"));
                         assert_int_equal(back.len, whole[i] * CHUNK);
                         assert_memory_equal(back.data, pt, back.len);
@@ -472,6 +498,20 @@ static void test_fd_pump_failures(void **state)
                         assert_string_equal(err.msg, "no space left for 'sink'");
                         close(in);
                 }
+                /* a sink that fails is the sink's failure, not the file's */
+                {
+                        struct ap_error err = AP_ERROR_INIT;
+                        _cleanup_buf_ struct ap_buf ct = AP_BUF_INIT;
+                        encrypt_steps(k.rc, 1, pt, n, n, false, &ct);
+                        int in = fd_of(ct.data, ct.len);
+                        struct failing_sink f = {1, 0, 0};
+                        struct ap_age_sink sink = {failing_write, &f};
+                        struct ap_age_decrypt_opts opts = {.failure = &last_failure};
+                        assert_int_equal(ap_age_decrypt_fd(&k.id[0], 1, &opts, in, "ct", &sink, &err),
+                                         -ENOSPC);
+                        assert_int_equal(last_failure, AP_AGE_FAILURE_NONE);
+                        close(in);
+                }
                 /* a chunk fails in the second slot and the sink refuses its partial output: the payload
                  * failure is what is reported */
                 {
@@ -482,8 +522,10 @@ static void test_fd_pump_failures(void **state)
                         int in = fd_of(ct.data, ct.len);
                         struct failing_sink f = {100, 0, 5 * CHUNK};
                         struct ap_age_sink sink = {failing_write, &f};
-                        assert_int_equal(ap_age_decrypt_fd(&k.id[0], 1, NULL, in, "ct", &sink, &err),
-                                         AP_AGE_ERR_PAYLOAD);
+                        struct ap_age_decrypt_opts opts = {.failure = &last_failure};
+                        assert_int_equal(ap_age_decrypt_fd(&k.id[0], 1, &opts, in, "ct", &sink, &err),
+                                         AP_E_CORRUPT);
+                        assert_int_equal(last_failure, AP_AGE_FAILURE_PAYLOAD);
                         assert_non_null(strstr(err.msg, "failed to decrypt and authenticate"));
                         assert_true(f.got < 6 * CHUNK);
                         close(in);
@@ -529,8 +571,9 @@ static void test_fd_pump_stalled_pipe(void **state)
         ap_age_pump_threads = 1;
         struct ap_error err = AP_ERROR_INIT;
         struct ap_age_sink sink = {to_buf, &back};
-        assert_int_equal(ap_age_decrypt_fd(&k.id[0], 1, NULL, fds[0], "pipe", &sink, &err),
-                         AP_AGE_ERR_PAYLOAD);
+        struct ap_age_decrypt_opts opts = {.failure = &last_failure};
+        assert_int_equal(ap_age_decrypt_fd(&k.id[0], 1, &opts, fds[0], "pipe", &sink, &err), AP_E_CORRUPT);
+        assert_int_equal(last_failure, AP_AGE_FAILURE_PAYLOAD);
         assert_int_equal(back.len, CHUNK);
         ap_age_pump_threads = -1;
         kill(pid, SIGKILL);

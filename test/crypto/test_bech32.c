@@ -192,15 +192,15 @@ static void test_post_quantum_refused(void **state)
         struct ap_age_identity *id = NULL;
         _cleanup_buf_ struct ap_buf s = AP_BUF_INIT;
         int r = ap_age_identity_parse(pq, strlen(pq), &id, &err);
-        assert_int_equal(r, AP_AGE_ERR_UNSUPPORTED);
+        assert_int_equal(r, AP_E_UNSUPPORTED);
         uint8_t seed[32] = {1};
         assert_int_equal(ap_bech32_encode(&s, "AGE-SECRET-KEY-PQ-", seed, 32, true), 0);
-        assert_int_equal(ap_age_identity_parse(s.data, s.len, &id, &err), AP_AGE_ERR_UNSUPPORTED);
+        assert_int_equal(ap_age_identity_parse(s.data, s.len, &id, &err), AP_E_UNSUPPORTED);
         assert_non_null(strstr(ap_error_message(&err), "post-quantum identities are not supported"));
         ap_buf_reset(&s);
         assert_int_equal(ap_bech32_encode(&s, "age1pq", seed, 32, false), 0);
         struct ap_age_recipient *rc = NULL;
-        assert_int_equal(ap_age_recipient_parse(s.data, s.len, &rc, &err), AP_AGE_ERR_UNSUPPORTED);
+        assert_int_equal(ap_age_recipient_parse(s.data, s.len, &rc, &err), AP_E_UNSUPPORTED);
         assert_null(id);
         assert_null(rc);
 }

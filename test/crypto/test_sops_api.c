@@ -104,11 +104,14 @@ static void test_roundtrip_yaml(void **state)
         }
         /* the third key is not a recipient */
         ap_buf_reset(&plain);
-        assert_true(decrypt(enc.data, enc.len, ids[2], AP_SOPS_FORMAT_YAML, false, &plain, &err) < 0);
+        assert_int_equal(decrypt(enc.data, enc.len, ids[2], AP_SOPS_FORMAT_YAML, false, &plain, &err),
+                         AP_E_NO_KEY);
         assert_non_null(strstr(err.msg, names[0]));
         assert_int_equal(plain.len, 0);
-        assert_true(decrypt(enc.data, enc.len, NULL, AP_SOPS_FORMAT_YAML, false, &plain, &err) < 0);
-        assert_non_null(strstr(err.msg, "SOPS_AGE_KEY_FILE"));
+        assert_int_equal(decrypt(enc.data, enc.len, NULL, AP_SOPS_FORMAT_YAML, false, &plain, &err),
+                         AP_E_NO_KEY);
+        assert_non_null(strstr(err.msg, "no age identity was given"));
+        assert_null(strstr(err.msg, "SOPS_AGE_KEY")); /* which variable to set is the CLI's business */
         ap_buf_release(&enc);
         ap_buf_release(&plain);
 }
@@ -156,7 +159,8 @@ static void test_tamper(void **state)
         /* a clear value changed: the MAC no longer matches */
         char *p = strstr(enc.data, "name: db");
         p[7] = 'x';
-        assert_true(decrypt(enc.data, enc.len, ids[0], AP_SOPS_FORMAT_YAML, false, &plain, &err) < 0);
+        assert_int_equal(decrypt(enc.data, enc.len, ids[0], AP_SOPS_FORMAT_YAML, false, &plain, &err),
+                         AP_E_CORRUPT);
         assert_non_null(strstr(err.msg, "MAC mismatch"));
         assert_int_equal(plain.len, 0);
         assert_int_equal(decrypt(enc.data, enc.len, ids[0], AP_SOPS_FORMAT_YAML, true, &plain, &err), 0);
@@ -168,7 +172,8 @@ static void test_tamper(void **state)
         char *port = strstr(enc.data, "    port: ");
         memcpy(pw + 4, "pzzzword", 8);
         (void)port;
-        assert_true(decrypt(enc.data, enc.len, ids[0], AP_SOPS_FORMAT_YAML, false, &plain, &err) < 0);
+        assert_int_equal(decrypt(enc.data, enc.len, ids[0], AP_SOPS_FORMAT_YAML, false, &plain, &err),
+                         AP_E_CORRUPT);
         assert_non_null(strstr(err.msg, "'stringData.pzzzword'"));
         assert_int_equal(plain.len, 0);
         ap_buf_release(&enc);
@@ -262,9 +267,52 @@ static void test_shamir_groups(void **state)
         assert_string_equal(plain.data, "a: secret\n");
         d.n_identities = 1; /* one share is not enough */
         ap_buf_reset(&plain);
-        assert_true(ap_sops_decrypt(enc.data, enc.len, &d, &plain, &err) < 0);
+        assert_int_equal(ap_sops_decrypt(enc.data, enc.len, &d, &plain, &err), AP_E_NO_KEY);
         assert_non_null(strstr(err.msg, "key groups"));
         ap_buf_release(&enc);
+        ap_buf_release(&plain);
+}
+
+/* A SOPS YAML file whose metadata has n key groups without shamir_threshold, each holding the same
+ * 33-byte share encrypted to rcp: anyone can write it with a public recipient. */
+static void many_groups_file(size_t n, struct ap_age_recipient *rcp, struct ap_buf *out)
+{
+        struct ap_error err = AP_ERROR_INIT;
+        uint8_t share[33] = {[32] = 1};
+        struct ap_buf enc = AP_BUF_INIT, block = AP_BUF_INIT;
+        assert_int_equal(ap_age_encrypt(&rcp, 1, share, sizeof(share), true, &enc, &err), 0);
+        for (const char *line = enc.data; *line;) {
+                const char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) : strlen(line);
+                assert_int_equal(ap_buf_printf(&block, "                %.*s\n", (int)len, line), 0);
+                line += len + (nl ? 1 : 0);
+        }
+        assert_int_equal(ap_buf_addstr(out, "a: x\nsops:\n    key_groups:\n"), 0);
+        for (size_t g = 0; g < n; g++)
+                assert_int_equal(ap_buf_printf(out,
+                                               "        - age:\n            - recipient: %s\n"
+                                               "              enc: |\n%s",
+                                               names[0], block.data),
+                                 0);
+        assert_int_equal(ap_buf_addstr(out, "    lastmodified: \"2024-01-01T00:00:00Z\"\n    mac: \"\"\n"
+                                            "    version: 3.9.0\n"),
+                         0);
+        ap_buf_release(&enc);
+        ap_buf_release(&block);
+}
+
+/* 256 key groups (more than Shamir's scheme can have; they overflowed the share array) are refused while
+ * the metadata is read, before any share is opened. */
+static void test_too_many_key_groups(void **state)
+{
+        struct ap_buf file = AP_BUF_INIT, plain = AP_BUF_INIT_SECRET;
+        struct ap_error err = AP_ERROR_INIT;
+        many_groups_file(256, rcps[0], &file);
+        assert_int_equal(decrypt(file.data, file.len, ids[0], AP_SOPS_FORMAT_YAML, true, &plain, &err),
+                         AP_E_TOO_LARGE);
+        assert_non_null(strstr(err.msg, "256 key groups"));
+        assert_int_equal(plain.len, 0);
+        ap_buf_release(&file);
         ap_buf_release(&plain);
 }
 
@@ -275,9 +323,9 @@ static void test_bad_input(void **state)
         o.n_recipients = 1;
         struct ap_buf out = AP_BUF_INIT;
         struct ap_error err = AP_ERROR_INIT;
-        assert_true(ap_sops_encrypt("a: [1\n", 6, &o, &out, &err) < 0);
+        assert_int_equal(ap_sops_encrypt("a: [1\n", 6, &o, &out, &err), AP_E_INVALID);
         assert_non_null(strstr(err.msg, "cannot parse YAML"));
-        assert_true(ap_sops_encrypt("sops: x\n", 8, &o, &out, &err) < 0);
+        assert_int_equal(ap_sops_encrypt("sops: x\n", 8, &o, &out, &err), AP_E_EXISTS);
         assert_non_null(strstr(err.msg, "'sops'"));
         o.n_recipients = 0;
         assert_true(ap_sops_encrypt("a: 1\n", 5, &o, &out, &err) < 0);
@@ -285,14 +333,15 @@ static void test_bad_input(void **state)
         o.n_recipients = 1;
         o.rule = AP_SOPS_ENCRYPTED_REGEX;
         o.rule_value = "\\bx";
-        assert_true(ap_sops_encrypt("a: 1\n", 5, &o, &out, &err) < 0);
+        assert_int_equal(ap_sops_encrypt("a: 1\n", 5, &o, &out, &err), AP_E_UNSUPPORTED);
         assert_non_null(strstr(err.msg, "encrypted_regex"));
         assert_int_equal(out.len, 0);
         /* decrypting something that is not a SOPS file */
-        assert_true(decrypt("a: 1\n", 5, ids[0], AP_SOPS_FORMAT_YAML, false, &out, &err) < 0);
+        assert_int_equal(decrypt("a: 1\n", 5, ids[0], AP_SOPS_FORMAT_YAML, false, &out, &err), AP_E_INVALID);
         assert_non_null(strstr(err.msg, "sops metadata not found"));
         const char *bad_enc = "a: ENC[AES256_GCM,data:zz,iv:zz,tag:zz,type:str]\nsops:\n    age: []\n";
-        assert_true(decrypt(bad_enc, strlen(bad_enc), ids[0], AP_SOPS_FORMAT_YAML, false, &out, &err) < 0);
+        assert_int_equal(decrypt(bad_enc, strlen(bad_enc), ids[0], AP_SOPS_FORMAT_YAML, false, &out, &err),
+                         AP_E_CORRUPT);
         assert_non_null(strstr(err.msg, "no keys found"));
         assert_int_equal(out.len, 0);
         ap_buf_release(&out);
@@ -301,9 +350,13 @@ static void test_bad_input(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_roundtrip_yaml), cmocka_unit_test(test_roundtrip_json_and_docs),
-            cmocka_unit_test(test_tamper),         cmocka_unit_test(test_stable_reencrypt_and_matches),
-            cmocka_unit_test(test_shamir_groups),  cmocka_unit_test(test_bad_input),
+            cmocka_unit_test(test_roundtrip_yaml),
+            cmocka_unit_test(test_roundtrip_json_and_docs),
+            cmocka_unit_test(test_tamper),
+            cmocka_unit_test(test_stable_reencrypt_and_matches),
+            cmocka_unit_test(test_shamir_groups),
+            cmocka_unit_test(test_bad_input),
+            cmocka_unit_test(test_too_many_key_groups),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

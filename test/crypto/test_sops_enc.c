@@ -152,7 +152,7 @@ static void mac_is(const char *doc, bool json, enum ap_sops_rule_kind kind, cons
         struct ap_sops_docs docs = AP_SOPS_DOCS_INIT;
         struct ap_error err = AP_ERROR_INIT;
         if (json)
-                assert_int_equal(ap_sops_json_load(doc, strlen(doc), &docs, &err), 0);
+                assert_int_equal(ap_sops_json_load(doc, strlen(doc), 0, &docs, &err), 0);
         else
                 assert_int_equal(ap_sops_yaml_load(doc, strlen(doc), &docs, &err), 0);
         struct ap_sops_rule rule;

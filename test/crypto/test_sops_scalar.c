@@ -108,8 +108,9 @@ static void test_plain_typing(void **state)
                 struct ap_error err = AP_ERROR_INIT;
                 int r = ap_sops_scalar_resolve(&n, NULL, true, c->in, strlen(c->in), &err);
                 if (strcmp(c->type, "error") == 0) {
-                        assert_true(r < 0);
-                        assert_non_null(strstr(err.msg, c->in));
+                        assert_int_equal(r, AP_E_INVALID);
+                        assert_null(strstr(err.msg, c->in)); /* never the value: it may be a secret */
+                        assert_non_null(strstr(err.msg, "out of range"));
                         continue;
                 }
                 assert_int_equal(r, 0);

@@ -29,7 +29,7 @@ static void convert(const char *in, size_t n, bool json, int indent, struct ap_b
 {
         struct ap_sops_docs docs = AP_SOPS_DOCS_INIT;
         struct ap_error err = AP_ERROR_INIT;
-        int r = json ? ap_sops_json_load(in, n, &docs, &err) : ap_sops_yaml_load(in, n, &docs, &err);
+        int r = json ? ap_sops_json_load(in, n, 0, &docs, &err) : ap_sops_yaml_load(in, n, &docs, &err);
         if (r < 0)
                 fail_msg("load: %s", err.msg);
         r = json ? ap_sops_json_emit(docs.docs[0], indent ? indent : AP_SOPS_JSON_INDENT_TAB, out, &err)
@@ -80,7 +80,7 @@ static void fails_with(const char *doc, bool json, const char *msg)
 {
         struct ap_sops_docs docs = AP_SOPS_DOCS_INIT;
         struct ap_error err = AP_ERROR_INIT;
-        int r = json ? ap_sops_json_load(doc, strlen(doc), &docs, &err)
+        int r = json ? ap_sops_json_load(doc, strlen(doc), 0, &docs, &err)
                      : ap_sops_yaml_load(doc, strlen(doc), &docs, &err);
         if (r == 0)
                 fail_msg("accepted: %s", doc);
@@ -107,8 +107,65 @@ static void test_errors(void **state)
         fails_with("a: &x [1, *x]\n", false, "contains itself");
         fails_with("a: 1\n---\nb: [\n", false, "line 4");
         fails_with("[1, 2]", true, "top-level object");
-        fails_with("{\"a\": 1, \"a\": 2}", true, "duplicate");
+        fails_with("{\"a\": 1, \"a\": 2}", true, "duplicate key 'a'");
         fails_with("{\"a\": }", true, "line 1");
+}
+
+/* Errors in a document to be encrypted (or just decrypted) never quote its text, and name the real place. */
+static void fails_quietly(const char *doc, size_t n, bool json, int code, const char *msg, const char *secret)
+{
+        struct ap_sops_docs docs = AP_SOPS_DOCS_INIT;
+        struct ap_error err = AP_ERROR_INIT;
+        int r = json ? ap_sops_json_load(doc, n, 0, &docs, &err) : ap_sops_yaml_load(doc, n, &docs, &err);
+        if (r != code)
+                fail_msg("'%s': code %d, want %d (%s)", doc, r, code, err.msg);
+        if (!strstr(err.msg, msg))
+                fail_msg("'%s': message '%s' lacks '%s'", doc, err.msg, msg);
+        if (secret && strstr(err.msg, secret))
+                fail_msg("'%s': message '%s' quotes the document", doc, err.msg);
+        assert_int_equal(docs.n, 0);
+}
+
+static void test_errors_name_the_place_not_the_text(void **state)
+{
+        const char j1[] = "{\"password\": \"hunter2secret\", \"x\": tru}";
+        fails_quietly(j1, strlen(j1), true, AP_E_INVALID, "line 1, column 36: expected a value", "hunter2");
+        const char j2[] = "{\"p\": \"s3cr3t\" \"x\"}";
+        fails_quietly(j2, strlen(j2), true, AP_E_INVALID, "line 1, column 16: expected ','", "s3cr3t");
+        const char j3[] = "{\n  \"a\": \"ok\",\n  \"bé\": \"x\xff\"\n}";
+        fails_quietly(j3, strlen(j3), true, AP_E_INVALID, "line 3, column 11: invalid UTF-8", NULL);
+        const char j4[] = "{\"a\": \"\\ud800x\"}";
+        fails_quietly(j4, strlen(j4), true, AP_E_INVALID, "lone high surrogate", NULL);
+        const char j5[] = "{\"a\": 1e999}";
+        fails_quietly(j5, strlen(j5), true, AP_E_INVALID, "too large for a float", "999");
+        const char j6[] = "{\"a\": \"x\"} {\"b\": 1}";
+        fails_quietly(j6, strlen(j6), true, AP_E_INVALID, "line 1, column 12: more after", NULL);
+        const char y1[] = "a: ok\nb: \"hunter2\xff\"\n";
+        fails_quietly(y1, strlen(y1), false, AP_E_INVALID, "line 2, column 12: invalid leading UTF-8",
+                      "hunter2");
+        const char y2[] = "a: 1\nn: 18446744073709551615\n";
+        fails_quietly(y2, strlen(y2), false, AP_E_INVALID, "out of range", "18446744073709551615");
+        const char y3[] = "a: !!int hunter2secret\n";
+        fails_quietly(y3, strlen(y3), false, AP_E_INVALID, "cannot decode a !!str value as a !!int",
+                      "hunter2");
+        const char y4[] = "a: !!binary 'hunter2secret!'\n";
+        fails_quietly(y4, strlen(y4), false, AP_E_INVALID, "invalid base64", "hunter2");
+}
+
+/* A repeated JSON key is an error in a document to encrypt, and kept (both entries, in order) in a file
+ * sops wrote, as sops keeps it. */
+static void test_json_duplicates(void **state)
+{
+        const char doc[] = "{\"a\": \"one\", \"b\": 2, \"a\": \"two\"}";
+        fails_quietly(doc, strlen(doc), true, AP_E_INVALID, "line 1, column 22: duplicate key 'a'", NULL);
+        struct ap_sops_docs docs = AP_SOPS_DOCS_INIT;
+        struct ap_error err = AP_ERROR_INIT;
+        assert_int_equal(ap_sops_json_load(doc, strlen(doc), AP_SOPS_JSON_KEEP_DUPLICATES, &docs, &err), 0);
+        assert_int_equal(docs.docs[0]->n, 3);
+        _cleanup_buf_ struct ap_buf out = AP_BUF_INIT;
+        assert_int_equal(ap_sops_json_emit(docs.docs[0], AP_SOPS_JSON_INDENT_TAB, &out, &err), 0);
+        assert_string_equal(out.data, "{\n\t\"a\": \"one\",\n\t\"b\": 2,\n\t\"a\": \"two\"\n}\n");
+        ap_sops_docs_release(&docs);
 }
 
 static void test_anchor_bomb(void **state)
@@ -162,6 +219,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_cases),
+            cmocka_unit_test(test_errors_name_the_place_not_the_text),
+            cmocka_unit_test(test_json_duplicates),
             cmocka_unit_test(test_errors),
             cmocka_unit_test(test_anchor_bomb),
             cmocka_unit_test(test_documents),

@@ -117,6 +117,26 @@ check "an unparsable recipient is an error" bash -c "! '$BIN' age encrypt -r age
 check "binary output to a terminal is refused" \
   bash -c "script -qec \"'$BIN' age encrypt -r '$OURS' p.1\" /dev/null | grep -q 'refusing to write binary'"
 
+# A catchable signal while decrypting with -o removes the temporary file that holds the plaintext so far:
+# the input is a FIFO kept open after the first chunks, so the decryption waits for more while it is sent
+# the signal (env --default-signal undoes the SIG_IGN that bash gives background jobs for INT and QUIT).
+for sig in TERM INT HUP QUIT; do
+  rm -rf sigdir && mkdir sigdir && mkfifo sigdir/in.fifo
+  env --default-signal=INT,QUIT "$BIN" age decrypt -i ours.key -o sigdir/out "sigdir/in.fifo" 2>/dev/null &
+  pid=$!
+  exec 3>sigdir/in.fifo
+  head -c 300000 "c.age.$size" >&3
+  for _ in $(seq 100); do compgen -G 'sigdir/.out.tmp*' >/dev/null && break; sleep 0.05; done
+  had_tmp=$(compgen -G 'sigdir/.out.tmp*' >/dev/null && echo yes || echo no)
+  kill -s "$sig" "$pid"
+  wait "$pid"
+  rc=$?
+  exec 3>&-
+  check "SIG$sig during 'age decrypt -o': the process dies of it, no temporary file or output is left" \
+    bash -c "test $had_tmp = yes && test $rc -gt 128 && test ! -e sigdir/out && ! compgen -G 'sigdir/.out.tmp*'"
+done
+rm -rf sigdir
+
 # scrypt: ours both ways (environment variable), ours via the terminal prompt, and the real age
 export APP_PLATFORM_AGE_PASSPHRASE="correct horse battery staple"
 ours encrypt -p -o pass.ours.age "p.$size"

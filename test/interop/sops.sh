@@ -172,6 +172,43 @@ for mode in --encrypted-comment-regex --unencrypted-comment-regex; do
     "'$SOPS_BIN' -d s.cr.yaml >a && '$BIN' sops decrypt s.cr.yaml >b && cmp a b && '$SOPS_BIN' -d o.cr.yaml >c && cmp a c"
 done
 
+# ---- comments right after an anchor or a tag stay where sops keeps them ----
+printf 'a: &x\n  # c1\n  b: 1\nc: *x\n' >an1.yaml
+printf 'l:\n- &x\n  # c2\n  k: v\n' >an2.yaml
+printf 'a: !!map\n  # c3\n  b: 1\n' >an3.yaml
+printf 'a: &x # c4\n  # c5\n  b: 1\n' >an4.yaml
+printf 'l:\n  - &y # c6\n    # c7\n    b: 1\n' >an5.yaml
+for f in an1 an2 an3 an4 an5; do
+  check "comments after an anchor or tag ($f): ours writes what sops -e writes, sops -d reads it back" bash -c \
+    "'$SOPS_BIN' -e --age '$R1' --unencrypted-regex . $f.yaml | sed '/^sops:/,\$d' >s.$f &&
+     '$BIN' sops encrypt --age '$R1' --unencrypted-regex . $f.yaml >o.$f.yaml && sed '/^sops:/,\$d' o.$f.yaml | cmp - s.$f &&
+     grep -q '# c' s.$f && '$SOPS_BIN' -d o.$f.yaml >/dev/null"
+done
+
+# ---- JSON that sops wrote with a repeated key: ours decrypts it to what sops -d prints ----
+printf '{"a": "one", "b": 2, "a": "two"}\n' >dup.json
+check "a repeated JSON key in a file sops wrote: ours prints what sops -d prints (both entries)" bash -c \
+  "'$SOPS_BIN' -e --age '$R1' dup.json >dup.sops.json && '$SOPS_BIN' -d dup.sops.json >a && '$BIN' sops decrypt dup.sops.json >b && cmp a b"
+check "a repeated JSON key in a document to encrypt is refused with its place" bash -c \
+  "! '$BIN' sops encrypt --age '$R1' dup.json 2>err && grep -q \"line 1, column 22: duplicate key 'a'\" err"
+
+# ---- parse errors name the place and never quote the document ----
+printf '{"password": "hunter2secret", "x": tru}\n' >q1.json
+printf '{"n": 123456789012345678901234567890, "p": "hunter2secret" x}\n' >q2.json
+printf 'a: ok\nn: 18446744073709551615\np: hunter2secret\n' >q3.yaml
+printf 'a: !!int hunter2secret\n' >q4.yaml
+for f in q1.json q2.json q3.yaml q4.yaml; do
+  check "a parse error in $f does not quote the document" bash -c \
+    "! '$BIN' sops encrypt --age '$R1' $f 2>err && ! grep -qE 'hunter2|tru\\b|1234567890|18446744073709551615' err"
+done
+check "the JSON error gives the real position" grep -q "line 1, column 60" <("$BIN" sops encrypt --age "$R1" q2.json 2>&1)
+printf 'a: ok\nb: "h\xff"\n' >u.yaml
+printf '{"a": "ok",\n "b": "h\xff"}\n' >u.json
+check "invalid UTF-8 in YAML: the error gives its line and column" bash -c \
+  "! '$BIN' sops encrypt --age '$R1' u.yaml 2>err && grep -q 'line 2, column 6: invalid leading UTF-8' err"
+check "invalid UTF-8 in JSON: the error gives its line and column" bash -c \
+  "! '$BIN' sops encrypt --age '$R1' u.json 2>err && grep -q 'line 2, column 9: invalid UTF-8' err"
+
 # ---- what the files look like ----
 ours encrypt --age "$R1" --encrypted-regex '^(data|stringData)$' secret.yaml >flux.yaml
 check "Secret: apiVersion, kind and metadata stay readable" grep -q '^    name: db-credentials$' flux.yaml
@@ -201,6 +238,13 @@ check "encrypt --in-place" bash -c "'$BIN' sops encrypt -i --age '$R1' inplace.y
 check "decrypt --in-place restores the plaintext (0600)" bash -c \
   "'$BIN' sops decrypt --in-place inplace.yaml && cmp inplace.yaml expect.secret.yaml && test \$(stat -c %a inplace.yaml) = 600"
 check "decrypt --output writes the file" bash -c "'$BIN' sops decrypt --output out.yaml s.secret.yaml && cmp out.yaml expect.secret.yaml"
+mkdir -p links && cp s.secret.yaml links/real.yaml && ln -s real.yaml links/link.yaml
+check "decrypt --in-place through a symlink: the link stays, the file behind it gets the plaintext" bash -c \
+  "'$BIN' sops decrypt --in-place links/link.yaml && test -L links/link.yaml && cmp links/real.yaml expect.secret.yaml &&
+   test \$(stat -c %a links/real.yaml) = 600 && test \$(ls -A links | wc -l) = 2"
+check "encrypt --in-place through a symlink: the link stays, sops decrypts the file behind it" bash -c \
+  "'$BIN' sops encrypt --in-place --age '$R1' links/link.yaml && test -L links/link.yaml &&
+   '$SOPS_BIN' -d links/real.yaml | cmp - expect.secret.yaml"
 
 # ---- .sops.yaml ----
 mkdir -p repo/secrets/app-dev repo/other
@@ -236,6 +280,41 @@ cd "$W/repo" || exit 1
     "printf 'creation_rules:\n  - path_regex: ^nothing\$\n    age: $R1\n' >c.yaml && ! '$BIN' sops encrypt --config c.yaml other/n.yaml 2>err && grep -q 'no creation rule' err"
 cd "$W" || exit 1
 
+# ---- many key groups: every group of the rule is used; more than Shamir's 255 is an error ----
+mkdir -p g17 g256
+{ echo "creation_rules:"; echo "  - key_groups:"; for _ in $(seq 16); do echo "      - age: [$R1]"; done
+  echo "      - age: [$R2]"; } >g17/.sops.yaml
+{ echo "creation_rules:"; echo "  - key_groups:"; for _ in $(seq 256); do echo "      - age: [$R1]"; done; } >g256/.sops.yaml
+printf 'a: secret\n' >g17/f.yaml
+cp g17/f.yaml g256/f.yaml
+check "17 key groups: all 17 are written, sops needs the 17th group's key" bash -c \
+  "cd g17 && '$BIN' sops encrypt f.yaml >f.enc.yaml && test \$(grep -c 'recipient:' f.enc.yaml) = 17 &&
+   ! SOPS_AGE_KEY_FILE='$W/k1.txt' '$SOPS_BIN' -d f.enc.yaml >/dev/null 2>&1 &&
+   SOPS_AGE_KEY_FILE='$W/both.txt' '$SOPS_BIN' -d f.enc.yaml | grep -q '^a: secret$'"
+check "256 key groups in .sops.yaml are refused with the limit" bash -c \
+  "cd g256 && ! '$BIN' sops encrypt f.yaml >/dev/null 2>err && grep -q '256 key_groups, more than the 255' err"
+
+# ---- size limits: the error names the limit, the hint the flag; --max-size raises it ----
+{ printf 'big: '; head -c $((3 << 20)) /dev/urandom | base64 -w0; printf '\n'; } >big.yaml
+check "a file past --max-size: the error names it and the limit, the hint how to raise it, nothing written" bash -c \
+  "! '$BIN' sops encrypt --age '$R1' --max-size 3M --output big.enc.yaml big.yaml 2>err &&
+   grep -q \"'big.yaml' is larger than the limit of 3145728 bytes\" err && grep -q 'hint: .*--max-size' err && test ! -e big.enc.yaml"
+check "the output past --max-size is named as such" bash -c \
+  "! '$BIN' sops encrypt --age '$R1' --max-size 5M big.yaml 2>err >/dev/null && grep -q 'the output is larger than the limit of 5242880' err"
+check "a larger --max-size encrypts it, and sops decrypts it" bash -c \
+  "'$BIN' sops encrypt --age '$R1' --max-size 8M big.yaml >big.ours.yaml && '$SOPS_BIN' -d big.ours.yaml | cmp - big.yaml"
+"$SOPS_BIN" -e --age "$R1" big.yaml >big.sops.yaml
+check "a file sops wrote past --max-size is refused with the limit and the hint" bash -c \
+  "! '$BIN' sops decrypt --max-size 4M big.sops.yaml 2>err >/dev/null && grep -q \"'big.sops.yaml' is larger than the limit of 4194304 bytes\" err && grep -q -- '--max-size' err"
+check "with a larger --max-size ours decrypts what sops wrote" bash -c "'$BIN' sops decrypt --max-size 8M big.sops.yaml | cmp - big.yaml"
+check "a bad --max-size is a usage error" bash -c "'$BIN' sops decrypt --max-size 12X big.sops.yaml 2>/dev/null; test \$? = 2"
+
+# ---- hints: what the library says, then which flag or variable of ours helps ----
+check "no key at all: the hint names SOPS_AGE_KEY_FILE and SOPS_AGE_KEY" bash -c \
+  "! env -u SOPS_AGE_KEY_FILE '$BIN' sops decrypt o.secret.yaml 2>err && grep -q 'no age identity was given' err && grep -q 'hint: set SOPS_AGE_KEY_FILE' err"
+check "no recipient: the hint names --age, SOPS_AGE_RECIPIENTS and .sops.yaml" bash -c \
+  "! '$BIN' sops encrypt secret.yaml 2>err && grep -q 'no age recipient' err && grep -q 'hint: pass --age, set SOPS_AGE_RECIPIENTS' err"
+
 # ---- bad input: clear errors, nothing half-written ----
 printf 'a: [1, 2\nb: x\n' >bad.yaml
 cp bad.yaml bad.orig
@@ -250,8 +329,9 @@ check "wrong key: error names the recipient" bash -c \
   "! SOPS_AGE_KEY_FILE='$W/k3.txt' '$BIN' sops decrypt o.secret.yaml 2>err && grep -q '$R1' err"
 sed 's/name: db-credentials/name: db-credentialz/' flux.yaml >tampered.yaml
 check "tampered clear value: sops reports a MAC mismatch too" bash -c "! '$SOPS_BIN' -d tampered.yaml >/dev/null 2>&1"
-check "tampered clear value: ours reports a MAC mismatch, writes nothing" bash -c \
-  "! '$BIN' sops decrypt --output tout.yaml tampered.yaml 2>err && grep -q 'MAC mismatch' err && test ! -e tout.yaml"
+check "tampered clear value: ours reports a MAC mismatch, writes nothing, hints --ignore-mac" bash -c \
+  "! '$BIN' sops decrypt --output tout.yaml tampered.yaml 2>err && grep -q 'MAC mismatch' err && test ! -e tout.yaml &&
+   grep -q 'hint: --ignore-mac decrypts it anyway' err"
 check "--ignore-mac decrypts anyway" bash -c "'$BIN' sops decrypt --ignore-mac tampered.yaml | grep -q 'db-credentialz'"
 check "a plain file is not a SOPS file" bash -c "! '$BIN' sops decrypt secret.yaml 2>err && grep -q 'sops metadata not found' err"
 check "encrypting twice is refused" bash -c "! '$BIN' sops encrypt --age '$R1' o.secret.yaml 2>err && grep -q 'already encrypted' err"

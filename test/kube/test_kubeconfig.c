@@ -24,15 +24,20 @@ static int setup(void **state)
         struct ap_error err = AP_ERROR_INIT;
         char p[512];
         snprintf(p, sizeof(p), "%s/ca.crt", dir);
-        ap_write_file_atomic(p, "CA-PEM\n", 7, 0644, &err);
+        if (ap_write_file_atomic(p, "CA-PEM\n", 7, 0644, &err) < 0)
+                return -1;
         snprintf(p, sizeof(p), "%s/client.crt", dir);
-        ap_write_file_atomic(p, "CERT-PEM\n", 9, 0644, &err);
+        if (ap_write_file_atomic(p, "CERT-PEM\n", 9, 0644, &err) < 0)
+                return -1;
         snprintf(p, sizeof(p), "%s/client.key", dir);
-        ap_write_file_atomic(p, "KEY-PEM\n", 8, 0600, &err);
+        if (ap_write_file_atomic(p, "KEY-PEM\n", 8, 0600, &err) < 0)
+                return -1;
         snprintf(p, sizeof(p), "%s/token", dir);
-        ap_write_file_atomic(p, "tok-123\n", 8, 0600, &err);
+        if (ap_write_file_atomic(p, "tok-123\n", 8, 0600, &err) < 0)
+                return -1;
         snprintf(p, sizeof(p), "%s/namespace", dir);
-        ap_write_file_atomic(p, "app-platform-system", 19, 0644, &err);
+        if (ap_write_file_atomic(p, "app-platform-system", 19, 0644, &err) < 0)
+                return -1;
         return err.code;
 }
 
