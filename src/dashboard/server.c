@@ -176,7 +176,9 @@ static struct MHD_Response *make_response(struct ap_dash_server *s, struct MHD_C
                                           struct ap_dash_resp *resp)
 {
         struct MHD_Response *r;
-        if (resp->stream) {
+        /* resp->stream is handed to the response below: remember that this is one */
+        const bool streaming = resp->stream != NULL;
+        if (streaming) {
                 r = sse_response(s, c, resp->stream);
                 if (r)
                         resp->stream = NULL; /* the response owns it now */
@@ -198,10 +200,10 @@ static struct MHD_Response *make_response(struct ap_dash_server *s, struct MHD_C
         }
         if (!r)
                 return NULL;
-        if (!resp->stream)
+        if (!streaming) /* sse_response set text/event-stream */
                 MHD_add_response_header(r, "Content-Type",
                                         resp->content_type ? resp->content_type : "application/json");
-        add_security_headers(s, r, resp->is_api && !resp->stream);
+        add_security_headers(s, r, resp->is_api && !streaming);
         for (size_t i = 0; i < resp->n_headers; i++)
                 MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
         return r;

@@ -268,7 +268,8 @@ async function main() {
   // SSE as alice, opened before the secret exists
   const sse = openEvents(base, s.alice.jar);
   await sse.opened();
-  ok(sse.status === 200 && /text\/event-stream/.test(sse.headers['content-type']), 'GET /api/v1/events opens an event stream');
+  ok(sse.status === 200 && sse.headers['content-type'] === 'text/event-stream' && sse.contentTypes === 1,
+    'GET /api/v1/events opens an event stream (one Content-Type, text/event-stream: browsers refuse a second)', sse.headers['content-type']);
   const sseB = openEvents(base, s.dave.jar);
   await sseB.opened();
 

@@ -76,6 +76,7 @@ export function openEvents(base, jar, { lastEventId } = {}) {
   const r = http.get({ host: u.hostname, port: u.port, path: u.pathname, headers }, (res) => {
     state.status = res.statusCode;
     state.headers = res.headers;
+    state.contentTypes = res.rawHeaders.filter((_, i) => i % 2 === 0 && res.rawHeaders[i].toLowerCase() === 'content-type').length;
     res.setEncoding('utf8');
     let buf = '';
     res.on('data', (d) => {

@@ -218,7 +218,7 @@ await step('create a secret: Pending, then Committed and Applied in both targets
   });
   await pa.getByRole('button', { name: 'Create secret' }).click();
   const dlg = pa.getByRole('dialog', { name: 'Create secret' });
-  await dlg.getByLabel('Name').fill('db');
+  await dlg.getByLabel('Name', { exact: true }).fill('db');
   await dlg.getByLabel(`${A}-dev`).check();
   await dlg.getByLabel(`${A}-prod`).check();
   await dlg.getByLabel('Key 1').fill('password');
@@ -306,7 +306,7 @@ await step('a key name holding <script> is refused as you type and rendered as t
   await pa.getByRole('button', { name: 'Create secret' }).click();
   const dlg = pa.getByRole('dialog', { name: 'Create secret' });
   const evil = '<script>window.__xss=1</script>';
-  await dlg.getByLabel('Name').fill('xss');
+  await dlg.getByLabel('Name', { exact: true }).fill('xss');
   await dlg.getByLabel(`${A}-dev`).check();
   await dlg.getByLabel('Key 1').fill(evil);
   await dlg.getByLabel('Value 1').fill('x');
@@ -372,7 +372,7 @@ await step('create a GitRepository for the app repo; Flux fetches it (Ready, rev
   await pa.getByRole('button', { name: 'Create GitRepository' }).click();
   const dlg = pa.getByRole('dialog', { name: 'Create GitRepository' });
   await dlg.getByLabel('Namespace').selectOption(`${A}-dev`);
-  await dlg.getByLabel('Name').fill('app');
+  await dlg.getByLabel('Name', { exact: true }).fill('app');
   await dlg.getByLabel('Repository URL').fill('git@example.com:org/repo.git');
   must((await dlg.locator('#gr-url-error').textContent()).includes('ssh://git@example.com/org/repo.git'), 'no scp-syntax hint');
   await dlg.getByLabel('Repository URL').fill(env.WEB_APP_REPO_URL);
@@ -391,7 +391,7 @@ await step('create a Kustomization with a postBuild.substitute row; Flux applies
   await pa.getByRole('button', { name: 'Create Kustomization' }).click();
   const dlg = pa.getByRole('dialog', { name: 'Create Kustomization' });
   await dlg.getByLabel('Namespace').selectOption(`${A}-dev`);
-  await dlg.getByLabel('Name').fill('app');
+  await dlg.getByLabel('Name', { exact: true }).fill('app');
   await dlg.getByLabel('Source (GitRepository)').selectOption('app');
   await dlg.getByLabel('Path').fill('./deploy');
   await dlg.getByLabel('Interval').fill('1m');
@@ -428,7 +428,7 @@ await step('"dependency not ready" is explained, naming the dependency', async (
   await pa.getByRole('button', { name: 'Create Kustomization' }).click();
   const dlg = pa.getByRole('dialog', { name: 'Create Kustomization' });
   await dlg.getByLabel('Namespace').selectOption(`${A}-dev`);
-  await dlg.getByLabel('Name').fill('later');
+  await dlg.getByLabel('Name', { exact: true }).fill('later');
   await dlg.getByLabel('Path').fill('./deploy');
   await dlg.getByRole('group', { name: 'Depends on (optional)' }).getByLabel('infra').check();
   await dlg.getByRole('button', { name: 'Create' }).click();
@@ -589,7 +589,7 @@ await step(`screenshots of every page, light and dark, in ${path.relative(SRC, S
     await go(pa, `/apps/${A}/secrets`);
     await card(pa, 'db').waitFor();
     await pa.getByRole('button', { name: 'Create secret' }).click();
-    await pa.getByRole('dialog', { name: 'Create secret' }).getByLabel('Name').fill('new-secret');
+    await pa.getByRole('dialog', { name: 'Create secret' }).getByLabel('Name', { exact: true }).fill('new-secret');
     await shootAndCheck(pa, 'secret-form', scheme);
     await pa.keyboard.press('Escape');
     if (erin) {

@@ -3,7 +3,7 @@
 // confidential client using client_secret_basic whose secret needs form-URL-encoding, PKCE S256 required,
 // refresh tokens rotated on every use, RP-initiated logout. The users and their groups are fixed (below).
 //
-//   node idp.mjs                 environment: IDP_PORT (0 = any), IDP_CLIENT_ID, IDP_CLIENT_SECRET,
+//   node idp.mjs                 environment: IDP_PORT (0 = any), IDP_CLIENT_ID, IDP_CLIENT_SECRET, IDP_USERS,
 //                                IDP_REDIRECT_URIS, IDP_POST_LOGOUT_URIS (comma-separated),
 //                                IDP_ACCESS_TTL (seconds, default 600)
 // prints "ready <issuer>" once it listens; stops on SIGTERM/SIGINT.
@@ -21,6 +21,11 @@ export const USERS = {
 };
 
 const env = process.env;
+// IDP_USERS (JSON, same shape as USERS) replaces the fixed users: tools/demo/run gives its demo app's groups.
+if (env.IDP_USERS) {
+  for (const k of Object.keys(USERS)) delete USERS[k];
+  Object.assign(USERS, JSON.parse(env.IDP_USERS));
+}
 const port = Number(env.IDP_PORT || 0);
 const clientId = env.IDP_CLIENT_ID || 'app-platform-dashboard';
 // '+', '/', '%' and ':' make a raw (not form-encoded) Basic credential fail, as with Authelia
