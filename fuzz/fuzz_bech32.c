@@ -35,7 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ap_buf_release(&f);
         }
         struct ap_age_identities ids = AP_AGE_IDENTITIES_INIT;
-        ap_age_identities_parse(&ids, s, size, "fuzz", NULL);
+        int parsed = ap_age_identities_parse(&ids, s, size, "fuzz", NULL);
+        if (parsed != 0 && ids.n != 0)
+                abort(); /* a refused file appends nothing */
         ap_age_identities_release(&ids);
         ap_age_identity_free(id);
         ap_age_recipient_free(r);
