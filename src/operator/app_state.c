@@ -48,6 +48,7 @@ static void app_free(void *v)
 {
         struct op_app *a = v;
         op_app_reset(a);
+        op_memo_clear(a);
         pthread_mutex_destroy(&a->work_lock);
         pthread_mutex_destroy(&a->lock);
         free(a);

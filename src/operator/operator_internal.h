@@ -50,6 +50,12 @@ struct op_creds {
 
 /* One app's runtime state. work_lock serialises the registration and managed-secret reconciles of the
  * app (they share the platform repo, the key and the namespace list); lock guards the fields. */
+/* A path whose committed file is known to hold exactly its rendering (match_memo.c). */
+struct op_memo_entry {
+        char *path;
+        unsigned char tag[32];
+};
+
 struct op_app {
         char app[AP_NAME_BUF];
         pthread_mutex_t work_lock;
@@ -67,6 +73,8 @@ struct op_app {
         bool restore_pending;   /* the key was adopted after a disaster: recreate the intents from Git */
         size_t restore_expect;  /* after a restore: plan nothing until the cache holds this many intents */
         int64_t restore_deadline_ms;
+        struct op_memo_entry *memo; /* under work_lock (match_memo.c) */
+        size_t n_memo, cap_memo;
 };
 
 struct ap_operator {
@@ -114,6 +122,14 @@ struct ap_operator {
 struct op_app *op_app_get(struct ap_operator *op, const char *app);
 /* Forget the key and repository of app (registration deleted). */
 void op_app_reset(struct op_app *a);
+
+/* match_memo.c: the keyed digest of (recipient, committed file, rendering); whether path last matched
+ * with this digest; remember it (tag) or forget the path (tag NULL); drop everything. work_lock held. */
+int op_memo_tag(const char *recipient, const void *committed, size_t committed_len, const void *plain,
+                size_t plain_len, unsigned char ret_tag[32]) _warn_unused_;
+bool op_memo_hit(struct op_app *a, const char *path, const unsigned char tag[32]);
+void op_memo_put(struct op_app *a, const char *path, const unsigned char *tag);
+void op_memo_clear(struct op_app *a);
 void op_apps_free(struct ap_operator *op);
 /* Free n strings and the array; accepts NULL. */
 void op_strv_free(char **v, size_t n);

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "crypto/sops.h"
+#include "operator/operator_internal.h"
 #include "operator/secret_pass.h"
 
 static bool secret_name_ok(const char *s)
@@ -322,8 +325,20 @@ static int plan_target(struct sec_pass *s, size_t idx, const char *ns, struct ap
                 r = ap_render_target_secret(&s->plat, &src, &plain, err);
         if (r == 0)
                 r = ap_git_repo_read(s->a->repo, path.data, &committed, &found, err);
-        if (r == 0 && found)
-                r = committed_matches(s, &committed, &plain, &same, &readable);
+        if (r == 0 && found) {
+                /* decrypt only when this file, rendering or recipient is not the one that matched before */
+                unsigned char tag[32];
+                bool tagged = op_memo_tag(s->enc_recipient, committed.data, committed.len, plain.data,
+                                          plain.len, tag) == 0;
+                if (tagged && op_memo_hit(s->a, path.data, tag)) {
+                        same = readable = true;
+                } else {
+                        r = committed_matches(s, &committed, &plain, &same, &readable);
+                        if (r == 0 && tagged)
+                                op_memo_put(s->a, path.data, same ? tag : NULL);
+                }
+                OPENSSL_cleanse(tag, sizeof(tag));
+        }
         if (r == 0 && !same) {
                 /* the committed file as sops's stash: values that did not change keep their ciphertext */
                 bool stash = found && readable;
