@@ -216,6 +216,9 @@ static int commit(struct sec_pass *s, char sha[41], struct ap_error *err)
         r = ap_git_repo_commit_push(s->a->repo, &req, &pr, err);
         if (r == 0) {
                 snprintf(sha, 41, "%s", pr.commit);
+                pthread_mutex_lock(&s->a->lock); /* Flux fetching our own commit needs no fetch of ours */
+                snprintf(s->a->pushed, sizeof(s->a->pushed), "%s", pr.commit);
+                pthread_mutex_unlock(&s->a->lock);
                 if (!pr.unchanged)
                         ap_kube_metric_inc(s->op->m_commits_platform);
                 ap_log(AP_LOG_INFO, "app '%s': %s %zu change%s to '%s' as %.12s (%s)%s", s->n.app,

@@ -344,6 +344,18 @@ static void want_sync(struct ap_operator *op, const char *app)
                 atomic_store(&a->needs_sync, true);
 }
 
+static bool revision_is_ours(struct ap_operator *op, const char *app, const char *rev)
+{
+        struct op_app *a = op_app_get(op, app);
+        if (!a || !rev)
+                return false;
+        pthread_mutex_lock(&a->lock);
+        const char *sha = strstr(rev, "sha1:");
+        bool ours = a->pushed[0] && sha && strcmp(sha + 5, a->pushed) == 0;
+        pthread_mutex_unlock(&a->lock);
+        return ours;
+}
+
 static void flux_event(void *userdata, json_t *obj)
 {
         struct ap_operator *op = userdata;
@@ -366,9 +378,12 @@ static void flux_update(void *userdata, json_t *old_obj, json_t *new_obj)
             !json_equal(json_object_get(json_object_get(os, "inventory"), "entries"),
                         json_object_get(json_object_get(ns, "inventory"), "entries")))
                 queue(op->reg_q, app, 0);
-        if (!json_equal(json_object_get(json_object_get(os, "artifact"), "revision"),
-                        json_object_get(json_object_get(ns, "artifact"), "revision"))) {
-                want_sync(op, app);
+        const json_t *rev = json_object_get(json_object_get(ns, "artifact"), "revision");
+        if (!json_equal(json_object_get(json_object_get(os, "artifact"), "revision"), rev)) {
+                /* a revision we pushed ourselves ("main@sha1:<ours>") is already in the cache; any other
+                 * (a hand edit, another writer) is fetched before the next pass */
+                if (!revision_is_ours(op, app, json_string_value(rev)))
+                        want_sync(op, app);
                 queue(op->sec_q, app, 0);
         }
 }

@@ -70,6 +70,7 @@ struct op_app {
         struct ap_git_repo *repo;
         int64_t repo_synced_ms; /* monotonic ms of the last fetch of repo */
         atomic_bool needs_sync; /* Flux saw a new revision: fetch before the next pass */
+        char pushed[41];        /* the last commit the secrets pass pushed (under lock) */
         bool restore_pending;   /* the key was adopted after a disaster: recreate the intents from Git */
         size_t restore_expect;  /* after a restore: plan nothing until the cache holds this many intents */
         int64_t restore_deadline_ms;
