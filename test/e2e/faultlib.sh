@@ -9,19 +9,11 @@ HERE_FAULTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # SSH server really takes the remote down) with the key in the Secret forge-ssh
 OP_SSH=(--forge-credentials-secret forge-ssh)
 
-# fault_platform: the SSH Git server, the Flux repo ($tmp/flux.git, a local bare repo), the cluster age
-# key, the CRD and ClusterRoles, the operator namespace with forge-known-hosts (for Flux) and forge-ssh
-# (the operator's push key: identity + known_hosts).
+# fault_platform: e2e_platform (oplib.sh: the SSH Git server, the Flux repo, the cluster age key, the CRD
+# and ClusterRoles, the operator namespace with forge-known-hosts) plus forge-ssh (the operator's push
+# key: identity + known_hosts).
 fault_platform() {
-  e2e_gitserver "$tmp" || return 1
-  FLUX_REPO=$tmp/flux.git
-  git init -q --bare -b main "$FLUX_REPO" || return 1
-  "$APP_PLATFORM_BIN" age keygen -o "$tmp/cluster.agekey" 2>/dev/null || return 1
-  CLUSTER_RCP=$("$APP_PLATFORM_BIN" age keygen -y "$tmp/cluster.agekey")
-  kubectl apply --server-side -f "$SRCDIR/deploy/crd.yaml" -f "$SRCDIR/deploy/clusterroles.yaml" >/dev/null &&
-    kubectl wait --for=condition=Established crd/appplatformregistrations.labrats.work --timeout=60s >/dev/null &&
-    kubectl create namespace "$OPNS" >/dev/null &&
-    kubectl -n "$OPNS" create secret generic forge-known-hosts --from-file=known_hosts="$GIT_KNOWN_HOSTS" >/dev/null &&
+  e2e_platform &&
     kubectl -n "$OPNS" create secret generic forge-ssh --from-file=identity="$tmp/operator" \
       --from-file=known_hosts="$GIT_KNOWN_HOSTS" >/dev/null
 }

@@ -29,16 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-e2e_gitserver "$tmp" || bail "the SSH Git server did not start"
-FLUX_REPO=$tmp/flux.git
-git init -q --bare -b main "$FLUX_REPO" || bail "cannot create the Flux repo"
-"$APP_PLATFORM_BIN" age keygen -o "$tmp/cluster.agekey" 2>/dev/null || bail "age keygen failed"
-CLUSTER_RCP=$("$APP_PLATFORM_BIN" age keygen -y "$tmp/cluster.agekey")
-kubectl apply --server-side -f "$SRCDIR/deploy/crd.yaml" -f "$SRCDIR/deploy/clusterroles.yaml" >/dev/null &&
-  kubectl wait --for=condition=Established crd/appplatformregistrations.labrats.work --timeout=60s >/dev/null &&
-  kubectl create namespace "$OPNS" >/dev/null &&
-  kubectl -n "$OPNS" create secret generic forge-known-hosts --from-file=known_hosts="$GIT_KNOWN_HOSTS" >/dev/null ||
-  bail "cannot install the platform"
+e2e_platform
 start_operator || bail "the operator did not start"
 cat <<EOF | kubectl apply -f - >/dev/null
 apiVersion: labrats.work/v1alpha1

@@ -69,7 +69,7 @@ testenv_start() {
   for ((i = 0; i < 1000; i++)); do
     [ -r "/proc/$pid/cmdline" ] || break
     tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir/" && break
-    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || break
+    ! testenv_zombie "$pid" || break
     sleep 0.01
   done
 }
@@ -82,8 +82,11 @@ testenv_alive() {
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$2/" || return 1
   # A zombie (exited, not yet reaped) counts as gone.
-  [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]
+  ! testenv_zombie "$pid"
 }
+
+# testenv_zombie PID: true when PID has exited but is not reaped yet.
+testenv_zombie() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
 
 # testenv_stop NAME DIR: SIGTERM the process, wait up to 15 s, then SIGKILL; remove DIR/NAME.pid.
 testenv_stop() {
