@@ -3,7 +3,7 @@
  * each client is checked with ap_oidc_spec_parse, given a secret by ap_oidc_generate_secret, hashed with
  * ap_pbkdf2_sha512_hash at the operator's iteration count and rendered by ap_render_authelia_clients.
  * Usage: render-clients BASE_DOMAIN OUT_CLIENTS_YML OUT_SECRETS_TSV SPEC...
- *   SPEC = app/client_id/hostname[/key=value...] (keys: callbackPath, clientName, authorizationPolicy,
+ *   SPEC = app,client_id,hostname[,key=value...] (keys: callbackPath, clientName, authorizationPolicy,
  *   tokenEndpointAuthMethod), given sorted by client_id. OUT_SECRETS_TSV gets "client_id<TAB>secret"
  *   lines (mode 0600): test secrets for a throwaway Authelia, never real ones. */
 #include <errno.h>
@@ -29,30 +29,24 @@ static int put(json_t *data, const char *key, const char *val)
         return json_object_set_new(data, key, json_string(b.data)) == 0 ? 0 : -ENOMEM;
 }
 
-/* app/client_id/hostname[/k=v...] -> the Secret's data object (base64 values). */
+/* app,client_id,hostname[,k=v...] -> the Secret's data object (base64 values). */
 static int parse_arg(char *arg, const char **ret_app, const char **ret_id, json_t **ret_data)
 {
         char *save = NULL;
-        const char *app = strtok_r(arg, "/", &save), *id = strtok_r(NULL, "/", &save);
-        const char *host = strtok_r(NULL, "/", &save);
+        const char *app = strtok_r(arg, ",", &save), *id = strtok_r(NULL, ",", &save);
+        const char *host = strtok_r(NULL, ",", &save);
         if (!app || !id || !host)
                 return -EINVAL;
         json_t *data = json_object();
         int r = data ? put(data, AP_OIDC_KEY_HOSTNAME, host) : -ENOMEM;
-        for (char *kv; r == 0 && (kv = strtok_r(NULL, "/", &save));) {
+        for (char *kv; r == 0 && (kv = strtok_r(NULL, ",", &save));) {
                 char *eq = strchr(kv, '=');
                 if (!eq) {
                         r = -EINVAL;
                         break;
                 }
                 *eq = '\0';
-                /* a callback path is absolute: its leading '/' was eaten as a separator */
-                if (strcmp(kv, AP_OIDC_KEY_CALLBACK) == 0) {
-                        char path[AP_OIDC_CALLBACK_MAX + 2];
-                        snprintf(path, sizeof(path), "/%s", eq + 1);
-                        r = put(data, kv, path);
-                } else
-                        r = put(data, kv, eq + 1);
+                r = put(data, kv, eq + 1);
         }
         if (r < 0) {
                 json_decref(data);
@@ -80,7 +74,7 @@ int main(int argc, char **argv)
 {
         if (argc < 5 || argc - 4 > MAX_CLIENTS) {
                 fprintf(stderr, "usage: render-clients BASE_DOMAIN OUT_CLIENTS_YML OUT_SECRETS_TSV "
-                                "app/client_id/hostname[/key=value...]...\n");
+                                "app,client_id,hostname[,key=value...]...\n");
                 return 2;
         }
         size_t n = (size_t)argc - 4;
