@@ -130,6 +130,14 @@ for (const c of clients) {
   ok(ui.status === 200 && ui.json?.groups?.includes('platform-admins'), `${c.id}: userinfo answers with the groups`, ui.text);
 }
 {
+  // the dashboard's default scopes (with offline_access) against a rendered client
+  const q = new URLSearchParams({ response_type: 'code', client_id: 'platform-dashboard', redirect_uri: `https://dash.platform.${domain}/auth/callback`,
+    scope: 'openid profile email groups offline_access', state: b64u(crypto.randomBytes(16)), code_challenge: b64u(crypto.randomBytes(32)), code_challenge_method: 'S256' });
+  const r = await req(new Jar(), `${disc.authorization_endpoint}?${q}`);
+  const l = new URL(r.headers.get('location') || 'x:', issuer);
+  ok(l.searchParams.get('error') === 'invalid_scope', 'offline_access asked of a rendered client: invalid_scope, before any login', `${r.status} ${l}`);
+}
+{
   // a client that only another configuration file lists: lost, since the clients list of the last file wins
   const q = new URLSearchParams({ response_type: 'code', client_id: 'only-in-another-file', redirect_uri: `https://x.${domain}/cb`, scope: 'openid', state: b64u(crypto.randomBytes(16)) });
   const r = await req(new Jar(), `${disc.authorization_endpoint}?${q}`);
