@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/log.h"
 
 struct ap_kube_controller {
         char *name;
@@ -122,7 +123,9 @@ static void *worker(void *arg)
                 struct ap_kube_reconcile_result res = {0};
                 int64_t t0 = ap_mono_ns();
                 int r = c->reconcile(c->userdata, key, &res);
-                ap_kube_metric_observe(c->m_time, (double)(ap_mono_ns() - t0) / 1e9);
+                double took = (double)(ap_mono_ns() - t0) / 1e9;
+                ap_kube_metric_observe(c->m_time, took);
+                ap_debug("%s: reconciled '%s' in %.1f ms (%d)", c->name, key, took * 1e3, r);
                 if (atomic_load(&c->cancel)) {
                         /* cut short by a stop: not a failure of the object, run it again next time */
                         int a = ap_kube_workqueue_add(c->queue, key);

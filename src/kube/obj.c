@@ -47,6 +47,11 @@ const char *ap_kube_obj_annotation(const json_t *obj, const char *key)
         return json_string_value(json_object_get(a, key));
 }
 
+bool ap_kube_obj_same(const json_t *a, const json_t *b)
+{
+        return (!a && !b) || json_equal((json_t *)a, (json_t *)b);
+}
+
 long long ap_kube_obj_generation(const json_t *obj)
 {
         return (long long)json_integer_value(json_object_get(json_object_get(obj, "metadata"), "generation"));

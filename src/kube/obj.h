@@ -15,6 +15,9 @@ const char *ap_kube_obj_resource_version(const json_t *obj);
 const char *ap_kube_obj_uid(const json_t *obj);
 const char *ap_kube_obj_label(const json_t *obj, const char *key);
 const char *ap_kube_obj_annotation(const json_t *obj, const char *key);
+/* Whether two values are equal, where two absent (NULL) values are equal too (json_equal says they
+ * differ). */
+bool ap_kube_obj_same(const json_t *a, const json_t *b);
 /* metadata.generation, 0 when absent. */
 long long ap_kube_obj_generation(const json_t *obj);
 /* Append "namespace/name", or "name" for cluster-scoped objects, to out: the cache and workqueue key.

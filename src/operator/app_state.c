@@ -16,9 +16,11 @@ struct op_app *op_app_get(struct ap_operator *op, const char *app)
                         snprintf(a->app, sizeof(a->app), "%s", app);
                         pthread_mutex_init(&a->work_lock, NULL);
                         pthread_mutex_init(&a->lock, NULL);
+                        pthread_mutex_init(&a->status_lock, NULL);
                         if (ap_keymap_put(&op->apps, a->app, a, NULL) < 0) {
                                 pthread_mutex_destroy(&a->work_lock);
                                 pthread_mutex_destroy(&a->lock);
+                                pthread_mutex_destroy(&a->status_lock);
                                 free(a);
                                 a = NULL;
                         }
@@ -51,6 +53,7 @@ static void app_free(void *v)
         op_memo_clear(a);
         pthread_mutex_destroy(&a->work_lock);
         pthread_mutex_destroy(&a->lock);
+        pthread_mutex_destroy(&a->status_lock);
         free(a);
 }
 

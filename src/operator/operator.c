@@ -260,11 +260,25 @@ static void reg_add_delete(void *userdata, json_t *obj)
 
 static void reg_update(void *userdata, json_t *old_obj, json_t *new_obj)
 {
-        reg_event(userdata, new_obj);
+        struct ap_operator *op = userdata;
         const json_t *om = json_object_get(old_obj, "metadata"), *nm = json_object_get(new_obj, "metadata");
+        static const char *const meta[] = {"generation", "deletionTimestamp", "finalizers", "labels",
+                                           "annotations"};
+        bool status_only =
+            ap_kube_obj_same(json_object_get(old_obj, "spec"), json_object_get(new_obj, "spec"));
+        for (size_t i = 0; status_only && i < AP_ARRAY_SIZE(meta); i++)
+                status_only = ap_kube_obj_same(json_object_get(om, meta[i]), json_object_get(nm, meta[i]));
+        if (status_only) {
+                /* our own status writes come back: only check that FluxReady still says what Flux says */
+                if (ap_kube_obj_name(new_obj))
+                        queue(op->fst_q, ap_kube_obj_name(new_obj), 0);
+                return;
+        }
+        reg_event(userdata, new_obj);
         if (ap_kube_obj_name(new_obj) &&
-            (!json_equal(json_object_get(old_obj, "spec"), json_object_get(new_obj, "spec")) ||
-             !json_equal(json_object_get(om, "deletionTimestamp"), json_object_get(nm, "deletionTimestamp"))))
+            (!ap_kube_obj_same(json_object_get(old_obj, "spec"), json_object_get(new_obj, "spec")) ||
+             !ap_kube_obj_same(json_object_get(om, "deletionTimestamp"),
+                               json_object_get(nm, "deletionTimestamp"))))
                 reg_oidc(userdata, ap_kube_obj_name(new_obj));
 }
 
@@ -282,14 +296,14 @@ static void intent_update(void *userdata, json_t *old_obj, json_t *new_obj)
         const json_t *od = json_object_get(old_obj, "data"), *nd = json_object_get(new_obj, "data");
         const json_t *om = json_object_get(old_obj, "metadata"), *nm = json_object_get(new_obj, "metadata");
         static const char *const keys[] = {AP_ANN_TARGET_NS, AP_ANN_TARGET_NAME, AP_ANN_DELETE};
-        bool same =
-            json_equal((json_t *)od, (json_t *)nd) &&
-            json_equal(json_object_get(om, "deletionTimestamp"), json_object_get(nm, "deletionTimestamp")) &&
-            json_equal(json_object_get(old_obj, "type"), json_object_get(new_obj, "type")) &&
-            json_equal(json_object_get(om, "labels"), json_object_get(nm, "labels"));
+        bool same = ap_kube_obj_same(od, nd) &&
+                    ap_kube_obj_same(json_object_get(om, "deletionTimestamp"),
+                                     json_object_get(nm, "deletionTimestamp")) &&
+                    ap_kube_obj_same(json_object_get(old_obj, "type"), json_object_get(new_obj, "type")) &&
+                    ap_kube_obj_same(json_object_get(om, "labels"), json_object_get(nm, "labels"));
         for (size_t i = 0; same && i < AP_ARRAY_SIZE(keys); i++)
-                same = json_equal(json_object_get(json_object_get(om, "annotations"), keys[i]),
-                                  json_object_get(json_object_get(nm, "annotations"), keys[i]));
+                same = ap_kube_obj_same(json_object_get(json_object_get(om, "annotations"), keys[i]),
+                                        json_object_get(json_object_get(nm, "annotations"), keys[i]));
         /* finalizer changes are ours (added with Committed) or a resync restores them */
         if (!same)
                 intent_event(userdata, new_obj);
@@ -324,14 +338,14 @@ static void oidc_update(void *userdata, json_t *old_obj, json_t *new_obj)
         /* our own status writes come back as updates: only what the passes read matters */
         const json_t *om = json_object_get(old_obj, "metadata"), *nm = json_object_get(new_obj, "metadata");
         static const char *const keys[] = {AP_ANN_TARGET_NS, AP_ANN_TARGET_NAME, AP_ANN_DELETE};
-        bool same =
-            json_equal(json_object_get(old_obj, "data"), json_object_get(new_obj, "data")) &&
-            json_equal(json_object_get(om, "deletionTimestamp"), json_object_get(nm, "deletionTimestamp")) &&
-            json_equal(json_object_get(om, "labels"), json_object_get(nm, "labels")) &&
-            json_equal(json_object_get(om, "finalizers"), json_object_get(nm, "finalizers"));
+        bool same = ap_kube_obj_same(json_object_get(old_obj, "data"), json_object_get(new_obj, "data")) &&
+                    ap_kube_obj_same(json_object_get(om, "deletionTimestamp"),
+                                     json_object_get(nm, "deletionTimestamp")) &&
+                    ap_kube_obj_same(json_object_get(om, "labels"), json_object_get(nm, "labels")) &&
+                    ap_kube_obj_same(json_object_get(om, "finalizers"), json_object_get(nm, "finalizers"));
         for (size_t i = 0; same && i < AP_ARRAY_SIZE(keys); i++)
-                same = json_equal(json_object_get(json_object_get(om, "annotations"), keys[i]),
-                                  json_object_get(json_object_get(nm, "annotations"), keys[i]));
+                same = ap_kube_obj_same(json_object_get(json_object_get(om, "annotations"), keys[i]),
+                                        json_object_get(json_object_get(nm, "annotations"), keys[i]));
         if (!same)
                 oidc_changed(userdata, old_obj, new_obj, false);
 }
@@ -367,6 +381,50 @@ static void flux_event(void *userdata, json_t *obj)
         }
 }
 
+/* The namespaces (sorted, unique) of a Kustomization's inventory entries ("<ns>_<name>_<group>_<kind>");
+ * NULL when out of memory. */
+static int cmp_ns(const void *a, const void *b)
+{
+        const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+        size_t nx = strcspn(x, "_"), ny = strcspn(y, "_");
+        int c = strncmp(x, y, nx < ny ? nx : ny);
+        return c ? c : (nx > ny) - (nx < ny);
+}
+
+static const char **inventory_namespaces(const json_t *status, size_t *ret_n)
+{
+        const json_t *entries = json_object_get(json_object_get(status, "inventory"), "entries");
+        size_t n = 0, total = json_array_size(entries);
+        const char **v = malloc((total + 1) * sizeof(*v));
+        if (!v)
+                return NULL;
+        for (size_t i = 0; i < total; i++) {
+                const char *id = json_string_value(json_object_get(json_array_get(entries, i), "id"));
+                if (id && strchr(id, '_') && id[0] != '_')
+                        v[n++] = id; /* cluster-scoped objects ("_name_...") hold no namespace */
+        }
+        qsort(v, n, sizeof(*v), cmp_ns);
+        size_t u = 0;
+        for (size_t i = 0; i < n; i++)
+                if (u == 0 || cmp_ns(&v[u - 1], &v[i]) != 0)
+                        v[u++] = v[i];
+        *ret_n = u;
+        return v;
+}
+
+/* Whether the set of namespaces Flux applied objects into changed ('<app>-flux' stays bound there). */
+static bool inventory_namespaces_changed(const json_t *os, const json_t *ns)
+{
+        size_t no = 0, nn = 0;
+        const char **a = inventory_namespaces(os, &no), **b = inventory_namespaces(ns, &nn);
+        bool changed = !a || !b || no != nn;
+        for (size_t i = 0; !changed && i < no; i++)
+                changed = cmp_ns(&a[i], &b[i]) != 0;
+        free(a);
+        free(b);
+        return changed;
+}
+
 static void flux_update(void *userdata, json_t *old_obj, json_t *new_obj)
 {
         struct ap_operator *op = userdata;
@@ -374,12 +432,14 @@ static void flux_update(void *userdata, json_t *old_obj, json_t *new_obj)
         if (!app)
                 return;
         const json_t *os = json_object_get(old_obj, "status"), *ns = json_object_get(new_obj, "status");
-        if (!json_equal(json_object_get(os, "conditions"), json_object_get(ns, "conditions")) ||
-            !json_equal(json_object_get(json_object_get(os, "inventory"), "entries"),
-                        json_object_get(json_object_get(ns, "inventory"), "entries")))
+        /* Flux's status changes with every revision: it is only the registration's FluxReady (a pass
+         * without the app's work_lock); a new namespace in the inventory changes the RBAC */
+        if (inventory_namespaces_changed(os, ns))
                 queue(op->reg_q, app, 0);
+        else if (!ap_kube_obj_same(os, ns)) /* conditions, observedGeneration, lastAppliedRevision */
+                queue(op->fst_q, app, 0);
         const json_t *rev = json_object_get(json_object_get(ns, "artifact"), "revision");
-        if (!json_equal(json_object_get(json_object_get(os, "artifact"), "revision"), rev)) {
+        if (!ap_kube_obj_same(json_object_get(json_object_get(os, "artifact"), "revision"), rev)) {
                 /* a revision we pushed ourselves ("main@sha1:<ours>") is already in the cache; any other
                  * (a hand edit, another writer) is fetched before the next pass */
                 if (!revision_is_ours(op, app, json_string_value(rev)))
@@ -591,13 +651,16 @@ static int setup(struct ap_operator *op, const char *identity, struct ap_error *
         if ((r = add_controller(op, "appplatformregistration", op_registration_reconcile, &op->reg_ctl,
                                 err)) < 0 ||
             (r = add_controller(op, "managedsecret", op_secrets_reconcile, &op->sec_ctl, err)) < 0 ||
-            (r = add_controller(op, "oidcclient", op_oidc_reconcile, &op->oidc_ctl, err)) < 0)
+            (r = add_controller(op, "oidcclient", op_oidc_reconcile, &op->oidc_ctl, err)) < 0 ||
+            (r = add_controller(op, "registrationflux", op_registration_flux_reconcile, &op->fst_ctl, err)) <
+                0)
                 return r;
         if ((r = open_flux_repo(op, err)) < 0) /* after the controllers: it stops on their cancel flag */
                 return r;
         op->reg_q = ap_kube_controller_queue(op->reg_ctl);
         op->sec_q = ap_kube_controller_queue(op->sec_ctl);
         op->oidc_q = ap_kube_controller_queue(op->oidc_ctl);
+        op->fst_q = ap_kube_controller_queue(op->fst_ctl);
         if (!(op->oidc_state = op_oidc_state_new()) ||
             ap_kube_workqueue_add(op->oidc_q, OP_OIDC_AUTHELIA_KEY) < 0)
                 return ap_error_set(err, -ENOMEM, "out of memory");

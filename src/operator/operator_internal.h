@@ -49,7 +49,9 @@ struct op_creds {
 };
 
 /* One app's runtime state. work_lock serialises the registration and managed-secret reconciles of the
- * app (they share the platform repo, the key and the namespace list); lock guards the fields. */
+ * app (they share the platform repo, the key and the namespace list); lock guards the fields;
+ * status_lock orders the writes of the registration's status by its two passes (the full one under
+ * work_lock and the Flux-status one, which never takes work_lock). */
 /* A path whose committed file is known to hold exactly its rendering (match_memo.c). */
 struct op_memo_entry {
         char *path;
@@ -60,6 +62,7 @@ struct op_app {
         char app[AP_NAME_BUF];
         pthread_mutex_t work_lock;
         pthread_mutex_t lock;
+        pthread_mutex_t status_lock;      /* serialises the registration's status writes (registration.c) */
         bool ready;                       /* key and repository are known: secrets can be committed */
         struct ap_age_identity *identity; /* the app's age key (owned) */
         struct ap_age_recipient *rcp;     /* its recipient (owned) */
@@ -90,8 +93,8 @@ struct ap_operator {
         struct ap_kube_informer *gitrepos; /* the platform GitRepositories (optional: Flux may be missing) */
         struct ap_kube_informer *kustomizations;
         struct ap_kube_informer *oidc; /* Secrets labelled labrats.work/oidc-client, by namespace */
-        struct ap_kube_controller *reg_ctl, *sec_ctl, *oidc_ctl;
-        struct ap_kube_workqueue *reg_q, *sec_q, *oidc_q;
+        struct ap_kube_controller *reg_ctl, *sec_ctl, *oidc_ctl, *fst_ctl;
+        struct ap_kube_workqueue *reg_q, *sec_q, *oidc_q, *fst_q; /* fst: Flux status of registrations */
         struct op_oidc_state *oidc_state; /* what Authelia was last given (oidc_authelia.c) */
 
         struct op_creds creds;
@@ -195,6 +198,10 @@ bool op_condition_true(const json_t *obj, const char *type);
 
 /* ---- registration.c / managed_secret.c ---- */
 int op_registration_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
+/* The registration's FluxReady (and Ready) conditions from Flux's status alone, without the app's
+ * work_lock, so Flux's status updates after each push never queue behind or in front of secrets; a
+ * registration whose last full pass did not end Ready for its generation gets a full pass instead. */
+int op_registration_flux_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
 int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
 /* Key rotation (the caller, the registration pass, holds a->work_lock): re-encrypt every file of the app
  * to new_rcp in ONE commit together with the new .sops.yaml; *ret_sha gets the commit (or the tip when

@@ -50,6 +50,7 @@ struct reg {
         char rot_commit[41]; /* the platform-repo commit that re-encrypted everything */
         char key_rv[64];     /* resourceVersion of the key Secret */
         bool requeue_soon;   /* a rotation step is due: reconcile again shortly */
+        bool flux_checked;   /* C_FLUX comes from Flux's status: re-read it when the status is written */
         char *status_repo_url;
 };
 
@@ -78,6 +79,9 @@ int reg_update_key_secret(struct reg *g, const struct ap_buf *keyfile, json_t *a
 int reg_step_repo(struct reg *g); /* C_REPO: repository, deploy key on the forge, .sops.yaml, README */
 /* reg_flux.c */
 int reg_step_flux(struct reg *g); /* C_FLUX: Flux repo entries, Flux objects, Flux's own status */
+/* C_FLUX from Flux's own status of the platform GitRepository and Kustomization (the informers' caches;
+ * no API call); replaces what C_FLUX held and sets flux_checked. */
+void reg_flux_status(struct reg *g);
 /* reg_rbac.c */
 int reg_step_rbac(struct reg *g); /* C_RBAC: access and secret-reader bindings, stale ones removed */
 /* The namespaces a '<app>-flux' RoleBinding is needed in (sorted, owned strings in *ret). */

@@ -229,8 +229,10 @@ static int apply_objects(struct reg *g, char **flux_ns, size_t n_flux_ns, struct
 }
 
 /* FluxReady from the Ready conditions Flux wrote on the two objects. */
-static void flux_status(struct reg *g)
+void reg_flux_status(struct reg *g)
 {
+        memset(&g->conds[C_FLUX], 0, sizeof(g->conds[C_FLUX]));
+        g->flux_checked = true;
         if (op_flux_missing(g->op)) {
                 reg_cond(
                     g, C_FLUX, false, "FluxNotInstalled",
@@ -292,13 +294,13 @@ int reg_step_flux(struct reg *g)
         r = apply_objects(g, flux_ns, n_flux_ns, &err);
         op_strv_free(flux_ns, n_flux_ns);
         if (r == AP_KUBE_E_NOT_FOUND) {
-                flux_status(g);
+                reg_flux_status(g);
                 g->failed =
                     g->failed || !g->conds[C_FLUX].set || strcmp(g->conds[C_FLUX].status, "True") != 0;
                 return r;
         }
         if (r < 0)
                 return reg_fail(g, C_FLUX, "FluxApplyFailed", &err, "cannot apply the Flux objects");
-        flux_status(g);
+        reg_flux_status(g);
         return 0;
 }

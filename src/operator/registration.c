@@ -221,10 +221,9 @@ static int step_namespaces(struct reg *g)
 }
 
 /* Build the status object of this pass from the conditions; *ret_changed says whether it differs from
- * the cached one. Events for every condition whose status changed. */
-static json_t *build_status(struct reg *g, bool *ret_changed)
+ * old (the cached status). Events for every condition whose status changed. */
+static json_t *build_status(struct reg *g, const json_t *old, bool *ret_changed)
 {
-        const json_t *old = json_object_get(g->obj, "status");
         json_t *conds = json_deep_copy(json_object_get(old, "conditions"));
         if (!conds)
                 conds = json_array();
@@ -289,20 +288,22 @@ static json_t *build_status(struct reg *g, bool *ret_changed)
         pthread_mutex_lock(&g->app->lock);
         if (g->app->recipient[0])
                 json_object_set_new(st, "agePublicKey", json_string(g->app->recipient));
+        else if (json_string_value(json_object_get(old, "agePublicKey"))) /* not loaded by this process yet */
+                json_object_set(st, "agePublicKey", json_object_get(old, "agePublicKey"));
         pthread_mutex_unlock(&g->app->lock);
         static const char *const fields[] = {"observedGeneration", "platformNamespace", "repositoryURL",
                                              "agePublicKey"};
         for (size_t i = 0; i < AP_ARRAY_SIZE(fields); i++)
-                if (!json_equal(json_object_get(st, fields[i]), json_object_get(old, fields[i])))
+                if (!ap_kube_obj_same(json_object_get(st, fields[i]), json_object_get(old, fields[i])))
                         changed = true;
         *ret_changed = changed;
         return st;
 }
 
-static int write_status(struct reg *g, struct ap_error *err)
+static int patch_status(struct reg *g, const json_t *old, struct ap_error *err)
 {
         bool changed = false;
-        json_t *st = build_status(g, &changed);
+        json_t *st = build_status(g, old, &changed);
         if (!st)
                 return ap_error_set(err, -ENOMEM, "out of memory");
         int r = 0;
@@ -317,6 +318,21 @@ static int write_status(struct reg *g, struct ap_error *err)
         } else {
                 json_decref(st);
         }
+        return r;
+}
+
+/* The status of a pass, written over the freshest cached status with Flux's status as of now (not as of
+ * the pass's start): under status_lock, so the Flux-status pass and the full pass never write older news
+ * over newer. */
+static int write_status(struct reg *g, struct ap_error *err)
+{
+        pthread_mutex_lock(&g->app->status_lock);
+        if (g->flux_checked)
+                reg_flux_status(g);
+        json_t *cur = ap_kube_informer_get(g->op->regs, g->n.app);
+        int r = patch_status(g, json_object_get(cur ? cur : g->obj, "status"), err);
+        json_decref(cur);
+        pthread_mutex_unlock(&g->app->status_lock);
         return r;
 }
 
@@ -436,4 +452,65 @@ int op_registration_reconcile(void *userdata, const char *key, struct ap_kube_re
                 return -EAGAIN; /* retried with backoff */
         res->requeue_after_ms = g.requeue_soon ? 1000 : op->cfg->resync_ms;
         return 0;
+}
+
+/* Take the conditions other than FluxReady from the status of the last full pass; false unless that
+ * pass observed this generation and found all of them True (then only a full pass can tell). */
+static bool settled_conditions(struct reg *g)
+{
+        const json_t *st = json_object_get(g->obj, "status");
+        const json_t *og = json_object_get(st, "observedGeneration");
+        if (!json_is_integer(og) || json_integer_value(og) != g->generation)
+                return false;
+        const json_t *conds = json_object_get(st, "conditions");
+        for (int c = 0; c < C_COUNT; c++) {
+                if (c == C_FLUX)
+                        continue;
+                const json_t *cond = ap_kube_condition_find(conds, cond_types[c]);
+                const char *s = json_string_value(json_object_get(cond, "status"));
+                if (!s || strcmp(s, "True") != 0)
+                        return false;
+                struct reg_cond_state *cs = &g->conds[c];
+                cs->set = true;
+                cs->status = "True";
+                const char *reason = json_string_value(json_object_get(cond, "reason"));
+                const char *message = json_string_value(json_object_get(cond, "message"));
+                snprintf(cs->reason, sizeof(cs->reason), "%s", reason ? reason : "");
+                snprintf(cs->message, sizeof(cs->message), "%s", message ? message : "");
+        }
+        return true;
+}
+
+int op_registration_flux_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res)
+{
+        (void)res;
+        struct ap_operator *op = userdata;
+        struct op_app *app = op_app_get(op, key);
+        if (!app)
+                return -ENOMEM;
+        pthread_mutex_lock(&app->status_lock);
+        json_t *obj = ap_kube_informer_get(op->regs, key);
+        if (!obj) {
+                pthread_mutex_unlock(&app->status_lock);
+                return 0;
+        }
+        struct reg g;
+        reg_init(&g, op, obj);
+        g.app = app;
+        struct ap_error err = AP_ERROR_INIT;
+        int r = ap_app_names_init(&g.n, key, &err);
+        if (r < 0) {
+                r = 0; /* the full pass says why */
+        } else if (json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp") ||
+                   !settled_conditions(&g)) {
+                r = ap_kube_workqueue_add(op->reg_q, key); /* not a settled platform: the full pass decides */
+        } else {
+                reg_flux_status(&g);
+                if ((r = patch_status(&g, json_object_get(obj, "status"), &err)) < 0)
+                        ap_log(AP_LOG_WARN, "registration '%s': cannot write the status: %s", key,
+                               ap_error_message(&err));
+        }
+        pthread_mutex_unlock(&app->status_lock);
+        reg_release(&g);
+        return r < 0 ? -EAGAIN : 0;
 }
