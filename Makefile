@@ -1,10 +1,12 @@
 # Thin wrapper over Meson/Ninja. `make` builds build/app-platform; `make test` is the whole suite (the
 # same command .ci/run runs); `make check` the unit tests alone (seconds, no peers or control plane);
 # `make demo` runs the local demonstration; `make image` writes the container image
-# build/app-platform-<version>.oci.tar (+ .digest) with tools/image/build (no Docker engine needed).
+# build/app-platform-<version>.oci.tar (+ .digest) with tools/image/build (no Docker engine needed);
+# `make release` the image and the install bundle build/install.yaml that pins it by digest
+# (tools/image/release).
 BUILD ?= build
 
-.PHONY: all test demo demo-stop check bench fuzz format clean deps image
+.PHONY: all test demo demo-stop check bench fuzz format clean deps image release
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
@@ -16,6 +18,9 @@ deps:
 
 image:
 	tools/image/build
+
+release:
+	tools/image/release
 
 test:
 	tools/ci/test

@@ -22,13 +22,7 @@ cleanup() {
   stop_operator
   KUBECONFIG=$P2/kubeconfig "$SRCDIR/tools/testenv/down" "$P2" >/dev/null 2>&1
   export KUBECONFIG=$P1_KUBECONFIG
-  kubectl patch apr "$D" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-  kubectl delete apr "$D" --wait=false >/dev/null 2>&1
-  kubectl delete kustomization,gitrepository --all -n "$D-platform" --wait=true --timeout=30s >/dev/null 2>&1
-  for s in $(kubectl get secret -n "$D-platform" -l labrats.work/managed-secret=true -o name 2>/dev/null); do
-    kubectl patch -n "$D-platform" "$s" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-  done
-  kubectl delete namespace "$D-platform" "$D-dev" "$D-prod" "$OPNS" --wait=false >/dev/null 2>&1
+  e2e_cleanup "$D"
   "$GITSERVER" stop "$tmp/srv" >/dev/null 2>&1
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }

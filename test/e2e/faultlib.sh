@@ -26,19 +26,7 @@ fault_register() {
 }
 
 # fault_cleanup APP...: what the tests leave on a shared control plane, removed without the operator.
-fault_cleanup() {
-  local app s
-  for app in "$@"; do
-    kubectl patch apr "$app" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-    kubectl delete apr "$app" --wait=false >/dev/null 2>&1
-    kubectl delete kustomization,gitrepository --all -n "$app-platform" --wait=true --timeout=30s >/dev/null 2>&1
-    for s in $(kubectl get secret -n "$app-platform" -l labrats.work/managed-secret=true -o name 2>/dev/null); do
-      kubectl patch -n "$app-platform" "$s" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-    done
-    kubectl delete namespace "$app-platform" "$app-dev" "$app-prod" --wait=false >/dev/null 2>&1
-  done
-  kubectl delete namespace "$OPNS" --wait=false >/dev/null 2>&1
-}
+fault_cleanup() { e2e_cleanup "$@"; }
 
 # kill_operator PID: SIGKILL and reap; true when it was still running.
 kill_operator() {

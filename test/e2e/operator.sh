@@ -22,17 +22,7 @@ SEL="e2e.labrats.work/run=$id"
 
 cleanup() {
   stop_operator
-  for app in $A $B; do
-    kubectl patch apr "$app" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-    kubectl delete apr "$app" --wait=false >/dev/null 2>&1
-    kubectl delete kustomization,gitrepository --all -n "$app-platform" --wait=true --timeout=30s >/dev/null 2>&1
-    for s in $(kubectl get secret -n "$app-platform" -l labrats.work/managed-secret=true -o name 2>/dev/null); do
-      kubectl patch -n "$app-platform" "$s" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-    done
-    kubectl delete namespace "$app-platform" "$app-dev" "$app-prod" --wait=false >/dev/null 2>&1
-  done
-  kubectl delete namespace "$OPNS" --wait=false >/dev/null 2>&1
-  kubectl delete clusterrolebinding "app-platform-operator-$OPNS" >/dev/null 2>&1
+  e2e_cleanup "$A" "$B"
   "$GITSERVER" stop "$tmp/srv" >/dev/null 2>&1
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }

@@ -114,6 +114,23 @@ e2e_platform() {
     bail "cannot create the known_hosts Secret"
 }
 
+# e2e_cleanup APP...: what a test leaves on a shared control plane (registrations, Flux objects, managed
+# secrets, the apps' namespaces and $OPNS, the operator's ClusterRoleBinding), removed without the operator.
+e2e_cleanup() {
+  local app s
+  for app in "$@"; do
+    kubectl patch apr "$app" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
+    kubectl delete apr "$app" --wait=false >/dev/null 2>&1
+    kubectl delete kustomization,gitrepository --all -n "$app-platform" --wait=true --timeout=30s >/dev/null 2>&1
+    for s in $(kubectl get secret -n "$app-platform" -l labrats.work/managed-secret=true -o name 2>/dev/null); do
+      kubectl patch -n "$app-platform" "$s" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
+    done
+    kubectl delete namespace "$app-platform" "$app-dev" "$app-prod" --wait=false >/dev/null 2>&1
+  done
+  kubectl delete namespace "$OPNS" --wait=false >/dev/null 2>&1
+  kubectl delete clusterrolebinding "app-platform-operator-$OPNS" --ignore-not-found >/dev/null 2>&1
+}
+
 stop_operator() {
   [ -n "$OP_PID" ] || return 0
   kill -TERM "$OP_PID" 2>/dev/null

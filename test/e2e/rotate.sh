@@ -17,13 +17,7 @@ WATCH_PID=
 cleanup() {
   [ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
   stop_operator
-  kubectl patch apr "$R" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-  kubectl delete apr "$R" --wait=false >/dev/null 2>&1
-  kubectl delete kustomization,gitrepository --all -n "$R-platform" --wait=true --timeout=30s >/dev/null 2>&1
-  for s in $(kubectl get secret -n "$R-platform" -l labrats.work/managed-secret=true -o name 2>/dev/null); do
-    kubectl patch -n "$R-platform" "$s" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
-  done
-  kubectl delete namespace "$R-platform" "$R-dev" "$R-prod" "$OPNS" --wait=false >/dev/null 2>&1
+  e2e_cleanup "$R"
   "$GITSERVER" stop "$tmp/srv" >/dev/null 2>&1
   [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
