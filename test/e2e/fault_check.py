@@ -21,6 +21,9 @@ script to count; exit status 0 when every check passed.
       of its previous version (the apiserver took the change, the operator has not observed it yet):
       that is Pending too, so the check decrypts the named commit and fails only when it holds the
       intent's current data for every target namespace
+  fault_check.py history REPO BASE FOREIGN-PREFIX
+      only the history checks of repo mode, on any repository (the Flux repo): files are compared by
+      blob instead of decrypted content
   fault_check.py delivered STATE SECRETS-DEV.json SECRETS-PROD.json APP
       what Flux applied: each intended (name, namespace) exists decrypted with the intended data, and no
       Secret from the app's platform namespace that is not intended is left (pruned)
@@ -180,6 +183,13 @@ def check_repo(state, intents, repo, key, base, foreign):
                 bad.append(f"{name}: {c[:12]} does not hold its current version for {ns} {why}")
     report(not bad, "each intent's labrats.work/commit is on main and holds its current version", " ".join(bad))
 
+    check_history(repo, base, foreign, d.fingerprint, "secrets/")
+
+
+def check_history(repo, base, foreign, fingerprint, decrypted):
+    """The history BASE..main: no merge, no empty commit, no rewrite of a file under the prefix decrypted
+    to the same content (fingerprint(blob sha)), no two commits with the same change set; commits touching
+    only paths under foreign are counted apart."""
     rng = f"{base}..main" if base else "main"
     merges = git(repo, "rev-list", "--merges", rng).split()
     report(not merges, "no merge commit", " ".join(merges))
@@ -202,11 +212,11 @@ def check_repo(state, intents, repo, key, base, foreign):
         changeset = []
         for line in changed:
             meta, path = line.split("\t", 1)
-            if not path.startswith("secrets/"):
+            if not path.startswith(decrypted):
                 changeset.append((path, meta.split()[3]))
                 continue
             old, new = meta.split()[2], meta.split()[3]
-            fo, fn = d.fingerprint(old), d.fingerprint(new)
+            fo, fn = fingerprint(old), fingerprint(new)
             if fo == fn:
                 noop.append(f"{c[:12]} {path}")
             changeset.append((path, fo, fn))
@@ -271,6 +281,9 @@ def check_delivered(state, dev, prod, app):
 
 def main():
     mode = sys.argv[1]
+    if mode == "history":
+        check_history(sys.argv[2], sys.argv[3], sys.argv[4], lambda sha: sha, "\0")
+        sys.exit(1 if failed else 0)
     state = load_state(sys.argv[2]) if mode != "pending" else {}
     if mode == "settled":
         with open(sys.argv[3]) as f:
