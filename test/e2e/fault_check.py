@@ -15,6 +15,15 @@ script to count; exit status 0 when every check passed.
       BASE..main has no merge commit, no commit whose tree equals its parent's, no commit that rewrites a
       file under secrets/ to the same decrypted content, and no two commits carrying the same change
       set. Commits touching only paths under FOREIGN-PREFIX are another writer's and only counted.
+  fault_check.py pending INTENTS.json NAME REPO KEYFILE
+      one intent changed while the remote is down: it is not reported Committed for its current data.
+      Until the operator's next pass re-marks it, an update still carries committed=true and the commit
+      of its previous version (the apiserver took the change, the operator has not observed it yet):
+      that is Pending too, so the check decrypts the named commit and fails only when it holds the
+      intent's current data for every target namespace
+  fault_check.py history REPO BASE FOREIGN-PREFIX
+      only the history checks of repo mode, on any repository (the Flux repo): files are compared by
+      blob instead of decrypted content
   fault_check.py delivered STATE SECRETS-DEV.json SECRETS-PROD.json APP
       what Flux applied: each intended (name, namespace) exists decrypted with the intended data, and no
       Secret from the app's platform namespace that is not intended is left (pruned)
@@ -174,6 +183,13 @@ def check_repo(state, intents, repo, key, base, foreign):
                 bad.append(f"{name}: {c[:12]} does not hold its current version for {ns} {why}")
     report(not bad, "each intent's labrats.work/commit is on main and holds its current version", " ".join(bad))
 
+    check_history(repo, base, foreign, d.fingerprint, "secrets/")
+
+
+def check_history(repo, base, foreign, fingerprint, decrypted):
+    """The history BASE..main: no merge, no empty commit, no rewrite of a file under the prefix decrypted
+    to the same content (fingerprint(blob sha)), no two commits with the same change set; commits touching
+    only paths under foreign are counted apart."""
     rng = f"{base}..main" if base else "main"
     merges = git(repo, "rev-list", "--merges", rng).split()
     report(not merges, "no merge commit", " ".join(merges))
@@ -196,11 +212,11 @@ def check_repo(state, intents, repo, key, base, foreign):
         changeset = []
         for line in changed:
             meta, path = line.split("\t", 1)
-            if not path.startswith("secrets/"):
+            if not path.startswith(decrypted):
                 changeset.append((path, meta.split()[3]))
                 continue
             old, new = meta.split()[2], meta.split()[3]
-            fo, fn = d.fingerprint(old), d.fingerprint(new)
+            fo, fn = fingerprint(old), fingerprint(new)
             if fo == fn:
                 noop.append(f"{c[:12]} {path}")
             changeset.append((path, fo, fn))
@@ -214,6 +230,34 @@ def check_repo(state, intents, repo, key, base, foreign):
            " ".join(noop))
     report(not dup, "no two commits carry the same change set", " ".join(dup))
     print(f"NOTE|{ours} operator commits in {rng}" + (f", {foreign_n} by the other writer" if foreign else ""))
+
+
+def check_pending(intents, name, repo, key):
+    it = {i["metadata"]["name"]: i for i in intents.get("items", [])}.get(name)
+    if it is None:
+        report(False, f"{name} exists", "the intent is gone")
+        return
+    c = ann(it, "commit") or ""
+    if ann(it, "committed") != "true" or not c:
+        report(True, f"{name} is Pending (committed={ann(it, 'committed')})")
+        return
+    if subprocess.run(["git", "-C", repo, "cat-file", "-e", f"{c}^{{commit}}"], capture_output=True).returncode:
+        report(False, f"{name} is not Committed", f"committed=true names {c[:12]}, which is not in the remote repo")
+        return
+    d = Decryptor(repo, key)
+    targets = sorted(t for t in (ann(it, "target-namespaces") or "").split(",") if t)
+    holds = []
+    for ns in targets:
+        doc, _ = d.at(c, f"secrets/{ns}/{name}.sops.yaml")
+        md = (doc or {}).get("metadata") or {}
+        holds.append(doc is not None and md.get("name") == name and md.get("namespace") == ns
+                     and doc.get("data") == (it.get("data") or {}))
+    if targets and all(holds):
+        report(False, f"{name} is not Committed", f"committed=true, commit {c[:12]} holds its current data "
+               f"for {','.join(targets)} although the remote is down")
+    else:
+        report(True, f"{name} is Pending (committed=true names {c[:12]}, its previous version: not yet "
+               "observed by the operator)")
 
 
 def check_delivered(state, dev, prod, app):
@@ -237,7 +281,10 @@ def check_delivered(state, dev, prod, app):
 
 def main():
     mode = sys.argv[1]
-    state = load_state(sys.argv[2])
+    if mode == "history":
+        check_history(sys.argv[2], sys.argv[3], sys.argv[4], lambda sha: sha, "\0")
+        sys.exit(1 if failed else 0)
+    state = load_state(sys.argv[2]) if mode != "pending" else {}
     if mode == "settled":
         with open(sys.argv[3]) as f:
             p = intents_problems(state, json.load(f))
@@ -250,6 +297,9 @@ def main():
         p = intents_problems(state, intents)
         report(not p, f"every intent ends Committed with its latest data ({len(state)} live)", " ".join(p))
         check_repo(state, intents, sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7] if len(sys.argv) > 7 else "")
+    elif mode == "pending":
+        with open(sys.argv[2]) as f:
+            check_pending(json.load(f), sys.argv[3], sys.argv[4], sys.argv[5])
     elif mode == "delivered":
         with open(sys.argv[3]) as f:
             dev = json.load(f)
