@@ -13,7 +13,10 @@ int ap_dash_api_gitrepositories_create(struct ap_dash *d, struct ap_dash_req *re
         if (body && ap_dash_flux_meta(body, app, resp)) {
                 const char *url = json_string_value(json_object_get(body, "url"));
                 const char *interval = json_string_value(json_object_get(body, "interval"));
-                const char *secret = json_string_value(json_object_get(body, "secretRef"));
+                /* secretRef as Flux writes it ({"name": ...}, the shape the list returns) or a bare name */
+                const json_t *sref = json_object_get(body, "secretRef");
+                const char *secret = json_is_object(sref) ? json_string_value(json_object_get(sref, "name"))
+                                                          : json_string_value(sref);
                 json_t *ref = json_object_get(body, "ref");
                 if (!url ||
                     !(strncmp(url, "ssh://", 6) == 0 || strncmp(url, "https://", 8) == 0 ||
@@ -22,7 +25,8 @@ int ap_dash_api_gitrepositories_create(struct ap_dash *d, struct ap_dash_req *re
                         ap_dash_reply_error(resp, 422, "url must be an ssh://, https:// or http:// Git URL");
                 else if (!ap_dash_flux_interval(interval, resp) || !ap_dash_flux_ref(ref, resp))
                         ;
-                else if (secret && !ap_dash_dns_label(secret, 253))
+                else if ((sref && !json_is_null(sref) && !secret) ||
+                         (secret && !ap_dash_dns_label(secret, 253)))
                         ap_dash_reply_error(resp, 422, "secretRef must name a Secret in the same namespace");
                 else {
                         obj = ap_dash_flux_object(body, "source.toolkit.fluxcd.io/v1", "GitRepository");

@@ -274,7 +274,7 @@ export function App() {
         >
           <span aria-hidden="true">☰</span> Menu
         </button>
-        <a href="/" class="brand">
+        <a href="/" class="brand" aria-label="App Platform: home">
           <Logo />
           <span>App Platform</span>
         </a>

@@ -194,12 +194,17 @@ export function Dialog({
   wide?: boolean;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  // The opener is the element focused when the dialog is first rendered: by the time an effect runs, an
+  // autofocus field inside may already hold the focus.
+  const [opener] = useState(() => document.activeElement as HTMLElement | null);
   useEffect(() => {
     const d = ref.current;
-    const opener = document.activeElement as HTMLElement | null;
     if (d && !d.open) d.showModal();
     return () => {
-      if (opener && document.contains(opener)) opener.focus();
+      // Close first: while the modal dialog is open everything outside it is inert and cannot take focus.
+      if (d && d.open) d.close();
+      if (opener && opener.isConnected && opener !== document.body) opener.focus();
+      else document.getElementById('main')?.focus();
     };
   }, []);
   const id = `dlg-${title.replace(/\W+/g, '-').toLowerCase()}`;
