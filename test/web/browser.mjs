@@ -240,8 +240,8 @@ await step('create a secret: Pending, then Committed and Applied in both targets
   await dlg.getByLabel(`${A}-dev`).check();
   await dlg.getByLabel(`${A}-prod`).check();
   await dlg.getByLabel('Key 1').fill('password');
-  await dlg.getByLabel('Value 1').fill(v1);
-  must((await dlg.getByLabel('Value 1').getAttribute('type')) === 'password', 'the value field is not a password field');
+  await dlg.getByLabel('Value 1', { exact: true }).fill(v1);
+  must((await dlg.getByLabel('Value 1', { exact: true }).getAttribute('type')) === 'password', 'the value field is not a password field');
   await dlg.getByRole('button', { name: 'Create' }).click();
   await dlg.waitFor({ state: 'detached' });
   const c = card(pa, 'db');
@@ -277,11 +277,11 @@ const u1 = newValue('user');
 await step('edit the secret: values are never prefilled; a new key and a new value arrive', async () => {
   await card(pa, 'db').getByRole('button', { name: 'Edit secret db' }).click();
   const dlg = pa.getByRole('dialog', { name: 'Edit secret db' });
-  must((await dlg.getByLabel('Value 1').inputValue()) === '', 'the existing value is prefilled');
-  await dlg.getByLabel('Value 1').fill(v2);
+  must((await dlg.getByLabel('Value 1', { exact: true }).inputValue()) === '', 'the existing value is prefilled');
+  await dlg.getByLabel('Value 1', { exact: true }).fill(v2);
   await dlg.getByRole('button', { name: 'Add key' }).click();
   await dlg.getByLabel('Key 2').fill('username');
-  await dlg.getByLabel('Value 2').fill(u1);
+  await dlg.getByLabel('Value 2', { exact: true }).fill(u1);
   await dlg.getByRole('button', { name: 'Update' }).click();
   await dlg.waitFor({ state: 'detached' });
   await until('the edit to be Applied', async () => {
@@ -327,7 +327,7 @@ await step('a key name holding <script> is refused as you type and rendered as t
   await dlg.getByLabel('Name', { exact: true }).fill('xss');
   await dlg.getByLabel(`${A}-dev`).check();
   await dlg.getByLabel('Key 1').fill(evil);
-  await dlg.getByLabel('Value 1').fill('x');
+  await dlg.getByLabel('Value 1', { exact: true }).fill('x');
   const err = await dlg.locator('#key-1-error, [id$="-error"]').first().textContent();
   must(err.includes(evil), `error text: ${err}`);
   await dlg.getByRole('button', { name: 'Create' }).click();
@@ -414,10 +414,10 @@ await step('create a Kustomization with a postBuild.substitute row; Flux applies
   await dlg.getByLabel('Path').fill('./deploy');
   await dlg.getByLabel('Interval').fill('1m');
   await dlg.getByRole('button', { name: 'Add variable' }).click();
-  await dlg.getByLabel('Variable 1').fill('1BAD');
+  await dlg.getByLabel('Variable 1', { exact: true }).fill('1BAD');
   must((await dlg.locator('.field-error').first().textContent()).includes('do not start with a digit'), 'no variable-name error');
-  await dlg.getByLabel('Variable 1').fill('GREETING');
-  await dlg.getByLabel('Value 1').fill(greeting);
+  await dlg.getByLabel('Variable 1', { exact: true }).fill('GREETING');
+  await dlg.getByLabel('Value 1', { exact: true }).fill(greeting);
   await dlg.getByRole('button', { name: 'Create' }).click();
   await dlg.waitFor({ state: 'detached' });
   await until('the Kustomization to be Ready', async () => (await card(pa, 'app').locator('.badge').allTextContents()).some((t) => t.includes('Ready')));
