@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,10 +11,11 @@
 #include "buf.h"
 #include "json_escape.h"
 
-/* guards the two settings below and serialises writes to stderr */
+/* guards the format and serialises writes to stderr; the level is read without it, so a line below the
+ * level (a debug line on a hot path) costs no lock */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static enum ap_log_format log_format = AP_LOG_TEXT;
-static enum ap_log_level log_level = AP_LOG_INFO;
+static _Atomic int log_level = AP_LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -21,7 +23,7 @@ void ap_log_setup(enum ap_log_format format, enum ap_log_level level)
 {
         pthread_mutex_lock(&log_lock);
         log_format = format;
-        log_level = level;
+        atomic_store(&log_level, (int)level);
         pthread_mutex_unlock(&log_lock);
 }
 
@@ -48,7 +50,7 @@ int ap_log_parse_format(const char *s, enum ap_log_format *ret)
 
 bool ap_log_enabled(enum ap_log_level level)
 {
-        return level >= log_level;
+        return (int)level >= atomic_load(&log_level);
 }
 
 static void log_write(enum ap_log_level level, const char *msg)
@@ -82,15 +84,15 @@ static void log_write(enum ap_log_level level, const char *msg)
 
 void(ap_log)(enum ap_log_level level, const char *fmt, ...)
 {
+        if (!ap_log_enabled(level))
+                return;
         pthread_mutex_lock(&log_lock);
-        if (level >= log_level) {
-                char msg[2048];
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(msg, sizeof(msg), fmt, ap);
-                va_end(ap);
-                log_write(level, msg);
-        }
+        char msg[2048];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        log_write(level, msg);
         pthread_mutex_unlock(&log_lock);
 }
 
