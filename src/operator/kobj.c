@@ -36,6 +36,12 @@ bool op_json_subset(const json_t *want, const json_t *have)
         return json_equal((json_t *)want, (json_t *)have);
 }
 
+size_t op_inventory_ns_len(const char *id)
+{
+        const char *us = id ? strchr(id, '_') : NULL;
+        return us ? (size_t)(us - id) : 0;
+}
+
 static void count_write(struct ap_operator *op)
 {
         ap_kube_metric_inc(op->m_writes);

@@ -376,7 +376,7 @@ static void flux_event(void *userdata, json_t *obj)
 static int cmp_ns(const void *a, const void *b)
 {
         const char *x = *(const char *const *)a, *y = *(const char *const *)b;
-        size_t nx = strcspn(x, "_"), ny = strcspn(y, "_");
+        size_t nx = op_inventory_ns_len(x), ny = op_inventory_ns_len(y);
         int c = strncmp(x, y, nx < ny ? nx : ny);
         return c ? c : (nx > ny) - (nx < ny);
 }
@@ -390,7 +390,7 @@ static const char **inventory_namespaces(const json_t *status, size_t *ret_n)
                 return NULL;
         for (size_t i = 0; i < total; i++) {
                 const char *id = json_string_value(json_object_get(json_array_get(entries, i), "id"));
-                if (id && strchr(id, '_') && id[0] != '_')
+                if (op_inventory_ns_len(id) > 0)
                         v[n++] = id; /* cluster-scoped objects ("_name_...") hold no namespace */
         }
         qsort(v, n, sizeof(*v), cmp_ns);

@@ -142,6 +142,9 @@ void op_strv_free(char **v, size_t n);
 /* True when every field of want is present in have with the same value (objects recursively; arrays
  * element by element, same length): what server-side apply of want would leave unchanged. */
 bool op_json_subset(const json_t *want, const json_t *have);
+/* The length of the namespace in a Flux inventory entry id ("<namespace>_<name>_<group>_<kind>"); 0 for a
+ * cluster-scoped object ("_<name>_...") or an id without '_'. */
+size_t op_inventory_ns_len(const char *id);
 /* Server-side apply obj (field manager app-platform-operator, force) unless the live object already
  * holds it (op_json_subset), so a reconcile with nothing new writes nothing. *ret_written (may be NULL)
  * tells whether a write happened. */

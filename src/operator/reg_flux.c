@@ -83,11 +83,11 @@ int reg_flux_namespaces(struct reg *g, char ***ret, size_t *ret_n)
         size_t pl = strlen(g->n.app);
         for (size_t i = 0; i < json_array_size(entries); i++) {
                 const char *id = json_string_value(json_object_get(json_array_get(entries, i), "id"));
-                const char *us = id ? strchr(id, '_') : NULL;
-                if (!us || (size_t)(us - id) <= pl + 1 || strncmp(id, g->n.app, pl) != 0 || id[pl] != '-')
+                size_t nl = op_inventory_ns_len(id);
+                if (nl <= pl + 1 || strncmp(id, g->n.app, pl) != 0 || id[pl] != '-')
                         continue;
                 char ns[AP_NAME_BUF];
-                snprintf(ns, sizeof(ns), "%.*s", (int)(us - id), id);
+                snprintf(ns, sizeof(ns), "%.*s", (int)nl, id);
                 bool have = strcmp(ns, g->n.platform_ns) == 0;
                 for (size_t j = 0; j < n && !have; j++)
                         have = strcmp(v[j], ns) == 0;
