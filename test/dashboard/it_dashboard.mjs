@@ -21,22 +21,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Jar, login, openEvents, req, seen as seenBodies } from './lib.mjs';
+import { Jar, login, openEvents, req, seen as seenBodies, tap } from './lib.mjs';
 
 const SRC = process.env.SRCDIR || path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const BIN = process.env.APP_PLATFORM_BIN || path.join(SRC, 'build/app-platform');
 const REAL_OPERATOR = process.env.DASH_IT_REAL_OPERATOR === '1';
 
 // ---- TAP ----
-let n = 0, failed = 0;
-const ok = (cond, name, diag) => {
-  n++;
-  if (!cond) failed++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
-  if (!cond && diag !== undefined) console.log(`# ${String(typeof diag === 'string' ? diag : JSON.stringify(diag)).split('\n').join('\n# ')}`);
-  return cond;
-};
-const skip = (name, why) => { n++; console.log(`ok ${n} - ${name} # SKIP ${why}`); };
+const report = tap();
+const { ok, skip } = report;
 const bail = (why) => { console.log(`Bail out! ${why}`); cleanup().finally(() => process.exit(1)); };
 
 if (!process.env.KUBECONFIG) {
@@ -604,12 +597,12 @@ async function main() {
 }
 
 main().then(async () => {
-  console.log(`1..${n}`);
+  console.log(`1..${report.n}`);
   await cleanup();
-  process.exit(failed ? 1 : 0);
+  process.exit(report.failed ? 1 : 0);
 }).catch(async (e) => {
-  console.log(`not ok ${++n} - unexpected error\n# ${String(e.stack).split('\n').join('\n# ')}`);
-  console.log(`1..${n}`);
+  console.log(`not ok ${++report.n} - unexpected error\n# ${String(e.stack).split('\n').join('\n# ')}`);
+  console.log(`1..${report.n}`);
   if (dashStderr.length) console.log(`# dashboard log tail:\n# ${dashStderr.join('').split('\n').slice(-30).join('\n# ')}`);
   await cleanup();
   process.exit(1);

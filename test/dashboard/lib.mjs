@@ -1,10 +1,31 @@
-// lib.mjs - what the dashboard's integration test and benchmark share: a cookie jar, fetch without
+// lib.mjs - what the dashboard's integration test and benchmark share: TAP output, a cookie jar, fetch without
 // following redirects, a real login through the OIDC provider's own pages (authorization, login form,
 // consent, callback), and an SSE client that timestamps each event. Every body and event data seen is
 // appended to `seen`, so a test can scan them all.
 import http from 'node:http';
 
 export const seen = [];
+
+// TAP: t.ok(cond, name, diag) prints one test line (diag as '#' lines when it fails) and returns cond;
+// t.skip(name, why) a skipped one; t.n and t.failed count them for the closing lines.
+export function tap() {
+  const t = {
+    n: 0,
+    failed: 0,
+    ok: (cond, name, diag) => {
+      t.n++;
+      if (!cond) t.failed++;
+      console.log(`${cond ? 'ok' : 'not ok'} ${t.n} - ${name}`);
+      if (!cond && diag !== undefined) console.log(`# ${String(typeof diag === 'string' ? diag : JSON.stringify(diag)).split('\n').join('\n# ')}`);
+      return cond;
+    },
+    skip: (name, why) => {
+      t.n++;
+      console.log(`ok ${t.n} - ${name} # SKIP ${why}`);
+    },
+  };
+  return t;
+}
 
 // ---- HTTP with cookie jars ----
 export class Jar {

@@ -10,20 +10,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { Jar, req } from '../../test/dashboard/lib.mjs';
+import { Jar, req, tap } from '../../test/dashboard/lib.mjs';
 
 const env = process.env;
 const issuer = env.AV_ISSUER, domain = env.AV_DOMAIN, work = env.AV_WORK;
 const secrets = Object.fromEntries(fs.readFileSync(env.AV_SECRETS, 'utf8').trim().split('\n').map((l) => l.split('\t')));
 
-let n = 0, failed = 0;
-const ok = (cond, name, diag) => {
-  n++;
-  if (!cond) failed++;
-  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${name}`);
-  if (!cond && diag !== undefined) console.log(`# ${String(typeof diag === 'string' ? diag : JSON.stringify(diag)).split('\n').join('\n# ')}`);
-  return cond;
-};
+const report = tap();
+const { ok } = report;
 const b64u = (b) => Buffer.from(b).toString('base64url');
 const host = (u) => new URL(u).host;
 const jsonPost = (jar, url, body) => req(jar, url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -234,6 +228,6 @@ for (const [clientID, scopes, what] of [['platform-dashboard', 'openid profile e
   ok(d.c.exitCode === 0, `dashboard (${what}): exits 0 on SIGTERM`, d.c.exitCode);
 }
 
-console.log(`1..${n}`);
-console.log(`# ${n - failed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+console.log(`1..${report.n}`);
+console.log(`# ${report.n - report.failed} passed, ${report.failed} failed`);
+process.exit(report.failed ? 1 : 0);
