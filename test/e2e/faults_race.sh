@@ -63,11 +63,10 @@ other_push() {
   done
   return 1
 }
-# race_hook REPO-DIR NAME: the pre-receive hook; counts the operator's pushes in $tmp/NAME.attempts, and on
-# attempts 1 and 2 of every 3 pushes a commit of the other writer first (logged in $tmp/NAME.raced)
-race_hook() {
-  local repo=$1 name=$2
-  cat >"$repo/hooks/pre-receive" <<EOF
+# hook_head COUNTER: how both hooks start: nothing for a nested push or another writer's, else n = the
+# number of the operator's pushes so far, counted in the file COUNTER
+hook_head() {
+  cat <<EOF
 #!/usr/bin/env bash
 [ -n "\${RACE_NESTED:-}" ] && exit 0
 ours=
@@ -75,8 +74,17 @@ while read -r old new ref; do
   [ "\$(git log -1 --format=%an "\$new" 2>/dev/null)" = app-platform-operator ] && ours=1
 done
 [ -n "\$ours" ] || exit 0
-n=\$((\$(cat '$tmp/$name.attempts' 2>/dev/null || echo 0) + 1))
-echo "\$n" >'$tmp/$name.attempts'
+n=\$((\$(cat '$1' 2>/dev/null || echo 0) + 1))
+echo "\$n" >'$1'
+EOF
+}
+# race_hook REPO-DIR NAME: the pre-receive hook; counts the operator's pushes in $tmp/NAME.attempts, and on
+# attempts 1 and 2 of every 3 pushes a commit of the other writer first (logged in $tmp/NAME.raced)
+race_hook() {
+  local repo=$1 name=$2
+  {
+    hook_head "$tmp/$name.attempts"
+    cat <<EOF
 [ \$((n % 3)) -eq 0 ] && exit 0
 (
   unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_DIR
@@ -86,19 +94,13 @@ echo "\$n" >'$tmp/$name.attempts'
 ) >/dev/null 2>&1
 exit 0
 EOF
+  } >"$repo/hooks/pre-receive"
   # post-receive: right after every other push of the operator that landed, the other writer pushes
   # too (in the background, after the operator heard its push was taken), so the operator's next commit
   # meets a tip it has not fetched (non-fast-forward)
-  cat >"$repo/hooks/post-receive" <<EOF
-#!/usr/bin/env bash
-[ -n "\${RACE_NESTED:-}" ] && exit 0
-ours=
-while read -r old new ref; do
-  [ "\$(git log -1 --format=%an "\$new" 2>/dev/null)" = app-platform-operator ] && ours=1
-done
-[ -n "\$ours" ] || exit 0
-n=\$((\$(cat '$tmp/$name.landed' 2>/dev/null || echo 0) + 1))
-echo "\$n" >'$tmp/$name.landed'
+  {
+    hook_head "$tmp/$name.landed"
+    cat <<EOF
 [ \$((n % 2)) -eq 0 ] || exit 0
 (
   unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_DIR
@@ -109,6 +111,7 @@ echo "\$n" >'$tmp/$name.landed'
 ) </dev/null >/dev/null 2>&1 &
 exit 0
 EOF
+  } >"$repo/hooks/post-receive"
   chmod +x "$repo/hooks/pre-receive" "$repo/hooks/post-receive"
 }
 {
