@@ -315,6 +315,66 @@ int ap_git_repo_read(struct ap_git_repo *r, const char *path, struct ap_buf *out
         return rc;
 }
 
+struct same_args {
+        const char *commit;
+        const char *const *paths;
+        size_t n;
+        bool same;
+};
+
+/* The blob id of path in t into *id; *found false when t has no file there. */
+static void blob_at(git_tree *t, const char *path, git_oid *id, bool *found)
+{
+        git_tree_entry *e = NULL;
+        *found = t && git_tree_entry_bypath(&e, t, path) == 0 && git_tree_entry_type(e) == GIT_OBJECT_BLOB;
+        if (*found)
+                git_oid_cpy(id, git_tree_entry_id(e));
+        git_tree_entry_free(e);
+}
+
+static int same_fn(struct ap_git_repo *r, void *args, int64_t deadline, struct ap_error *err)
+{
+        (void)deadline;
+        struct same_args *a = args;
+        _cleanup_(tree_freep) git_tree *tip = NULL;
+        _cleanup_(tree_freep) git_tree *then = NULL;
+        int rc = tip_tree(r, &tip, err);
+        a->same = false;
+        git_oid id;
+        git_commit *c = NULL;
+        if (rc < 0 || strlen(a->commit) != GIT_OID_HEXSZ || git_oid_fromstr(&id, a->commit) < 0)
+                return rc;
+        if (git_commit_lookup(&c, r->git, &id) < 0 || git_commit_tree(&then, c) < 0) {
+                git_commit_free(c);
+                return 0; /* not in the cache (or not a commit) */
+        }
+        git_commit_free(c);
+        a->same = true;
+        for (size_t i = 0; a->same && i < a->n; i++) {
+                git_oid x, y;
+                bool fx, fy;
+                blob_at(tip, a->paths[i], &x, &fx);
+                blob_at(then, a->paths[i], &y, &fy);
+                a->same = fx == fy && (!fx || git_oid_equal(&x, &y));
+        }
+        return 0;
+}
+
+int ap_git_repo_same_at(struct ap_git_repo *r, const char *commit, const char *const *paths, size_t n,
+                        bool *ret_same, struct ap_error *err)
+{
+        for (size_t i = 0; i < n; i++) {
+                int rc = ap_git_check_path(paths[i], err);
+                if (rc < 0)
+                        return rc;
+        }
+        struct same_args a = {.commit = commit, .paths = paths, .n = n};
+        int rc = ap_git_run_locked(r, NULL, same_fn, &a, err);
+        if (rc >= 0)
+                *ret_same = a.same;
+        return rc;
+}
+
 struct list_ctx {
         size_t prefix_len; /* dir plus its '/' */
         const char *dir;

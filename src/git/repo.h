@@ -114,6 +114,12 @@ int ap_git_repo_sync(struct ap_git_repo *r, struct ap_error *err) _warn_unused_;
 int ap_git_repo_read(struct ap_git_repo *r, const char *path, struct ap_buf *out, bool *ret_found,
                      struct ap_error *err) _warn_unused_;
 
+/* *ret_same: commit (40 hex digits) is in the cache and every one of the n paths has the same content there
+ * as at the cached branch tip (both absent counts as the same). A commit the cache does not hold, or
+ * malformed hex, is not an error: *ret_same = false. */
+int ap_git_repo_same_at(struct ap_git_repo *r, const char *commit, const char *const *paths, size_t n,
+                        bool *ret_same, struct ap_error *err) _warn_unused_;
+
 /* Call fn for every file under dir ("" = the whole tree) at the cached branch tip, in tree order, with
  * its full path. fn returning non-zero stops the walk and is returned. An empty branch or a missing dir
  * lists nothing. When the walk meets a corrupt cache, it starts over on a fresh clone, so fn may see some

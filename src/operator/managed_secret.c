@@ -233,8 +233,39 @@ static int commit(struct sec_pass *s, char sha[41], struct ap_error *err)
         return r;
 }
 
+static void tip_of(struct sec_pass *s, char tip[41]);
+
+/* The commit an intent the pass did not touch names: the one it already names when that commit holds
+ * its files as they are now (no churn), else the tip. Its annotation can be stale: the pass that
+ * committed its current version may have lost the write of its labrats.work/commit. */
+static const char *untouched_commit(struct sec_pass *s, const struct sec_intent *in, const char *sha,
+                                    char tip[41])
+{
+        const char *have = annotation(in->obj, AP_ANN_COMMIT);
+        if (!sha[0] && !tip[0])
+                tip_of(s, tip);
+        const char *now = sha[0] ? sha : tip;
+        if (!have || !*have || strcmp(have, now) == 0)
+                return now[0] || !have ? now : have;
+        struct ap_buf paths[SEC_TARGETS_MAX];
+        const char *pp[SEC_TARGETS_MAX];
+        size_t n = in->n_targets <= SEC_TARGETS_MAX ? in->n_targets : 0;
+        bool same = n > 0, ok = true;
+        for (size_t i = 0; i < n; i++) {
+                ap_buf_init(&paths[i], 4096);
+                ok = ok && ap_render_secret_path(in->targets[i], in->name, &paths[i]) == 0;
+                pp[i] = paths[i].data ? paths[i].data : "";
+        }
+        struct ap_error e = AP_ERROR_INIT;
+        if (!ok || ap_git_repo_same_at(s->a->repo, have, pp, n, &same, &e) < 0)
+                same = false;
+        for (size_t i = 0; i < n; i++)
+                ap_buf_release(&paths[i]);
+        return same || !now[0] ? have : now;
+}
+
 /* After the pass (pushed, or nothing to push): each intent's annotations, finalizers, deletions. */
-static int settle(struct sec_pass *s, const char *sha, const char *tip, struct ap_error *err)
+static int settle(struct sec_pass *s, const char *sha, char tip[41], struct ap_error *err)
 {
         int first = 0;
         for (size_t i = 0; i < s->n_in; i++) {
@@ -266,8 +297,7 @@ static int settle(struct sec_pass *s, const char *sha, const char *tip, struct a
                             json_pack("{s:s, s:s}", AP_ANN_COMMITTED, "false", AP_ANN_LAST_ERROR, in->error),
                             err);
                 } else {
-                        const char *have = annotation(in->obj, AP_ANN_COMMIT);
-                        const char *commit = in->touched ? sha : have && *have ? have : tip;
+                        const char *commit = in->touched ? sha : untouched_commit(s, in, sha, tip);
                         if (in->touched)
                                 op_event(s->op, in->obj, false, "SecretCommitted", "Commit",
                                          "committed to %s in %.12s for %zu namespace%s", s->a->repo_label,
@@ -418,14 +448,7 @@ static int run_pass(struct sec_pass *s, const struct ap_git_change *extra, char 
                         r = commit(s, sha, err);
         }
         if (r == 0) {
-                bool need_tip = false;
-                for (size_t i = 0; i < s->n_in; i++) {
-                        const char *c = annotation(s->in[i].obj, AP_ANN_COMMIT);
-                        need_tip = need_tip || (s->in[i].valid && !s->in[i].deleting && !(c && *c));
-                }
-                if (!sha[0] && need_tip)
-                        tip_of(s, tip); /* the tip holds every unchanged secret's current version */
-                r = settle(s, sha, tip, err);
+                r = settle(s, sha, tip, err); /* the tip holds every unchanged secret's current version */
                 if (sha[0])
                         request_flux(s); /* after the annotations: Committed is not held up by it */
                 return r;

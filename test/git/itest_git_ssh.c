@@ -127,8 +127,34 @@ static void test_update_and_delete_in_one_commit(void **state)
         struct ap_git_push_result res;
         struct ap_git_change c1[] = {FILE_("a/one", "1\n"), FILE_("a/two", "2\n"), FILE_("b/three", "3\n")};
         assert_int_equal(push_files(r, "three files", c1, 3, &res, &err), 0);
+        char first[41];
+        snprintf(first, sizeof(first), "%s", res.commit);
         struct ap_git_change c2[] = {FILE_("a/one", "uno\n"), {.path = "b/three", .remove = true}};
         assert_int_equal(push_files(r, "update one, delete three", c2, 2, &res, &err), 0);
+
+        /* which files an older commit holds as they are at the tip */
+        bool same = false;
+        const char *two[] = {"a/two"}, *one_two[] = {"a/one", "a/two"}, *three[] = {"b/three"};
+        const char *never[] = {"c/never"};
+        assert_int_equal(ap_git_repo_same_at(r, first, two, 1, &same, &err), 0);
+        assert_true(same);
+        assert_int_equal(ap_git_repo_same_at(r, first, one_two, 2, &same, &err), 0);
+        assert_false(same); /* a/one changed since */
+        assert_int_equal(ap_git_repo_same_at(r, first, three, 1, &same, &err), 0);
+        assert_false(same); /* deleted since */
+        assert_int_equal(ap_git_repo_same_at(r, first, never, 1, &same, &err), 0);
+        assert_true(same); /* absent in both */
+        assert_int_equal(ap_git_repo_same_at(r, res.commit, one_two, 2, &same, &err), 0);
+        assert_true(same);
+        same = true;
+        assert_int_equal(
+            ap_git_repo_same_at(r, "0123456789012345678901234567890123456789", two, 1, &same, &err), 0);
+        assert_false(same); /* not a commit the cache holds */
+        same = true;
+        assert_int_equal(ap_git_repo_same_at(r, "nothex", two, 1, &same, &err), 0);
+        assert_false(same);
+        const char *bad_path[] = {"../x"};
+        assert_int_equal(ap_git_repo_same_at(r, first, bad_path, 1, &same, &err), AP_E_INVALID);
         assert_int_equal(fx_count_commits("upd"), 2);
         _cleanup_buf_ struct ap_buf out = AP_BUF_INIT;
         assert_int_equal(fx_git(&out, "upd", "ls-tree -r --name-only main"), 0);
