@@ -24,6 +24,11 @@ script to count; exit status 0 when every check passed.
   fault_check.py history REPO BASE FOREIGN-PREFIX
       only the history checks of repo mode, on any repository (the Flux repo): files are compared by
       blob instead of decrypted content
+  fault_check.py leaders REPO[,REPO...] LOG...
+      replicas with --leader-elect, one LOG per process lifetime (JSON log lines): each process commits
+      only while it leads (between its "leading as" line and its "not leading any more" line or the
+      end of its log, the process killed), no two processes lead at the same time, no commit is logged
+      as made by two processes, and every logged commit is on main in one of the REPOs
   fault_check.py delivered STATE SECRETS-DEV.json SECRETS-PROD.json APP
       what Flux applied: each intended (name, namespace) exists decrypted with the intended data, and no
       Secret from the app's platform namespace that is not intended is left (pruned)
@@ -32,9 +37,11 @@ STATE has one line per intended live managed secret: "<name>\\t<ns1,ns2>\\t<valu
 is {value: <value>, note: n-<name>}. APP_PLATFORM_BIN decrypts (SOPS_AGE_KEY_FILE=KEYFILE).
 """
 import base64
+import datetime
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -279,8 +286,54 @@ def check_delivered(state, dev, prod, app):
     return problems
 
 
+COMMITTED = re.compile(r"^(?:app|registration) '[^']+': committed .*? as ([0-9a-f]{12})")
+
+
+def check_leaders(repo, logs):
+    spans, outside, by_sha = [], [], {}
+    for log in logs:
+        lead = last = None
+        with open(log, errors="replace") as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue  # not a log line (a sanitizer report would fail the test elsewhere)
+                ts = datetime.datetime.fromisoformat(rec["ts"].replace("Z", "+00:00"))
+                msg = rec.get("msg", "")
+                last = ts
+                if msg.startswith("leading as "):
+                    lead = ts
+                elif "is not leading any more" in msg and lead:
+                    spans.append((log, lead, ts))
+                    lead = None
+                m = COMMITTED.match(msg)
+                if m:
+                    by_sha.setdefault(m.group(1), []).append(os.path.basename(log))
+                    if lead is None:
+                        outside.append(f"{os.path.basename(log)} at {rec['ts']}: {msg[:120]}")
+        if lead:
+            spans.append((log, lead, last))
+    report(not outside, f"each replica commits only while it leads ({sum(map(len, by_sha.values()))} commits "
+           f"logged by {len(logs)} processes)", " ".join(outside[:5]))
+    spans.sort(key=lambda s: s[1])
+    overlap = [f"{os.path.basename(a[0])} led until {a[2].time()} but {os.path.basename(b[0])} from {b[1].time()}"
+               for a, b in zip(spans, spans[1:]) if b[1] < a[2]]
+    report(not overlap, f"no two replicas lead at the same time ({len(spans)} leaderships: " +
+           ", ".join(f"{os.path.basename(s[0])} {s[1].time()}-{s[2].time()}" for s in spans) + ")",
+           " ".join(overlap))
+    twice = [f"{sha} by {' and '.join(who)}" for sha, who in by_sha.items() if len(who) > 1]
+    report(not twice, "no commit logged as made by two processes", " ".join(twice[:5]))
+    main_shas = {c[:12] for r in repo.split(",") for c in git(r, "rev-list", "main").split()}
+    lost = [sha for sha in by_sha if sha not in main_shas]
+    report(not lost, "every logged commit is on main", " ".join(lost[:5]))
+
+
 def main():
     mode = sys.argv[1]
+    if mode == "leaders":
+        check_leaders(sys.argv[2], sys.argv[3:])
+        sys.exit(1 if failed else 0)
     if mode == "history":
         check_history(sys.argv[2], sys.argv[3], sys.argv[4], lambda sha: sha, "\0")
         sys.exit(1 if failed else 0)
