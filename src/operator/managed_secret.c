@@ -235,18 +235,9 @@ static int commit(struct sec_pass *s, char sha[41], struct ap_error *err)
 
 static void tip_of(struct sec_pass *s, char tip[41]);
 
-/* The commit an intent the pass did not touch names: the one it already names when that commit holds
- * its files as they are now (no churn), else the tip. Its annotation can be stale: the pass that
- * committed its current version may have lost the write of its labrats.work/commit. */
-static const char *untouched_commit(struct sec_pass *s, const struct sec_intent *in, const char *sha,
-                                    char tip[41])
+/* Whether commit holds the intent's files as they are at the cached tip (no fetch). */
+static bool holds_its_files(struct sec_pass *s, const struct sec_intent *in, const char *commit)
 {
-        const char *have = annotation(in->obj, AP_ANN_COMMIT);
-        if (!sha[0] && !tip[0])
-                tip_of(s, tip);
-        const char *now = sha[0] ? sha : tip;
-        if (!have || !*have || strcmp(have, now) == 0)
-                return now[0] || !have ? now : have;
         struct ap_buf paths[SEC_TARGETS_MAX];
         const char *pp[SEC_TARGETS_MAX];
         size_t n = in->n_targets <= SEC_TARGETS_MAX ? in->n_targets : 0;
@@ -257,11 +248,32 @@ static const char *untouched_commit(struct sec_pass *s, const struct sec_intent 
                 pp[i] = paths[i].data ? paths[i].data : "";
         }
         struct ap_error e = AP_ERROR_INIT;
-        if (!ok || ap_git_repo_same_at(s->a->repo, have, pp, n, &same, &e) < 0)
+        if (!ok || ap_git_repo_same_at(s->a->repo, commit, pp, n, &same, &e) < 0)
                 same = false;
         for (size_t i = 0; i < n; i++)
                 ap_buf_release(&paths[i]);
-        return same || !now[0] ? have : now;
+        return same;
+}
+
+/* The commit an intent the pass did not touch names: the one it already names when that commit holds
+ * its files as they are now (no churn), else the tip. Its annotation can be stale: the pass that
+ * committed its current version may have lost the write of its labrats.work/commit. The tip of a pass
+ * that pushed nothing is learnt only when an annotation is stale or missing, and once per pass: learning
+ * it asks the remote, and with the remote down each attempt holds the app's passes for the whole retry
+ * budget. */
+static const char *untouched_commit(struct sec_pass *s, const struct sec_intent *in, const char *sha,
+                                    char tip[41])
+{
+        const char *have = annotation(in->obj, AP_ANN_COMMIT);
+        bool named = have && *have;
+        if (named && (strcmp(have, sha[0] ? sha : tip) == 0 || holds_its_files(s, in, have)))
+                return have;
+        if (!sha[0] && !tip[0] && !s->tip_tried) {
+                s->tip_tried = true;
+                tip_of(s, tip);
+        }
+        const char *now = sha[0] ? sha : tip;
+        return now[0] || !named ? now : have;
 }
 
 /* After the pass (pushed, or nothing to push): each intent's annotations, finalizers, deletions. */
@@ -323,8 +335,14 @@ static void tip_of(struct sec_pass *s, char tip[41])
         struct ap_git_push_result pr;
         struct ap_error e = AP_ERROR_INIT;
         tip[0] = '\0';
-        if (ap_git_repo_commit_push(s->a->repo, &req, &pr, &e) == 0 && pr.unchanged)
+        int r = ap_git_repo_commit_push(s->a->repo, &req, &pr, &e);
+        if (r == 0 && pr.unchanged)
                 snprintf(tip, 41, "%s", pr.commit);
+        else if (r < 0 && r != AP_E_CANCELLED)
+                ap_log(AP_LOG_WARN,
+                       "app '%s': cannot learn the platform repo's tip, the intents keep the commit they "
+                       "name: %s",
+                       s->n.app, ap_error_message(&e));
 }
 
 /* Disaster recovery (secret_restore.c): 1 when this pass must stop here. */

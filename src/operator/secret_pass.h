@@ -60,6 +60,7 @@ struct sec_pass {
         struct ap_age_identity *dec_id;
         bool rotate;         /* also re-encrypt the files refused intents keep */
         const char *rot_req; /* the rotation request, for the commit message */
+        bool tip_tried;      /* settle asked the remote for the tip (untouched_commit) */
 };
 
 /* Add a change to the pass's change set (data taken, may be NULL for a removal). */
