@@ -6,8 +6,13 @@
  *                                     decrypted Secret existing in APP-dev
  *   op_bench populate PREFIX APPS PER_APP  PER_APP secrets in each PREFIX<i>-platform (i < APPS)
  *   op_bench wait-committed PREFIX APPS PER_APP TIMEOUT_S  until every one of them is committed; prints s
- * Output: "p50 <v> p99 <v>" (or the seconds for wait-committed). KUBECONFIG names the cluster. */
+ *   op_bench burst PREFIX APPS PER_APP TIMEOUT_S  the same secrets created at once (BURST_THREADS
+ *                                     requests in flight), then until every one is committed; prints the
+ *                                     s from the first create to the last commit, and the s creating took
+ *   op_bench foreign NS N             N unrelated Secrets (no label of ours) in NS, created at once; prints s
+ * Output: "p50 <v> p99 <v>" (or the seconds). KUBECONFIG names the cluster. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,15 +43,103 @@ static json_t *intent(const char *app, const char *name, const char *value)
                          "stringData", "value", value);
 }
 
+static void create_obj(json_t *obj)
+{
+        struct ap_error err = AP_ERROR_INIT;
+        if (!obj)
+                die("create", &(struct ap_error){.code = -ENOMEM, .msg = "out of memory"});
+        if (ap_kube_create(kube, &ap_kube_res_secrets, NULL, obj, NULL, NULL, NULL, &err) < 0)
+                die("create", &err);
+        json_decref(obj);
+}
+
 static void create(const char *app, const char *name)
 {
         char value[64];
         snprintf(value, sizeof(value), "v-%ld-%s", (long)ap_wall_ms(), name);
-        json_t *obj = intent(app, name, value);
+        create_obj(intent(app, name, value));
+}
+
+/* The managed secret s<i % per> of app PREFIX<i / per>, or (foreign) the unrelated Secret f<i> in NS. */
+struct burst {
+        const char *prefix; /* or the namespace, foreign */
+        int per;
+        bool foreign;
+        int n;
+        atomic_int next;
+};
+
+static void burst_one(struct burst *b, int i)
+{
+        char an[64], name[64];
+        if (b->foreign) {
+                snprintf(name, sizeof(name), "f%d", i);
+                create_obj(json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s}}", "apiVersion", "v1", "kind",
+                                     "Secret", "metadata", "name", name, "namespace", b->prefix, "stringData",
+                                     "value", "unrelated to the operator"));
+                return;
+        }
+        snprintf(an, sizeof(an), "%s%d", b->prefix, i / b->per);
+        snprintf(name, sizeof(name), "s%d", i % b->per);
+        create(an, name);
+}
+
+static void *burst_worker(void *arg)
+{
+        struct burst *b = arg;
+        for (int i; (i = atomic_fetch_add(&b->next, 1)) < b->n;)
+                burst_one(b, i);
+        return NULL;
+}
+
+/* Create the burst's objects with BURST_THREADS (default 16) requests in flight. */
+static void burst_create(struct burst *b)
+{
+        const char *e = getenv("BURST_THREADS");
+        int n = e && atoi(e) > 0 ? atoi(e) : 16;
+        pthread_t th[64];
+        if (n > 64)
+                n = 64;
+        for (int i = 0; i < n; i++)
+                if (pthread_create(&th[i], NULL, burst_worker, b) != 0)
+                        die("thread", &(struct ap_error){.code = -EAGAIN, .msg = "cannot start a thread"});
+        for (int i = 0; i < n; i++)
+                pthread_join(th[i], NULL);
+}
+
+/* Until every managed secret s<j> (j < per) of each app PREFIX<i> (i < apps) is committed; the seconds
+ * since t0, or -1 after limit_ms (how many were committed said on stderr). */
+static double wait_all_committed(const char *prefix, int apps, int per, int64_t t0, int64_t limit_ms)
+{
         struct ap_error err = AP_ERROR_INIT;
-        if (ap_kube_create(kube, &ap_kube_res_secrets, NULL, obj, NULL, NULL, NULL, &err) < 0)
-                die("create", &err);
-        json_decref(obj);
+        for (;;) {
+                int done = 0;
+                for (int a = 0; a < apps; a++) {
+                        char ns[128];
+                        snprintf(ns, sizeof(ns), "%s%d-platform", prefix, a);
+                        struct ap_kube_opts o = {.label_selector = "labrats.work/managed-secret=true"};
+                        json_t *list = NULL;
+                        if (ap_kube_list(kube, &ap_kube_res_secrets, ns, &o, &list, NULL, &err) < 0)
+                                die("list", &err);
+                        size_t k;
+                        json_t *it;
+                        json_array_foreach(json_object_get(list, "items"), k, it)
+                        {
+                                const char *c = json_string_value(json_object_get(
+                                    json_object_get(json_object_get(it, "metadata"), "annotations"),
+                                    "labrats.work/committed"));
+                                done += c && strcmp(c, "true") == 0;
+                        }
+                        json_decref(list);
+                }
+                if (done >= apps * per)
+                        return (double)(ap_mono_ns() - t0) / 1e9;
+                if ((ap_mono_ns() - t0) / 1000000 > limit_ms) {
+                        fprintf(stderr, "op_bench: only %d of %d committed\n", done, apps * per);
+                        return -1;
+                }
+                usleep(100000);
+        }
 }
 
 /* Poll until the intent is committed (ns/name) or the target Secret exists; returns elapsed ms. */
@@ -165,39 +258,25 @@ int main(int argc, char **argv)
                                 create(an, name);
                         }
         } else if (strcmp(mode, "wait-committed") == 0 && argc == 6) {
-                int apps = atoi(argv[3]), per = atoi(argv[4]);
-                int64_t t0 = ap_mono_ns(), limit = atol(argv[5]) * 1000LL;
-                for (;;) {
-                        int done = 0;
-                        for (int a = 0; a < apps; a++) {
-                                char ns[128];
-                                snprintf(ns, sizeof(ns), "%s%d-platform", app, a);
-                                struct ap_kube_opts o = {.label_selector =
-                                                             "labrats.work/managed-secret=true"};
-                                json_t *list = NULL;
-                                if (ap_kube_list(kube, &ap_kube_res_secrets, ns, &o, &list, NULL, &err) < 0)
-                                        die("list", &err);
-                                size_t k;
-                                json_t *it;
-                                json_array_foreach(json_object_get(list, "items"), k, it)
-                                {
-                                        const char *c = json_string_value(json_object_get(
-                                            json_object_get(json_object_get(it, "metadata"), "annotations"),
-                                            "labrats.work/committed"));
-                                        done += c && strcmp(c, "true") == 0;
-                                }
-                                json_decref(list);
-                        }
-                        if (done >= apps * per) {
-                                printf("%.3f\n", (double)(ap_mono_ns() - t0) / 1e9);
-                                break;
-                        }
-                        if ((ap_mono_ns() - t0) / 1000000 > limit) {
-                                fprintf(stderr, "op_bench: only %d of %d committed\n", done, apps * per);
-                                return 1;
-                        }
-                        usleep(200000);
-                }
+                double secs = wait_all_committed(app, atoi(argv[3]), atoi(argv[4]), ap_mono_ns(),
+                                                 atol(argv[5]) * 1000LL);
+                if (secs < 0)
+                        return 1;
+                printf("%.3f\n", secs);
+        } else if (strcmp(mode, "burst") == 0 && argc == 6) {
+                struct burst b = {.prefix = app, .per = atoi(argv[4]), .n = atoi(argv[3]) * atoi(argv[4])};
+                int64_t t0 = ap_mono_ns();
+                burst_create(&b);
+                double created = (double)(ap_mono_ns() - t0) / 1e9;
+                double secs = wait_all_committed(app, atoi(argv[3]), b.per, t0, atol(argv[5]) * 1000LL);
+                if (secs < 0)
+                        return 1;
+                printf("%.3f %.3f\n", secs, created);
+        } else if (strcmp(mode, "foreign") == 0 && argc == 4) {
+                struct burst b = {.prefix = app, .foreign = true, .n = atoi(argv[3])};
+                int64_t t0 = ap_mono_ns();
+                burst_create(&b);
+                printf("%.3f\n", (double)(ap_mono_ns() - t0) / 1e9);
         } else {
                 fprintf(stderr, "op_bench: bad arguments\n");
                 return 2;
