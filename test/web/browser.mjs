@@ -413,6 +413,8 @@ await step('create a Kustomization with a postBuild.substitute row; Flux applies
   await dlg.getByLabel('Source (GitRepository)').selectOption('app');
   await dlg.getByLabel('Path').fill('./deploy');
   await dlg.getByLabel('Interval').fill('1m');
+  // the app repo's ConfigMap names no namespace: Flux applies it cluster-wide unless targetNamespace says
+  await dlg.getByLabel('Target namespace (optional)').selectOption(`${A}-dev`);
   await dlg.getByRole('button', { name: 'Add variable' }).click();
   await dlg.getByLabel('Variable 1', { exact: true }).fill('1BAD');
   must((await dlg.locator('.field-error').first().textContent()).includes('do not start with a digit'), 'no variable-name error');

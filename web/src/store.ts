@@ -76,9 +76,17 @@ const pathOf = (key: string) => {
 };
 
 const inflight = new Map<string, Promise<void>>();
+// A load asked for while one is in flight runs again once that one ends: the running request may have
+// been answered before the change that asked for the new one (a namespace removed just after the list
+// was read), and its answer must not be the last word.
+const again = new Set<string>();
+
 export function loadList(key: string): Promise<void> {
   const running = inflight.get(key);
-  if (running) return running;
+  if (running) {
+    again.add(key);
+    return running.then(() => inflight.get(key));
+  }
   const cur = getList(key);
   state.lists[key] = { ...cur, loading: true };
   changed();
@@ -92,6 +100,7 @@ export function loadList(key: string): Promise<void> {
     .finally(() => {
       inflight.delete(key);
       changed();
+      if (again.delete(key)) void loadList(key);
     });
   inflight.set(key, p);
   return p;
