@@ -12,6 +12,7 @@
 #include "base/fileio.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/cli_kube.h"
 #include "dashboard/dashboard.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -272,6 +273,7 @@ int cli_dashboard_main(int argc, char **argv)
             (val("log-level") && ap_log_parse_level(val("log-level"), &ll) < 0))
                 return cli_usage_error("dashboard", "bad --log-format or --log-level");
         ap_log_setup(lf, ll);
+        cli_limit_malloc_arenas();
         struct ap_dash_config c = {
             .listen = val("listen"),
             .health_addr = val("health-addr"),

@@ -1,5 +1,6 @@
 /* cli_kube.c - how the long-running subcommands (operator, dashboard) reach the apiserver: an explicit
- * kubeconfig, else $KUBECONFIG, else the in-cluster service account. */
+ * kubeconfig, else $KUBECONFIG, else the in-cluster service account; their process-wide malloc setting. */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,4 +44,12 @@ int cli_kube_client(const char *kubeconfig, const struct ap_kube_client_options 
                 return r;
         *ret = c;
         return 0;
+}
+
+void cli_limit_malloc_arenas(void)
+{
+#ifdef M_ARENA_MAX
+        if (!getenv("MALLOC_ARENA_MAX"))
+                mallopt(M_ARENA_MAX, 2);
+#endif
 }

@@ -56,6 +56,7 @@ int cli_operator_main(int argc, char **argv)
                                        "or error");
         }
         ap_log_setup(lf, ll);
+        cli_limit_malloc_arenas();
         /* before any thread: SIGTERM/SIGINT are taken by the manager; a closed connection is an error */
         signal(SIGPIPE, SIG_IGN);
         if (ap_kube_block_stop_signals() < 0) {

@@ -16,7 +16,9 @@
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
 /* Process-wide libgit2 settings: no system/global/XDG git config may change what we do (insteadOf,
- * proxies, hooks paths), so search paths are emptied once. */
+ * proxies, hooks paths), so search paths are emptied once. The object cache (shared by every open repo,
+ * 256 MiB by default) is held to a few MiB: an operator keeps a hundred small repos open, and what it
+ * reads again (a tree or file at the tip) is cheap to inflate. */
 static void global_init(void)
 {
         git_libgit2_init();
@@ -24,6 +26,7 @@ static void global_init(void)
         git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
         git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "");
         git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_PROGRAMDATA, "");
+        git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)(4 << 20));
 }
 
 struct ap_git_repo *ap_git_repo_free(struct ap_git_repo *r)
