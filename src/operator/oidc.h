@@ -21,6 +21,8 @@
 #define AP_OIDC_KEY_AUTH_METHOD                                                                              \
         "tokenEndpointAuthMethod" /* optional: client_secret_basic (default), _post                          \
                                    */
+#define AP_OIDC_KEY_OFFLINE                                                                                  \
+        "offlineAccess" /* optional: "true" adds the offline_access scope and the refresh_token grant */
 #define AP_OIDC_DEFAULT_CALLBACK  "/api/auth/oidc/callback"
 #define AP_OIDC_CLIENT_ID_MAX     100 /* Authelia's limit */
 #define AP_OIDC_NAME_MAX          100
@@ -50,10 +52,13 @@ struct ap_oidc_spec {
         char redirect_uri[8 + 253 + AP_OIDC_CALLBACK_MAX + 1]; /* https://<hostname><callbackPath> */
         const char *authorization_policy;                      /* "two_factor" or "one_factor" */
         const char *auth_method; /* "client_secret_basic" or "client_secret_post" */
+        bool offline_access;     /* refresh tokens: offline_access scope, refresh_token grant */
         bool has_secret;         /* data holds a usable clientSecret */
 };
 
-/* Check the request of one OIDC Secret of app: client_id (its label value) and data (the Secret's data:
+/* Check the request of one OIDC Secret of app (NULL for a platform client: a Secret in the operator
+ * namespace, for the platform's own services such as the dashboard, whose hostname may be any name
+ * under base_domain): client_id (its label value) and data (the Secret's data:
  * key -> base64). base_domain is --base-domain. On success fills *ret and, when ret_secret is not NULL
  * and data holds one, appends the clientSecret to ret_secret (a secret buffer). Returns 0 when valid,
  * AP_E_INVALID with a sentence for the user in why (never a secret value) otherwise, -ENOMEM. */

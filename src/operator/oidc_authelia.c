@@ -290,6 +290,7 @@ int oidc_authelia_reconcile(struct ap_operator *op, struct ap_kube_reconcile_res
                     .redirect_uri = v[i]->spec.redirect_uri,
                     .authorization_policy = v[i]->spec.authorization_policy,
                     .auth_method = v[i]->spec.auth_method,
+                    .offline_access = v[i]->spec.offline_access,
                 };
         }
         if (r < 0) {

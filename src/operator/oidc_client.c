@@ -1,7 +1,9 @@
 /* oidc_client.c - the OIDC client reconciler, keyed by app (plus OP_OIDC_AUTHELIA_KEY, oidc_authelia.c):
  * every Secret labelled labrats.work/oidc-client=<client_id> in '<app>-platform' is checked (oidc_spec.c,
- * the app's registration, target namespaces, who owns the client_id), gets its clientSecret generated
- * once, and carries labrats.work/oidc-status: "Error: ..." (with an Event; nothing is registered),
+ * the app's registration, target namespaces, who owns the client_id), and so is every one in the operator
+ * namespace (a platform client, key OP_OIDC_PLATFORM_KEY: the dashboard's own client and the like, any
+ * hostname under the base domain, read from its Secret where it is: no delivery), gets its clientSecret
+ * generated once, and carries labrats.work/oidc-status: "Error: ..." (with an Event; nothing is registered),
  * "Pending" (until Authelia runs with it) or "Registered". The first Secret to claim a client_id (oldest
  * creationTimestamp, then namespace/name) owns it; later ones are refused. Also the hooks through which
  * the managed-secret pipeline delivers an OIDC client's values to its target namespaces. */
@@ -90,11 +92,31 @@ static int lookup_reg(struct ap_operator *op, struct ap_keymap *regs, const char
         return 0;
 }
 
+static bool is_platform(const struct oidc_item *it)
+{
+        return strcmp(it->app, OP_OIDC_PLATFORM_KEY) == 0;
+}
+
+/* A platform client is mounted from its own Secret: the annotations that deliver an app's are refused. */
+static int check_platform(struct oidc_item *it)
+{
+        if (annotation(it->obj, AP_ANN_TARGET_NS) || annotation(it->obj, AP_ANN_TARGET_NAME)) {
+                snprintf(
+                    it->why, sizeof(it->why),
+                    "a platform client (an OIDC Secret in the operator namespace '%s') is not delivered: "
+                    "remove the annotations %s and %s and mount this Secret's key %s",
+                    it->ns, AP_ANN_TARGET_NS, AP_ANN_TARGET_NAME, AP_OIDC_KEY_SECRET);
+                return -1;
+        }
+        return 0;
+}
+
 static int classify(struct ap_operator *op, struct oidc_item *it, const json_t *reg)
 {
+        bool platform = is_platform(it);
         const char *managed = ap_kube_obj_label(it->obj, AP_LABEL_MANAGED_SECRET);
         const char *label = ap_kube_obj_label(it->obj, AP_LABEL_APP);
-        if (label && strcmp(label, it->app) != 0) {
+        if (!platform && label && strcmp(label, it->app) != 0) {
                 snprintf(it->why, sizeof(it->why),
                          "label %s is '%.63s' but the Secret lives in '%s': it must name '%s'", AP_LABEL_APP,
                          label, it->ns, it->app);
@@ -109,13 +131,13 @@ static int classify(struct ap_operator *op, struct oidc_item *it, const json_t *
                 return 0;
         }
         int r = ap_oidc_spec_parse(
-            it->app, op->cfg->base_domain, ap_kube_obj_label(it->obj, AP_LABEL_OIDC_CLIENT),
+            platform ? NULL : it->app, op->cfg->base_domain, ap_kube_obj_label(it->obj, AP_LABEL_OIDC_CLIENT),
             json_object_get(it->obj, "data"), &it->spec, &it->secret, it->why, sizeof(it->why));
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return 0;
-        r = check_registration(it, reg);
+        r = platform ? check_platform(it) : check_registration(it, reg);
         if (r == -ENOMEM)
                 return r;
         it->valid = r == 0;
@@ -146,10 +168,11 @@ static void refuse_duplicates(struct oidc_set *set)
                 a->valid = false;
                 if (strcmp(owner->app, a->app) != 0)
                         snprintf(a->why, sizeof(a->why),
-                                 "client_id '%.100s' is already registered by app '%s' (Secret %s/%s): pick "
-                                 "another "
-                                 "label %s value",
-                                 id, owner->app, owner->ns, owner->name, AP_LABEL_OIDC_CLIENT);
+                                 "client_id '%.100s' is already registered by %s%s%s (Secret %s/%s): pick "
+                                 "another label %s value",
+                                 id, is_platform(owner) ? "the platform" : "app '",
+                                 is_platform(owner) ? "" : owner->app, is_platform(owner) ? "" : "'",
+                                 owner->ns, owner->name, AP_LABEL_OIDC_CLIENT);
                 else
                         snprintf(a->why, sizeof(a->why),
                                  "client_id '%.100s' is already registered by the Secret %s/%s: one Secret "
@@ -176,14 +199,19 @@ int oidc_set_load(struct ap_operator *op, struct oidc_set *set)
                 it->obj = obj;
                 it->ns = ap_kube_obj_namespace(obj);
                 it->name = ap_kube_obj_name(obj);
-                if (!it->ns || !it->name || !ap_kube_obj_label(obj, AP_LABEL_OIDC_CLIENT) ||
-                    !ap_app_from_platform_ns(it->ns, it->app, sizeof(it->app)))
-                        continue; /* not in a platform namespace: not ours */
+                if (!it->ns || !it->name || !ap_kube_obj_label(obj, AP_LABEL_OIDC_CLIENT))
+                        continue;
                 const json_t *reg = NULL;
-                if ((r = lookup_reg(op, &regs, it->app, &reg)) < 0)
-                        break;
-                if (op->cfg->watch_selector && !reg)
-                        continue; /* another operator's app */
+                if (strcmp(it->ns, op->cfg->namespace) == 0) {
+                        snprintf(it->app, sizeof(it->app), "%s", OP_OIDC_PLATFORM_KEY);
+                } else {
+                        if (!ap_app_from_platform_ns(it->ns, it->app, sizeof(it->app)))
+                                continue; /* neither a platform namespace nor ours: not ours */
+                        if ((r = lookup_reg(op, &regs, it->app, &reg)) < 0)
+                                break;
+                        if (op->cfg->watch_selector && !reg)
+                                continue; /* another operator's app */
+                }
                 ap_buf_init_secret(&it->secret, AP_OIDC_SECRET_MAX + 1);
                 const char *del = annotation(obj, AP_ANN_DELETE);
                 it->deleting = (del && strcmp(del, "true") == 0) ||

@@ -13,7 +13,8 @@
 #include "operator/oidc.h"
 
 static const char *const known_keys[] = {AP_OIDC_KEY_HOSTNAME, AP_OIDC_KEY_CALLBACK, AP_OIDC_KEY_SECRET,
-                                         AP_OIDC_KEY_NAME,     AP_OIDC_KEY_POLICY,   AP_OIDC_KEY_AUTH_METHOD};
+                                         AP_OIDC_KEY_NAME,     AP_OIDC_KEY_POLICY,   AP_OIDC_KEY_AUTH_METHOD,
+                                         AP_OIDC_KEY_OFFLINE};
 
 static int refuse(char *why, size_t size, const char *fmt, ...) _printf_(3, 4);
 static int refuse(char *why, size_t size, const char *fmt, ...)
@@ -97,20 +98,26 @@ static int check_keys(const json_t *data, char *why, size_t size)
                         return refuse(
                             why, size,
                             "unknown key '%s': an OIDC Secret holds hostname, callbackPath, clientName, "
-                            "authorizationPolicy, tokenEndpointAuthMethod and the operator's "
-                            "clientSecret",
+                            "authorizationPolicy, tokenEndpointAuthMethod, offlineAccess and the "
+                            "operator's clientSecret",
                             shown(k, b));
         }
         return 0;
 }
 
+/* An app's client: <app>.<base> or a name under it. A platform client (app NULL): a name under base. */
 static int check_hostname(const char *app, const char *base, const char *h, char *why, size_t size)
 {
         char domain[320], b[96];
-        snprintf(domain, sizeof(domain), "%s.%s", app, base);
+        snprintf(domain, sizeof(domain), "%s%s%s", app ? app : "", app ? "." : "", base);
         size_t n = strlen(h), d = strlen(domain);
-        bool inside =
-            strcmp(h, domain) == 0 || (n > d + 1 && h[n - d - 1] == '.' && strcmp(h + n - d, domain) == 0);
+        bool under = n > d + 1 && h[n - d - 1] == '.' && strcmp(h + n - d, domain) == 0;
+        bool inside = under || (app && strcmp(h, domain) == 0);
+        if (!app && (!ap_is_dns1123_subdomain(h) || !inside))
+                return refuse(why, size,
+                              "hostname '%s' is not in the platform's domain: use a name ending in '.%s' "
+                              "(lowercase letters, digits, '-' and '.')",
+                              shown(h, b), domain);
         if (!ap_is_dns1123_subdomain(h) || !inside)
                 return refuse(why, size,
                               "hostname '%s' is not in the app's domain: use '%s' or a name ending in '.%s' "
@@ -180,8 +187,8 @@ int ap_oidc_spec_parse(const char *app, const char *base_domain, const char *cli
         if (r == 1)
                 return refuse(
                     why, why_size,
-                    "key 'hostname' is missing: the host name your app is served at, e.g. 'app.%s.%s'", app,
-                    base_domain);
+                    "key 'hostname' is missing: the host name your app is served at, e.g. 'app.%s.%s'",
+                    app ? app : "dashboard", base_domain);
         if (r < 0)
                 return refuse(why, why_size, "hostname is %s",
                               too_long ? "longer than 253 characters" : "not text");
@@ -216,6 +223,10 @@ int ap_oidc_spec_parse(const char *app, const char *base_domain, const char *cli
             (r = choice(data, AP_OIDC_KEY_AUTH_METHOD, "client_secret_basic", "client_secret_post",
                         &s.auth_method, why, why_size)) < 0)
                 return r;
+        const char *offline;
+        if ((r = choice(data, AP_OIDC_KEY_OFFLINE, "false", "true", &offline, why, why_size)) < 0)
+                return r;
+        s.offline_access = strcmp(offline, "true") == 0;
         snprintf(s.redirect_uri, sizeof(s.redirect_uri), "https://%s%s", s.hostname, s.callback_path);
         struct ap_buf sec = AP_BUF_INIT_SECRET;
         const char *b64 = json_string_value(json_object_get(data, AP_OIDC_KEY_SECRET));
@@ -287,6 +298,9 @@ void ap_oidc_fingerprint(const struct ap_oidc_spec *s, const char *secret, size_
         bool ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
         for (size_t i = 0; ok && i < AP_ARRAY_SIZE(parts); i++)
                 ok = EVP_DigestUpdate(c, parts[i], strlen(parts[i]) + 1) == 1; /* with the NUL: unambiguous */
+        /* only when set: the fingerprints of clients without it are those of before the key existed */
+        if (ok && s->offline_access)
+                ok = EVP_DigestUpdate(c, "offline_access", sizeof("offline_access")) == 1;
         ok = ok && EVP_DigestUpdate(c, secret, secret_len) == 1 && EVP_DigestFinal_ex(c, md, &mdn) == 1;
         EVP_MD_CTX_free(c);
         for (unsigned i = 0; i < 32; i++)

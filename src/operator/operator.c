@@ -306,7 +306,13 @@ static void oidc_changed(struct ap_operator *op, const json_t *old_obj, const js
                          bool add_or_delete)
 {
         char app[AP_NAME_BUF];
-        if (!ap_app_from_platform_ns(ap_kube_obj_namespace(new_obj), app, sizeof(app)))
+        const char *ns = ap_kube_obj_namespace(new_obj);
+        if (ns && strcmp(ns, op->cfg->namespace) == 0) { /* a platform client */
+                queue(op->oidc_q, OP_OIDC_PLATFORM_KEY, 0);
+                queue(op->oidc_q, OP_OIDC_AUTHELIA_KEY, op->cfg->batch_ms);
+                return;
+        }
+        if (!ap_app_from_platform_ns(ns, app, sizeof(app)))
                 return;
         queue(op->oidc_q, app, 0);
         queue(op->oidc_q, OP_OIDC_AUTHELIA_KEY, op->cfg->batch_ms);
@@ -652,7 +658,8 @@ static int setup(struct ap_operator *op, const char *identity, struct ap_error *
         op->oidc_q = ap_kube_controller_queue(op->oidc_ctl);
         op->fst_q = ap_kube_controller_queue(op->fst_ctl);
         if (!(op->oidc_state = op_oidc_state_new()) ||
-            ap_kube_workqueue_add(op->oidc_q, OP_OIDC_AUTHELIA_KEY) < 0)
+            ap_kube_workqueue_add(op->oidc_q, OP_OIDC_AUTHELIA_KEY) < 0 ||
+            ap_kube_workqueue_add(op->oidc_q, OP_OIDC_PLATFORM_KEY) < 0)
                 return ap_error_set(err, -ENOMEM, "out of memory");
         struct ap_kube_informer_handlers oh = {oidc_event, oidc_update, oidc_event, op};
         struct ap_kube_informer_handlers rh = {reg_add_delete, reg_update, reg_add_delete, op};

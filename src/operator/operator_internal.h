@@ -223,7 +223,11 @@ void op_watch_log_stop(struct ap_operator *op);
 /* ---- oidc_client.c / oidc_authelia.c: the OIDC client reconciler ---- */
 /* The key of the pass that renders Authelia's whole client file (never an app name). */
 #define OP_OIDC_AUTHELIA_KEY ":authelia"
-/* Keys: an app name (its OIDC Secrets: checks, clientSecret, oidc-status) or OP_OIDC_AUTHELIA_KEY. */
+/* The key of the platform clients: OIDC Secrets in the operator namespace (the dashboard's own client and
+ * other services of the platform itself; never an app name). */
+#define OP_OIDC_PLATFORM_KEY ":platform"
+/* Keys: an app name (its OIDC Secrets: checks, clientSecret, oidc-status), OP_OIDC_PLATFORM_KEY or
+ * OP_OIDC_AUTHELIA_KEY. */
 int op_oidc_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
 struct op_oidc_state *op_oidc_state_new(void);
 struct op_oidc_state *op_oidc_state_free(struct op_oidc_state *st);

@@ -108,12 +108,13 @@ struct ap_authelia_client {
         const char *redirect_uri;         /* absolute https */
         const char *authorization_policy; /* one_factor | two_factor */
         const char *auth_method;          /* client_secret_basic | client_secret_post */
+        bool offline_access;              /* also scope offline_access and grant refresh_token */
 };
 /* The whole file Authelia reads as one more configuration file: identity_providers.oidc.claims_policies
  * (AP_OIDC_CLAIMS_POLICY: groups, preferred_username and email in the ID token) and
  * identity_providers.oidc.clients, every client confidential, authorization code flow, scopes openid,
- * profile, email, groups. clients must be sorted by client_id without duplicates (AP_E_INVALID
- * otherwise); with none the clients key is left out. */
+ * profile, email, groups (with offline_access: also that scope and the refresh_token grant). clients must be
+ * sorted by client_id without duplicates (AP_E_INVALID otherwise); with none the clients key is left out. */
 _warn_unused_ int ap_render_authelia_clients(const struct ap_authelia_client *clients, size_t n,
                                              struct ap_buf *out, struct ap_error *err);
 /* The Secret ns/name holding file under the key clients.yml (labelled managed-by). */

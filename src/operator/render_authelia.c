@@ -12,12 +12,26 @@
 
 static json_t *client(const struct ap_authelia_client *c)
 {
-        return json_pack("{s:s, s:s, s:s, s:b, s:s, s:[s], s:[s,s,s,s], s:[s], s:[s], s:s, s:s}", "client_id",
+        json_t *scopes = json_pack("[s,s,s,s]", "openid", "profile", "email", "groups");
+        json_t *grants = json_pack("[s]", "authorization_code");
+        /* Authelia wants both or neither (validator: refresh_token without offline_access warns) */
+        if (scopes && grants && c->offline_access &&
+            (json_array_append_new(scopes, json_string("offline_access")) < 0 ||
+             json_array_append_new(grants, json_string("refresh_token")) < 0)) {
+                json_decref(scopes);
+                scopes = NULL;
+        }
+        if (!scopes || !grants) {
+                json_decref(scopes);
+                json_decref(grants);
+                return NULL;
+        }
+        return json_pack("{s:s, s:s, s:s, s:b, s:s, s:[s], s:o, s:o, s:[s], s:s, s:s}", "client_id",
                          c->client_id, "client_name", c->client_name, "client_secret", c->digest, "public", 0,
                          "authorization_policy", c->authorization_policy, "redirect_uris", c->redirect_uri,
-                         "scopes", "openid", "profile", "email", "groups", "grant_types",
-                         "authorization_code", "response_types", "code", "token_endpoint_auth_method",
-                         c->auth_method, "claims_policy", AP_OIDC_CLAIMS_POLICY);
+                         "scopes", scopes, "grant_types", grants, "response_types", "code",
+                         "token_endpoint_auth_method", c->auth_method, "claims_policy",
+                         AP_OIDC_CLAIMS_POLICY);
 }
 
 int ap_render_authelia_clients(const struct ap_authelia_client *clients, size_t n, struct ap_buf *out,

@@ -60,16 +60,18 @@ EOF
 OIDC_FLAGS=(--authelia-namespace "$AU" --base-domain "$DOMAIN" --oidc-issuer-url "$ISSUER")
 
 # oidc_secret APP NAME CLIENT_ID KEY=VALUE... [-- ANNOTATION=VALUE...]: an OIDC client Secret.
+# With OIDC_NS set: a platform client in that namespace (no labrats.work/app label).
 oidc_secret() {
-  local app=$1 name=$2 cid=$3 anns='{}'
+  local app=$1 name=$2 cid=$3 anns='{}' ns=${OIDC_NS:-$1-platform}
   shift 3
   local args=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=(--from-literal="$1"); shift; done
   [ "${1:-}" = -- ] && shift
   for kv in "$@"; do anns=$(jq -c --arg k "labrats.work/${kv%%=*}" --arg v "${kv#*=}" '. + {($k): $v}' <<<"$anns"); done
-  kubectl create secret generic -n "$app-platform" "$name" "${args[@]}" --dry-run=client -o json |
-    jq --argjson a "$anns" --arg c "$cid" --arg app "$app" \
-      '.metadata.labels={"labrats.work/oidc-client":$c,"labrats.work/app":$app} | .metadata.annotations=$a' |
+  kubectl create secret generic -n "$ns" "$name" "${args[@]}" --dry-run=client -o json |
+    jq --argjson a "$anns" --arg c "$cid" --arg app "${OIDC_NS:+-}$app" \
+      '.metadata.labels={"labrats.work/oidc-client":$c} | .metadata.annotations=$a
+       | if $app | startswith("-") then . else .metadata.labels["labrats.work/app"]=$app end' |
     kubectl apply -f - >/dev/null
 }
 status() { ann "$1-platform" "$2" oidc-status; }
@@ -81,8 +83,8 @@ deploy_rv() { kubectl get deploy -n "$AU" authelia -o jsonpath='{.metadata.resou
 # plaintexts: "client_id<TAB>clientSecret" of every Registered OIDC Secret of the three apps (for the
 # contract checker's stdin; never on a command line).
 plaintexts() {
-  for app in $APPS; do
-    kubectl get secret -n "$app-platform" -l labrats.work/oidc-client -o json 2>/dev/null |
+  for ns in $(printf '%s-platform ' $APPS) "$OPNS"; do
+    kubectl get secret -n "$ns" -l labrats.work/oidc-client -o json 2>/dev/null |
       jq -r '.items[] | select(.metadata.annotations["labrats.work/oidc-status"] == "Registered")
         | "\(.metadata.labels["labrats.work/oidc-client"])\t\(.data.clientSecret | @base64d)"'
   done
@@ -243,9 +245,33 @@ check "without a Deployment to roll, a client is Registered once the file is wri
 check "... the file holds it" eval "contract 20 >/dev/null && grep -q 'client_id: $B-late\$' $tmp/clients.yml"
 check "... and the Deployment was not touched" test "$(deploy_rv)" = "$rv0"
 
+# --- 7b. a platform client: the dashboard's own, in the operator namespace, with refresh tokens -------------
+OIDC_NS=$OPNS oidc_secret - dashboard-oidc "$OPNS-dashboard" hostname="dashboard.$DOMAIN" \
+  callbackPath=/auth/callback offlineAccess=true clientName="App Platform"
+check "a platform client (an OIDC Secret in the operator namespace) becomes Registered" \
+  wait_for 60 eval "[ \"\$(ann $OPNS dashboard-oidc oidc-status)\" = Registered ]"
+psec=$(secret_value "$OPNS" dashboard-oidc clientSecret)
+check "... with a generated clientSecret the dashboard mounts from that Secret" test "${#psec}" -ge 64
+check "the file holds it too and passes the contract" eval "contract 21 >/dev/null"
+# entry ID: the client's lines of the file
+entry() { grep -A22 "client_id: $1\$" "$tmp/clients.yml" | awk 'NR > 1 && /^    - client_id/ { exit } { print }'; }
+entry=$(entry "$OPNS-dashboard")
+check "... with https://dashboard.<base-domain>/auth/callback" grep -q "https://dashboard.$DOMAIN/auth/callback" <<<"$entry"
+check "... offlineAccess: the scope offline_access and the grant refresh_token" \
+  eval "grep -q -- '- offline_access' <<<\"\$entry\" && grep -q -- '- refresh_token' <<<\"\$entry\""
+check "... an app's client without it has neither" \
+  eval "entry $B-late | grep -q client_id && ! entry $B-late | grep -q 'offline_access\|refresh_token'"
+OIDC_NS=$OPNS oidc_secret - dash-out "$OPNS-out" hostname=dashboard.example.com
+OIDC_NS=$OPNS oidc_secret - dash-deliver "$OPNS-deliver" hostname="d2.$DOMAIN" -- target-namespaces="$A-dev"
+check "a platform client outside the base domain is refused" \
+  wait_for 60 eval "ann $OPNS dash-out oidc-status | grep -q \"^Error: hostname 'dashboard.example.com' is not in the platform's domain\""
+check "... and one that asks to be delivered (the dashboard mounts its own)" \
+  wait_for 60 eval "ann $OPNS dash-deliver oidc-status | grep -q '^Error: a platform client'"
+check "... neither is in the file" eval "contract 21 >/dev/null && ! grep -q '$OPNS-out\|$OPNS-deliver' $tmp/clients.yml"
+
 # --- 8. client secrets stay secret ------------------------------------------------------------------------------
 stop_operator
-for app in $APPS; do kubectl get events.events.k8s.io -n "$app-platform" -o json; done >"$tmp/events.json" 2>/dev/null
+for ns in $(printf '%s-platform ' $APPS) "$OPNS"; do kubectl get events.events.k8s.io -n "$ns" -o json; done >"$tmp/events.json" 2>/dev/null
 kubectl get events.events.k8s.io -n "$AU" -o json >>"$tmp/events.json" 2>/dev/null
 clients_file >"$tmp/final.yml"
 kubectl get deploy -n "$AU" authelia -o json >"$tmp/deploy.json"
@@ -255,7 +281,7 @@ while IFS=$'\t' read -r cid s; do
   for f in operator.log events.json final.yml before.yml deploy.json; do
     grep -qF -- "$s" "$tmp/$f" && leak="$leak $cid in $f"
   done
-done < <(plaintexts; echo "$A-web	$sec"; echo "$C-c3	$old")
+done < <(plaintexts; echo "$A-web	$sec"; echo "$C-c3	$old"; echo "$OPNS-dashboard	$psec")
 check "no client secret in the operator's log, Events, the rendered file or the Deployment" test -z "$leak"
 grep -q '"level":"error"' "$tmp/operator.log" && note "operator errors: $(grep '"level":"error"' "$tmp/operator.log" | head -3)"
 finish

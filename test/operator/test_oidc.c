@@ -94,6 +94,26 @@ static void test_defaults(void **state)
         assert_string_equal(s.authorization_policy, "one_factor");
         assert_string_equal(s.auth_method, "client_secret_post");
         assert_true(s.has_secret);
+        assert_false(s.offline_access);
+        /* refresh tokens asked for */
+        assert_int_equal(parse("my-app", "my-app",
+                               data("hostname", "app.my-app." DOMAIN, "offlineAccess", "true", NULL), &s,
+                               why),
+                         0);
+        assert_true(s.offline_access);
+        assert_int_equal(parse("my-app", "my-app",
+                               data("hostname", "app.my-app." DOMAIN, "offlineAccess", "false", NULL), &s,
+                               why),
+                         0);
+        assert_false(s.offline_access);
+        /* a platform client (app NULL): any name under the base domain */
+        assert_int_equal(parse(NULL, "app-platform-dashboard",
+                               data("hostname", "dashboard." DOMAIN, "callbackPath", "/auth/callback",
+                                    "offlineAccess", "true", NULL),
+                               &s, why),
+                         0);
+        assert_string_equal(s.redirect_uri, "https://dashboard." DOMAIN "/auth/callback");
+        assert_true(s.offline_access);
 }
 
 static void refused(const char *app, const char *id, json_t *d, const char *needle)
@@ -151,6 +171,11 @@ static void test_refusals(void **state)
                 "delete the key and the operator generates one");
         refused("my-app", "my-app", data("hostname", "app.my-app." DOMAIN, "clientName", "a\nb", NULL),
                 "control characters");
+        refused("my-app", "my-app", data("hostname", "app.my-app." DOMAIN, "offlineAccess", "yes", NULL),
+                "offlineAccess 'yes' is not 'false' or 'true'");
+        refused(NULL, "dash", data("hostname", DOMAIN, NULL), "not in the platform's domain");
+        refused(NULL, "dash", data("hostname", "dashboard.evil.com", NULL), "a name ending in '." DOMAIN "'");
+        refused(NULL, "dash", data(NULL), "'app.dashboard." DOMAIN "'");
 }
 
 static void test_generated_secret(void **state)
@@ -208,6 +233,14 @@ static void test_delivery_and_fingerprint(void **state)
         s.auth_method = "client_secret_post";
         ap_oidc_fingerprint(&s, secret_a, strlen(secret_a), f2);
         assert_string_not_equal(f1, f2);
+        s.auth_method = "client_secret_basic";
+        s.offline_access = true;
+        ap_oidc_fingerprint(&s, secret_a, strlen(secret_a), f2);
+        assert_string_not_equal(f1, f2);
+        s.offline_access = false; /* without it: the fingerprint of before the key existed (no rollout) */
+        ap_oidc_fingerprint(&s, secret_a, strlen(secret_a), f2);
+        assert_string_equal(f1, f2);
+        assert_string_equal(f1, "65276612098c4d41cc331afcb8870bfef08cb5e1cafa09e6eb68c743f5916f58" /* computed apart: sha256 of the NUL-ended parts, then the secret */);
 }
 
 static void digest(const char *secret, uint8_t salt_byte, struct ap_buf *out)
@@ -220,30 +253,40 @@ static void digest(const char *secret, uint8_t salt_byte, struct ap_buf *out)
 
 static void test_render_golden(void **state)
 {
-        struct ap_buf da = AP_BUF_INIT, db = AP_BUF_INIT;
+        struct ap_buf da = AP_BUF_INIT, db = AP_BUF_INIT, dc = AP_BUF_INIT;
         digest(secret_a, 0x11, &da);
         digest(secret_b, 0x22, &db);
+        digest(secret_b, 0x33, &dc);
         struct ap_authelia_client c[] = {
             {"my-app", "my-app", da.data, "https://app.my-app." DOMAIN "/api/auth/oidc/callback",
-             "two_factor", "client_secret_basic"},
+             "two_factor", "client_secret_basic", false},
             {"other-app.web", "Other: web", db.data, "https://other-app." DOMAIN "/cb", "one_factor",
-             "client_secret_post"},
+             "client_secret_post", false},
+            {"platform.dashboard", "App Platform", dc.data, "https://dashboard." DOMAIN "/auth/callback",
+             "two_factor", "client_secret_basic", true},
         };
         struct ap_buf out = AP_BUF_INIT, again = AP_BUF_INIT, none = AP_BUF_INIT;
         struct ap_error err = AP_ERROR_INIT;
-        assert_int_equal(ap_render_authelia_clients(c, 2, &out, &err), 0);
+        assert_int_equal(ap_render_authelia_clients(c, 3, &out, &err), 0);
         golden("authelia-clients.yaml", &out);
-        assert_int_equal(ap_render_authelia_clients(c, 2, &again, &err), 0);
+        assert_int_equal(ap_render_authelia_clients(c, 3, &again, &err), 0);
         assert_true(ap_buf_equal(&out, again.data, again.len));
         /* parses, and holds both clients in order */
         json_t *doc = NULL;
         assert_int_equal(ap_yaml_to_json(out.data, out.len, &doc, &err), 0);
         const json_t *cl =
             json_object_get(json_object_get(json_object_get(doc, "identity_providers"), "oidc"), "clients");
-        assert_int_equal(json_array_size(cl), 2);
+        assert_int_equal(json_array_size(cl), 3);
         assert_string_equal(json_string_value(json_object_get(json_array_get(cl, 1), "client_secret")),
                             db.data);
         assert_true(json_is_false(json_object_get(json_array_get(cl, 0), "public")));
+        /* offline_access: the scope and the refresh_token grant, on that client only */
+        assert_int_equal(json_array_size(json_object_get(json_array_get(cl, 0), "grant_types")), 1);
+        const json_t *g = json_object_get(json_array_get(cl, 2), "grant_types");
+        assert_int_equal(json_array_size(g), 2);
+        assert_string_equal(json_string_value(json_array_get(g, 1)), "refresh_token");
+        const json_t *sc = json_object_get(json_array_get(cl, 2), "scopes");
+        assert_string_equal(json_string_value(json_array_get(sc, json_array_size(sc) - 1)), "offline_access");
         json_decref(doc);
         /* unsorted or repeated ids are a programming error the renderer refuses */
         struct ap_authelia_client rev[] = {c[1], c[0]};
@@ -270,6 +313,7 @@ static void test_render_golden(void **state)
         ap_buf_release(&none);
         ap_buf_release(&da);
         ap_buf_release(&db);
+        ap_buf_release(&dc);
 }
 
 int main(void)

@@ -129,7 +129,7 @@ for (const c of clients) {
     scope: 'openid profile email groups offline_access', state: b64u(crypto.randomBytes(16)), code_challenge: b64u(crypto.randomBytes(32)), code_challenge_method: 'S256' });
   const r = await req(new Jar(), `${disc.authorization_endpoint}?${q}`);
   const l = new URL(r.headers.get('location') || 'x:', issuer);
-  ok(l.searchParams.get('error') === 'invalid_scope', 'offline_access asked of a rendered client: invalid_scope, before any login', `${r.status} ${l}`);
+  ok(l.searchParams.get('error') === 'invalid_scope', 'offline_access asked of a rendered client without offlineAccess: invalid_scope, before any login', `${r.status} ${l}`);
 }
 {
   // a client that only another configuration file lists: lost, since the clients list of the last file wins
@@ -143,7 +143,7 @@ for (const c of clients) {
 // ---- 3. the dashboard with Authelia as its issuer ----
 const port = Number(env.AV_DASH_PORT);
 const dashBase = `http://127.0.0.1:${port}`;
-const publicURL = `https://dash.platform.${domain}`;
+let publicURL = `https://dash.platform.${domain}`; // per client: the host of its redirect URI
 const children = [];
 process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
 
@@ -185,8 +185,9 @@ const session = (jar) => req(jar, `${dashBase}/api/v1/session`);
 // Authelia logs each token request (a refresh keeps the request id of the original code exchange)
 const tokenRequests = (id) => fs.readFileSync(env.AV_AUTHELIA_LOG, 'utf8').split('\n').filter((l) => l.includes(`on client with id '${id}' has successfully been processed`) && l.includes('path=/api/oidc/token')).length;
 
-for (const [clientID, scopes, what] of [['platform-dashboard', 'openid profile email groups', 'a client our renderer wrote'],
-  ['app-platform-dashboard', null, 'a hand-written client with offline_access (the dashboard\'s default scopes)']]) {
+for (const [clientID, scopes, host, what] of [['platform-dashboard', 'openid profile email groups', `dash.platform.${domain}`, 'an app\'s client our renderer wrote'],
+  ['app-platform-dashboard', null, `dashboard.${domain}`, 'the platform client our renderer wrote with offlineAccess (the dashboard\'s default scopes)']]) {
+  publicURL = `https://${host}`;
   let d;
   try { d = await startDashboard(clientID, scopes); } catch (e) { ok(false, `the dashboard starts (${what})`, e.message); continue; }
   try {
@@ -212,7 +213,7 @@ for (const [clientID, scopes, what] of [['platform-dashboard', 'openid profile e
           `dashboard (${what}): refresh ${round}: the refreshed session works without another refresh`, r.text);
       }
     } else {
-      ok(true, `dashboard (${what}): no refresh token asked for or given (the rendered client has no offline_access)`);
+      ok(true, `dashboard (${what}): no refresh token asked for or given (this client has no offlineAccess)`);
     }
     r = await req(jar, `${dashBase}/auth/logout`, { method: 'POST', headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' }, body: '{}' });
     ok(r.status === 200 && r.json?.providerLogout === !!disc.end_session_endpoint && /ap-session=;/.test(r.headers.get('set-cookie') || ''),

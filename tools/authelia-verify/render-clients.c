@@ -4,8 +4,9 @@
  * ap_pbkdf2_sha512_hash at the operator's iteration count and rendered by ap_render_authelia_clients.
  * Usage: render-clients BASE_DOMAIN OUT_CLIENTS_YML OUT_SECRETS_TSV SPEC...
  *   SPEC = app,client_id,hostname[,key=value...] (keys: callbackPath, clientName, authorizationPolicy,
- *   tokenEndpointAuthMethod), given sorted by client_id. OUT_SECRETS_TSV gets "client_id<TAB>secret"
- *   lines (mode 0600): test secrets for a throwaway Authelia, never real ones. */
+ *   tokenEndpointAuthMethod, offlineAccess; app '-' = a platform client), given sorted by client_id.
+ * OUT_SECRETS_TSV gets "client_id<TAB>secret" lines (mode 0600): test secrets for a throwaway Authelia, never
+ * real ones. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -52,7 +53,7 @@ static int parse_arg(char *arg, const char **ret_app, const char **ret_id, json_
                 json_decref(data);
                 return r;
         }
-        *ret_app = app;
+        *ret_app = strcmp(app, "-") == 0 ? NULL : app;
         *ret_id = id;
         *ret_data = data;
         return 0;
@@ -113,6 +114,7 @@ int main(int argc, char **argv)
                     .redirect_uri = specs[i].redirect_uri,
                     .authorization_policy = specs[i].authorization_policy,
                     .auth_method = specs[i].auth_method,
+                    .offline_access = specs[i].offline_access,
                 };
         }
         _cleanup_buf_ struct ap_buf file = AP_BUF_INIT;
