@@ -18,6 +18,7 @@ void ap_git_cache_discard(struct ap_git_repo *r)
 {
         git_repository_free(r->git);
         r->git = NULL;
+        r->idle_closed = false;
         bool removed;
         if (ap_dir_remove_atomic(r->cache_dir, &removed, NULL) < 0)
                 (void)ap_remove_tree(r->cache_dir); /* could not rename it away: delete in place */
@@ -59,6 +60,13 @@ static void look(const struct ap_git_repo *r, ino_t *dir, ino_t *mark, struct ti
         *mtime = have ? st.st_mtim : (struct timespec){0, 0};
 }
 
+/* The folder looks as it did when the cache was last opened. */
+static bool unchanged(const struct ap_git_repo *r, ino_t dir, ino_t mark, struct timespec mtime)
+{
+        return dir == r->seen_dir_ino && mark == r->seen_mark_ino &&
+               mtime.tv_sec == r->seen_mark_mtime.tv_sec && mtime.tv_nsec == r->seen_mark_mtime.tv_nsec;
+}
+
 void ap_git_cache_revalidate(struct ap_git_repo *r)
 {
         if (!r->git)
@@ -66,8 +74,7 @@ void ap_git_cache_revalidate(struct ap_git_repo *r)
         ino_t dir, mark;
         struct timespec mtime;
         look(r, &dir, &mark, &mtime);
-        if (dir == r->seen_dir_ino && mark == r->seen_mark_ino && mtime.tv_sec == r->seen_mark_mtime.tv_sec &&
-            mtime.tv_nsec == r->seen_mark_mtime.tv_nsec)
+        if (unchanged(r, dir, mark, mtime))
                 return;
         git_repository_free(r->git);
         r->git = NULL;
@@ -111,8 +118,16 @@ int ap_git_cache_open(struct ap_git_repo *r, struct ap_error *err)
                         return git_fail(r, "open the git cache of", err);
         }
         r->git = repo;
-        r->need_fetch = true;
-        look(r, &r->seen_dir_ino, &r->seen_mark_ino, &r->seen_mark_mtime);
+        ino_t dir, mark;
+        struct timespec mtime;
+        look(r, &dir, &mark, &mtime);
+        /* closed only for being idle, and the folder is the one we closed: its tracking ref is as current
+         * as it was then; anything else is fetched */
+        r->need_fetch = r->idle_closed && unchanged(r, dir, mark, mtime) ? r->need_fetch : true;
+        r->idle_closed = false;
+        r->seen_dir_ino = dir;
+        r->seen_mark_ino = mark;
+        r->seen_mark_mtime = mtime;
         return 0;
 }
 

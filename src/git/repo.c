@@ -89,6 +89,7 @@ int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **r
                 return ap_error_set(err, -ENOMEM, "out of memory");
         }
         pthread_mutex_init(&r->lock, NULL);
+        r->last_call_ms = ap_mono_ms();
         r->ssh_fd = -1;
         char shown[512];
         r->u = u;
@@ -222,8 +223,27 @@ int ap_git_run_locked(struct ap_git_repo *r, const atomic_bool *call_cancel, ap_
                         break;
         }
         r->call_cancel = NULL;
+        r->last_call_ms = ap_mono_ms();
         unlock_repo(r, fd);
         return rc;
+}
+
+bool ap_git_repo_release_idle(struct ap_git_repo *r, int64_t idle_ms)
+{
+        if (!r || pthread_mutex_trylock(&r->lock) != 0)
+                return false; /* a call is running: it is not idle */
+        bool released = false;
+        if ((r->git || r->ssh_session) && ap_mono_ms() - r->last_call_ms >= idle_ms) {
+                ap_git_ssh_close(r);
+                if (r->git) {
+                        git_repository_free(r->git);
+                        r->git = NULL;
+                        r->idle_closed = true;
+                }
+                released = true;
+        }
+        pthread_mutex_unlock(&r->lock);
+        return released;
 }
 
 static int sync_fn(struct ap_git_repo *r, void *args, int64_t deadline, struct ap_error *err)

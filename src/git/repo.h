@@ -101,6 +101,13 @@ int ap_git_repo_new(const struct ap_git_repo_config *cfg, struct ap_git_repo **r
 struct ap_git_repo *ap_git_repo_free(struct ap_git_repo *r);
 AP_DEFINE_CLEANUP(struct ap_git_repo *, ap_git_repo_free)
 
+/* Close what r keeps open between calls (its SSH session and its handle on the local cache) when no
+ * call is running and the last one ended idle_ms ago or more; the next call opens them again (a
+ * connect and key exchange, no extra fetch). Never waits for a running call. An operator holding a
+ * hundred repositories calls it on a schedule: each kept libssh2 session holds ~60 KiB of buffers.
+ * True when something was closed. Thread-safe. */
+bool ap_git_repo_release_idle(struct ap_git_repo *r, int64_t idle_ms);
+
 /* Bring the cache to the remote branch tip: clone when missing (or unusable), fetch otherwise. Retries
  * transient failures like a push does; cancelled through cfg.cancel.
  *

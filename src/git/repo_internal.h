@@ -48,6 +48,8 @@ struct ap_git_repo {
         ino_t seen_dir_ino, seen_mark_ino;
         struct timespec seen_mark_mtime;
         bool need_fetch;        /* the tracking ref may be behind the remote */
+        bool idle_closed;       /* git was closed by ap_git_repo_release_idle: need_fetch still holds */
+        int64_t last_call_ms;   /* ap_mono_ms() when the last call ended (or the object was made) */
         char tracking_ref[300]; /* refs/remotes/origin/<branch> */
         char remote_ref[300];   /* refs/heads/<branch> */
         char pending_ref[300];  /* refs/ap-pending/<branch>: what a push sends; stays until the push is

@@ -214,6 +214,11 @@ _warn_unused_ int op_secrets_rotate(struct ap_operator *op, struct op_app *a, co
                                     const char *new_recipient, const char *sops_yaml, size_t sops_yaml_len,
                                     const char *request, char ret_sha[41], struct ap_error *err);
 
+/* ---- housekeeping.c ---- */
+/* Every 15 s (*last_ms: the last run, ap_mono_ms()): close repositories idle for a minute
+ * and return freed memory to the system. Called by the watch_log.c thread. */
+void op_housekeeping(struct ap_operator *op, int64_t *last_ms);
+
 /* ---- watch_log.c ---- */
 /* Log what the informers go through (failures and their cause, 410 relists, resuming), once a second
  * from a thread of its own; stop joins it (no-op when not started). */

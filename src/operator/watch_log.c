@@ -1,10 +1,11 @@
 /* watch_log.c - puts in the operator's log what its informers go through, since src/kube does not log:
  * a failed list or watch with its cause (the apiserver restarting), a consistent relist forced by 410
  * Gone (an etcd compaction), and the watch resuming afterwards. A thread compares the informers'
- * counters once a second. */
+ * counters once a second; it also runs the operator's housekeeping (housekeeping.c). */
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "operator/operator_internal.h"
 
@@ -62,6 +63,7 @@ static void *run(void *arg)
         for (size_t i = 0; i < AP_ARRAY_SIZE(ws); i++)
                 if (ws[i].inf)
                         ap_kube_informer_get_stats(ws[i].inf, &ws[i].last);
+        int64_t housekept = ap_mono_ms();
         while (!atomic_load(&op->wl_stop)) {
                 struct timespec ts = {0, 100 * 1000000L};
                 for (int i = 0; i < 10 && !atomic_load(&op->wl_stop); i++)
@@ -69,6 +71,7 @@ static void *run(void *arg)
                 for (size_t i = 0; i < AP_ARRAY_SIZE(ws); i++)
                         if (ws[i].inf)
                                 look(&ws[i]);
+                op_housekeeping(op, &housekept);
         }
         return NULL;
 }

@@ -238,6 +238,41 @@ static void test_race_with_another_pusher(void **state)
         assert_string_equal(out.data, "base.txt\nours.txt\ntheirs.txt");
 }
 
+/* An idle repository closes its session and handle, and the next call opens them again: the push lands
+ * on the current tip, also when another writer pushed while it was closed. */
+static void test_release_idle(void **state)
+{
+        assert_non_null(fx_bare("idle"));
+        _cleanup_(ap_git_repo_freep) struct ap_git_repo *r = open_repo(fx_config("idle"));
+        assert_false(ap_git_repo_release_idle(r, 0)); /* nothing opened yet */
+        struct ap_error err = AP_ERROR_INIT;
+        struct ap_git_push_result res;
+        struct ap_git_change a = FILE_("a.txt", "a\n");
+        assert_int_equal(push_files(r, "a", &a, 1, &res, &err), 0);
+        assert_false(ap_git_repo_release_idle(r, 3600 * 1000)); /* used just now */
+        assert_true(ap_git_repo_release_idle(r, 0));
+        assert_false(ap_git_repo_release_idle(r, 0)); /* closed already */
+
+        struct ap_git_change b = FILE_("b.txt", "b\n");
+        assert_int_equal(push_files(r, "b", &b, 1, &res, &err), 0);
+        assert_int_equal(res.attempts, 1);
+        assert_true(ap_git_repo_release_idle(r, 0));
+        push_from_elsewhere("idle", 1); /* another writer, while ours is closed */
+        struct ap_git_change c = FILE_("c.txt", "c\n");
+        int rc = push_files(r, "c", &c, 1, &res, &err);
+        if (rc < 0)
+                fail_msg("%s", err.msg);
+        _cleanup_buf_ struct ap_buf out = AP_BUF_INIT;
+        assert_int_equal(fx_git(&out, "idle", "log --format=%%s main"), 0);
+        assert_string_equal(out.data, "c\ntheir change\nb\na");
+        assert_int_equal(fx_git(&out, "idle", "ls-tree --name-only main"), 0);
+        assert_string_equal(out.data, "a.txt\nb.txt\nc.txt\ntheirs.txt");
+        /* a byte-identical rewrite after closing still makes no commit */
+        assert_true(ap_git_repo_release_idle(r, 0));
+        assert_int_equal(push_files(r, "c again", &c, 1, &res, &err), 0);
+        assert_true(res.unchanged);
+}
+
 struct pusher {
         struct ap_git_repo *r;
         int id;
@@ -536,6 +571,7 @@ int main(void)
             cmocka_unit_test(test_first_push_then_unchanged),
             cmocka_unit_test(test_update_and_delete_in_one_commit),
             cmocka_unit_test(test_race_with_another_pusher),
+            cmocka_unit_test(test_release_idle),
             cmocka_unit_test(test_concurrent_pushers),
             cmocka_unit_test(test_remote_down_then_back),
             cmocka_unit_test(test_faults),
