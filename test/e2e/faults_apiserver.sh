@@ -78,10 +78,12 @@ kubectl create namespace churn-$id >/dev/null
 jq -n --arg ns "churn-$id" '{apiVersion: "v1", kind: "List",
   items: [range(400) | {apiVersion: "v1", kind: "ConfigMap", metadata: {name: "c\(.)", namespace: $ns}, data: {v: "\(.)"}}]}' |
   kubectl apply -f - >/dev/null || not_ok "the churn was applied"
-rev=$("$SRCDIR/tools/testenv/compact" "$PLANE" 2>&1) || bail "compaction failed: $rev"
-ok "etcd compacted to revision $rev after 400 unrelated writes, while the stream runs"
-"$SRCDIR/tools/testenv/restart-apiserver" "$PLANE" 1 >"$tmp/restart.out" 2>&1 ||
-  bail "restart-apiserver failed: $(tail -3 "$tmp/restart.out")"
+# compacted while the apiserver is down, so no watch sees a newer event before it resumes: a compaction
+# while it runs let the stream's writes and Flux's status updates move every informer past it, and then
+# nothing was forced to relist (seen in CI)
+rev=$("$SRCDIR/tools/testenv/restart-apiserver" --compact "$PLANE" 1 2>"$tmp/restart.out") ||
+  bail "restart-apiserver --compact failed: $(tail -3 "$tmp/restart.out")"
+ok "etcd compacted to revision $rev after 400 unrelated writes, while the stream runs and the apiserver is down"
 ok "kube-apiserver restarted: the operator's watches resume from compacted resourceVersions"
 check "the operator relisted after 410 Gone (says its log)" wait_for 60 eval '[ "$(relists)" -gt "$r1" ]'
 note "$(tail -n +"$from" "$tmp/operator.log" | grep -o 'watching [^"]*expired[^"]*' | head -4 | tr '\n' ';')"

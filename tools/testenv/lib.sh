@@ -119,7 +119,9 @@ testenv_wait_http() {
     if curl -fsS -o /dev/null --max-time 2 "$@" 2>/dev/null; then
       return 0
     fi
-    if ! testenv_alive "$name" "$dir"; then
+    # gone twice, half a second apart: one look can miss a process that is between two execs (setsid,
+    # env, the program) on a loaded machine; an empty log on an "exited" controller was seen that way
+    if ! testenv_alive "$name" "$dir" && ! { sleep 0.5; testenv_alive "$name" "$dir"; }; then
       echo "tools/testenv: '$name' exited during start; end of $dir/$name.log:" >&2
       tail -n 20 "$dir/$name.log" >&2
       return 1
