@@ -33,6 +33,12 @@ const FLUX_NEXT: Record<string, string> = {
     'Flux refused a reference across namespaces or to a remote base (the platform locks tenants in): keep the source in the same namespace.',
 };
 
+// kustomize-controller reports a spec.path missing from the source's revision as ArtifactFailed too, with
+// this message: the fix is in the Kustomization or the repository, not the source.
+const PATH_NOT_FOUND = /^kustomization path not found/i;
+const PATH_NEXT =
+  'The path does not exist in the source’s current revision: fix spec.path (relative to the repository root, e.g. ./deploy) or push that folder to the repository.';
+
 export function fluxHealth(o: FluxCommon): Health {
   const ready: Ready = o.ready || { status: 'Unknown', reason: null, message: null };
   if (o.suspended)
@@ -67,6 +73,7 @@ export function fluxHealth(o: FluxCommon): Health {
     tone: 'bad',
     message: ready.message,
     next:
+      (PATH_NOT_FOUND.test(ready.message || '') ? PATH_NEXT : null) ||
       FLUX_NEXT[reason] ||
       'Read the message above; fix the cause (often in your app repo), then use Reconcile now instead of waiting for the interval.',
   };

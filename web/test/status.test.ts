@@ -49,6 +49,15 @@ describe('Flux status', () => {
     expect(h.next).toContain('infra');
     expect(h.next).toContain('spec.dependsOn');
   });
+  it('a missing path is explained as the path, not the source', () => {
+    const m = 'kustomization path not found: stat /tmp/kustomization-1/missing: no such file or directory';
+    const c = [{ type: 'Ready', status: 'False', reason: 'ArtifactFailed', message: m }];
+    const h = fluxHealth(ks({ conditions: c as never, ready: ready('False', 'ArtifactFailed', m) as never }));
+    expect(h).toMatchObject({ label: 'Failed', tone: 'bad', message: m });
+    expect(h.next).toMatch(/spec\.path/);
+    const other = fluxHealth(ks({ conditions: c as never, ready: ready('False', 'ArtifactFailed', 'cannot fetch artifact') as never }));
+    expect(other.next).toMatch(/GitRepository/);
+  });
   it('lists the blocking dependencies', () => {
     const k = ks({ dependsOn: [{ name: 'infra' }, { name: 'missing' }] as never });
     const infra = ks({ name: 'infra', suspended: true });
