@@ -186,7 +186,7 @@ const session = (jar) => req(jar, `${dashBase}/api/v1/session`);
 const tokenRequests = (id) => fs.readFileSync(env.AV_AUTHELIA_LOG, 'utf8').split('\n').filter((l) => l.includes(`on client with id '${id}' has successfully been processed`) && l.includes('path=/api/oidc/token')).length;
 
 for (const [clientID, scopes, host, what] of [['platform-dashboard', 'openid profile email groups', `dash.platform.${domain}`, 'an app\'s client our renderer wrote'],
-  ['app-platform-dashboard', null, `dashboard.${domain}`, 'the platform client our renderer wrote with offlineAccess (the dashboard\'s default scopes)']]) {
+  ['platform.dashboard', null, `dashboard.${domain}`, 'the platform client our renderer wrote with offlineAccess (the dashboard\'s default scopes)']]) {
   publicURL = `https://${host}`;
   let d;
   try { d = await startDashboard(clientID, scopes); } catch (e) { ok(false, `the dashboard starts (${what})`, e.message); continue; }
