@@ -26,8 +26,9 @@ tmp=$(mktemp -d /tmp/image-release.XXXXXX) || bail "mktemp failed"
 bundle=$tmp/install.yaml
 preexisting=() # cluster-scoped objects of the bundle that existed before this test
 created_cluster=()
+installing= # set once the test removes or creates $NS
 cleanup() {
-  kubectl delete namespace "$NS" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1
+  [ -z "$installing" ] || kubectl delete namespace "$NS" --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1
   local o
   for o in "${created_cluster[@]}"; do
     kubectl delete "$o" --ignore-not-found --wait=true --timeout=60s >/dev/null 2>&1
@@ -71,6 +72,7 @@ for o in $cluster_scoped; do
   if kubectl get "$o" >/dev/null 2>&1; then preexisting+=("$o"); else created_cluster+=("$o"); fi
 done
 note "already on the cluster before the install: ${preexisting[*]:-none}"
+installing=1
 if kubectl get namespace "$NS" >/dev/null 2>&1; then
   note "removing the $NS left by an earlier test (client-side applied manifests)"
   kubectl delete namespace "$NS" --wait=true --timeout=120s >/dev/null 2>&1 || bail "cannot remove the leftover $NS"
