@@ -48,6 +48,7 @@ bench:
 	bench/kube/run
 	bench/operator/run
 	bench/dashboard/run
+	bench/image/run
 
 fuzz:
 	tools/ci/fuzz-smoke
