@@ -72,6 +72,8 @@ struct ap_git_op {
         struct ap_error host_err; /* set when the host key check refused the server */
         bool ref_reported;        /* push_update_reference was called for our ref */
         char ref_status[256];     /* its status ("" = accepted) */
+        char remote_said[400];    /* what the server said on its side band (transport.c) */
+        bool remote_said_error;   /* ... and it is an "error:" line */
         bool cancelled;           /* a callback stopped the transfer because the call was cancelled */
         bool sending;             /* push_transfer_progress was called: the pack went (partly) out */
         struct ap_error cred_err; /* set when token_fn failed */

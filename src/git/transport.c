@@ -72,9 +72,30 @@ static int check_cancel(struct ap_git_op *op)
         return GIT_EUSER;
 }
 
+/* The server's side band: progress, and what it or its hooks say about a refused ref ("error: cannot
+ * lock ref ...", a pre-receive hook's reason). Kept for the error message: the last "error:"/"fatal:"
+ * line, else the last line that is not a progress report. */
 static int on_sideband(const char *str, int len, void *payload)
 {
-        return check_cancel(payload);
+        struct ap_git_op *op = payload;
+        const char *end = str + (len > 0 ? len : 0);
+        for (const char *p = str; p < end;) {
+                const char *eol = p;
+                while (eol < end && *eol != '\n' && *eol != '\r')
+                        eol++;
+                size_t n = (size_t)(eol - p);
+                bool progress = (eol < end && *eol == '\r') || memmem(p, n, "% (", 3) || memmem(p, n, ", done.", 7);
+                while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+                        n--;
+                bool error = n > 6 && (memcmp(p, "error:", 6) == 0 || memcmp(p, "fatal:", 6) == 0);
+                if (n > 0 && !progress && (error || !op->remote_said_error)) {
+                        snprintf(op->remote_said, sizeof(op->remote_said), "%.*s",
+                                 (int)AP_MIN(n, sizeof(op->remote_said) - 1), p);
+                        op->remote_said_error |= error;
+                }
+                p = eol + 1;
+        }
+        return check_cancel(op);
 }
 
 static int on_transfer(const git_indexer_progress *stats, void *payload)

@@ -21,6 +21,23 @@
 #define TOKEN_REREAD_SECS 60
 #define RETRY_WAIT_MAX_MS 10000 /* the longest Retry-After we honour between two attempts */
 
+/* client-go's token bucket: qps per second on average, bursts of up to burst; 0 qps = no limit */
+struct bucket {
+        double qps, burst;
+        double tokens;        /* may go negative: reserved by waiters */
+        int64_t tokens_at_ns; /* when tokens was last brought up to date */
+};
+
+static void bucket_init(struct bucket *b, double qps, int burst)
+{
+        if (qps <= 0)
+                return;
+        b->qps = qps;
+        b->burst = burst > 0 ? burst : AP_MAX(1.0, qps);
+        b->tokens = b->burst;
+        b->tokens_at_ns = ap_mono_ns();
+}
+
 struct ap_kube_client {
         struct ap_kube_config *cfg; /* a private copy: server, TLS material, token */
         long connect_timeout_ms;
@@ -36,10 +53,8 @@ struct ap_kube_client {
         char *sni_authority;           /* "https://<tls-server-name>:port", or NULL */
         struct curl_slist *connect_to; /* "<tls-server-name>:port:host:port" */
 
-        pthread_mutex_t bucket_lock; /* guards the token bucket */
-        double qps, burst;           /* 0 qps = no client-side limit */
-        double tokens;               /* may go negative: reserved by waiters */
-        int64_t tokens_at_ns;        /* when tokens was last brought up to date */
+        pthread_mutex_t bucket_lock;        /* guards the token buckets */
+        struct bucket buckets[AP_KUBE_N_LIMITS]; /* by enum ap_kube_limit */
 
         pthread_mutex_t lock; /* guards everything below */
         CURL *pool[POOL_MAX]; /* idle easy handles, each keeping its own live connections */
@@ -156,12 +171,8 @@ int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_cl
                 ap_kube_client_free(c);
                 return ap_error_set(err, -ENOMEM, "out of memory");
         }
-        if (opts->qps > 0) {
-                c->qps = opts->qps;
-                c->burst = opts->burst > 0 ? opts->burst : AP_MAX(1.0, opts->qps);
-                c->tokens = c->burst;
-                c->tokens_at_ns = ap_mono_ns();
-        }
+        bucket_init(&c->buckets[AP_KUBE_LIMIT_DEFAULT], opts->qps, opts->burst);
+        bucket_init(&c->buckets[AP_KUBE_LIMIT_BACKGROUND], opts->qps, opts->burst);
         if (opts->user_agent)
                 c->user_agent = strdup(opts->user_agent);
         else if (asprintf(&c->user_agent, "app-platform/%s", AP_VERSION) < 0)
@@ -531,29 +542,32 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
         return r;
 }
 
-/* Take a token from the client's bucket, waiting for one (in slices, so the cancel flag is seen) until
- * the deadline at most. 0, AP_E_RATE_LIMITED when the wait would pass the deadline (the token is not
- * taken; err->retry_after_ms says how long it would have been), or AP_E_CANCELLED. */
+/* Take a token from the request's bucket (ap_kube_opts.rate_limit), waiting for one (in slices, so the cancel
+ * flag is seen) until the deadline at most. 0, AP_E_RATE_LIMITED when the wait would pass the deadline
+ * (the token is not taken; err->retry_after_ms says how long it would have been), or AP_E_CANCELLED. */
 static int take_token(struct ap_kube_client *c, const struct ap_kube_http *req, int64_t deadline,
                       struct ap_error *err)
 {
-        if (c->qps <= 0)
+        enum ap_kube_limit which = req->opts ? req->opts->rate_limit : AP_KUBE_LIMIT_DEFAULT;
+        struct bucket *b = &c->buckets[(unsigned)which < AP_KUBE_N_LIMITS ? which : AP_KUBE_LIMIT_DEFAULT];
+        if (b->qps <= 0)
                 return 0;
         pthread_mutex_lock(&c->bucket_lock);
         int64_t now = ap_mono_ns();
-        c->tokens = AP_MIN(c->burst, c->tokens + (double)(now - c->tokens_at_ns) / 1e9 * c->qps);
-        c->tokens_at_ns = now;
-        double wait_s = c->tokens >= 1 ? 0 : (1 - c->tokens) / c->qps;
+        b->tokens = AP_MIN(b->burst, b->tokens + (double)(now - b->tokens_at_ns) / 1e9 * b->qps);
+        b->tokens_at_ns = now;
+        double wait_s = b->tokens >= 1 ? 0 : (1 - b->tokens) / b->qps;
         int64_t wait_ms = (int64_t)(wait_s * 1000 + 0.999);
         bool fits = deadline == AP_DEADLINE_NONE || ap_mono_ms() + wait_ms <= deadline;
         if (fits)
-                c->tokens -= 1; /* reserved: later callers wait behind us */
+                b->tokens -= 1; /* reserved: later callers wait behind us */
+        double qps = b->qps;
         pthread_mutex_unlock(&c->bucket_lock);
         if (!fits) {
                 ap_error_set(err, AP_E_RATE_LIMITED,
                              "%s %s: the client's rate limit (%.1f requests/s) allows no request before the "
                              "timeout",
-                             req->method, req->url, c->qps);
+                             req->method, req->url, qps);
                 ap_error_set_retry_after(err, (long)wait_ms);
                 return AP_E_RATE_LIMITED;
         }

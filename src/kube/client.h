@@ -26,7 +26,8 @@ struct ap_kube_client_options {
         bool http1_only;         /* don't offer HTTP/2 */
         /* Client-side rate limit shared by every thread using the client (client-go's token bucket):
          * qps requests per second on average, bursts of up to burst (0 = max(1, qps)); qps 0 = off.
-         * Watches do not count. A request waits for a token within its own timeout, else fails with
+         * Watches do not count. Requests with ap_kube_opts.rate_limit AP_KUBE_LIMIT_BACKGROUND (Events)
+         * count against a second bucket of the same size, so they never delay the others. A request waits for a token within its own timeout, else fails with
          * AP_E_RATE_LIMITED. */
         double qps;
         int burst;

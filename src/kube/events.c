@@ -67,6 +67,10 @@ struct ap_kube_recorder {
         struct ap_keymap cache; /* aggregation key -> struct entry; writer thread only */
 };
 
+/* Events count against the client's second rate-limit bucket: a burst of them never delays the
+ * reconcilers' own requests (and theirs never starve the Events) */
+static const struct ap_kube_opts background = {.rate_limit = AP_KUBE_LIMIT_BACKGROUND};
+
 static void entry_free(void *v)
 {
         struct entry *e = v;
@@ -100,8 +104,8 @@ static int write_series(struct ap_kube_recorder *rec, struct entry *e, struct ap
             json_pack("{s:{s:I, s:s}}", "series", "count", (json_int_t)e->count, "lastObservedTime", seen);
         if (!patch)
                 return ap_error_set(err, -ENOMEM, "out of memory");
-        int r = ap_kube_patch(rec->client, &events_res, e->ns, e->name, AP_KUBE_PATCH_MERGE, patch, NULL,
-                              NULL, NULL, err);
+        int r = ap_kube_patch(rec->client, &events_res, e->ns, e->name, AP_KUBE_PATCH_MERGE, patch,
+                              &background, NULL, NULL, err);
         json_decref(patch);
         if (r >= 0) {
                 e->written_count = e->count;
@@ -162,7 +166,7 @@ static int create_event(struct ap_kube_recorder *rec, const struct pending *p, s
                                "type", p->type, "note", p->note, "regarding", ref);
         if (!ev)
                 return ap_error_set(err, -ENOMEM, "out of memory");
-        int r = ap_kube_create(rec->client, &events_res, ns, ev, NULL, NULL, NULL, err);
+        int r = ap_kube_create(rec->client, &events_res, ns, ev, &background, NULL, NULL, err);
         json_decref(ev);
         if (r < 0)
                 return r;

@@ -27,6 +27,15 @@ extern const struct ap_kube_resource ap_kube_res_crds;
 
 /* Options of one request; zero-initialise and set what you need. Fields a verb does not use are ignored
  * by it (the URL builder adds every query parameter that is set). */
+/* Which of the client's token buckets a request counts against (ap_kube_client_options.qps/burst each). */
+enum ap_kube_limit {
+        AP_KUBE_LIMIT_DEFAULT = 0,
+        /* bookkeeping writes (Events) that must not delay the reconcilers' requests: a bucket of their
+         * own, as client-go's event recorder has with a clientset of its own */
+        AP_KUBE_LIMIT_BACKGROUND,
+        AP_KUBE_N_LIMITS,
+};
+
 struct ap_kube_opts {
         const char *subresource;            /* "status", "scale" or NULL */
         const char *label_selector;         /* list/watch: "a=b,c in (d,e)" */
@@ -51,7 +60,8 @@ struct ap_kube_opts {
         const char *impersonate_user;          /* Impersonate-User header */
         const char *const *impersonate_groups; /* one Impersonate-Group header each */
         size_t n_impersonate_groups;
-        long timeout_ms; /* whole-request timeout; 0 = the client's default */
+        long timeout_ms;         /* whole-request timeout; 0 = the client's default */
+        enum ap_kube_limit rate_limit; /* the client-side rate limit it counts against */
 };
 
 /* Append server + path + query to out. ns is required for namespaced resources unless listing across all

@@ -88,7 +88,8 @@ check "the SSH server is back on the same port with the same host key" \
 if wait_for 120 eval '[ "$(head_of "$REPO")" != "$tip_down" ]'; then
   ok "the operator pushes again $(ms_since "$t_up") ms after the remote is back"
 else
-  not_ok "the operator pushes again after the remote is back" "$(tail -5 "$tmp/operator.log")"
+  not_ok "the operator pushes again after the remote is back" \
+    "$(tail -5 "$tmp/operator.log"; echo "lock files in the repo: $(cd "$REPO" && find . -name '*.lock' | tr '\n' ' ')")"
 fi
 stream_wait 300 || not_ok "the stream ran to its end" "$(tail -3 "$tmp/stream.err")"
 check_stream "remote down" "$A" "$tmp/state" "$base"

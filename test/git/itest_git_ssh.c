@@ -419,11 +419,27 @@ static void test_faults(void **state)
         _cleanup_(ap_git_repo_freep) struct ap_git_repo *r5 = open_repo(fx_config("faults"));
         assert_int_equal(push_files(r5, "x", &c, 1, &res, &err), AP_E_FORBIDDEN);
         assert_non_null(strstr(err.msg, "refused"));
+        assert_non_null(strstr(err.msg, "(the server said: branch is frozen)")); /* the hook's reason */
         unlink(hook);
         assert_int_equal(fx_count_commits("faults"), 0);
         /* and once the hook is gone the same object pushes fine */
         assert_int_equal(push_files(r5, "x", &c, 1, &res, &err), 0);
         assert_int_equal(fx_count_commits("faults"), 1);
+        /* a lock file a crashed push left on the server: retried as a moving branch, and the error says
+         * which file is in the way */
+        char lock[800];
+        snprintf(lock, sizeof(lock), "%s/faults.git/refs/heads/main.lock", fx.dir);
+        assert_int_equal(t_write(lock, ""), 0);
+        cfg = fx_config("faults");
+        cfg.retry_timeout_ms = 1500;
+        _cleanup_(ap_git_repo_freep) struct ap_git_repo *r6 = open_repo(cfg);
+        struct ap_git_change c2 = FILE_("y.yaml", "b: 2\n");
+        assert_int_equal(push_files(r6, "y", &c2, 1, &res, &err), AP_E_TIMEOUT); /* gave up */
+        print_message("# %s\n", err.msg);
+        assert_non_null(strstr(err.msg, "main.lock"));
+        unlink(lock);
+        assert_int_equal(push_files(r6, "y", &c2, 1, &res, &err), 0);
+        assert_int_equal(fx_count_commits("faults"), 2);
 }
 
 /* Killed between building the commit and pushing it: a fresh process starts clean, the change lands

@@ -424,6 +424,12 @@ static void test_client_rate_limit(void **state)
         t0 = ap_mono_ms();
         assert_int_equal(get(c, m.port, "/watch", &w, NULL, NULL, &err), 0);
         assert_true(ap_mono_ms() - t0 < 40);
+        /* so do the background writes (Events): a bucket of their own, full, burst 5 */
+        struct ap_kube_opts bg = {.rate_limit = AP_KUBE_LIMIT_BACKGROUND};
+        t0 = ap_mono_ms();
+        for (int i = 0; i < 5; i++)
+                assert_int_equal(get(c, m.port, "/x", &bg, NULL, NULL, &err), 0);
+        assert_true(ap_mono_ms() - t0 < 40);
         /* a timeout shorter than the wait: rate limited, with the hint */
         for (int i = 0; i < 10; i++) {
                 struct ap_kube_opts quick = {.timeout_ms = 1};
