@@ -64,8 +64,9 @@ int cli_operator_main(int argc, char **argv)
                 return AP_EXIT_FAILURE;
         }
         struct ap_kube_client_options ko = {.user_agent = "app-platform-operator",
-                                            .qps = (double)cfg->kube_qps,
-                                            .burst = (int)cfg->kube_burst};
+                                            .qps = cfg->kube_qps ? (double)cfg->kube_qps : 50,
+                                            .burst = cfg->kube_burst ? (int)cfg->kube_burst : 100,
+                                            .limit_unless_apf = !cfg->kube_qps && !cfg->kube_burst};
         struct ap_kube_client *kube = NULL;
         char *ctx_ns = NULL;
         r = cli_kube_client(cfg->kubeconfig, &ko, &kube, &ctx_ns, &err);

@@ -86,9 +86,9 @@ static int push_once(struct ap_git_repo *r, const git_oid *id, enum ap_git_fault
                 *ret_fault = moved ? AP_GIT_FAULT_CONFLICT : AP_GIT_FAULT_PERMANENT;
                 /* the server's reason, e.g. a lock file a crashed push left behind on the server */
                 return ap_error_set(err, moved ? AP_E_CONFLICT : AP_E_FORBIDDEN,
-                                    "the server refused the push of '%s' to '%s': %s%s%s%s", r->branch, r->name,
-                                    s, op.remote_said[0] ? " (the server said: " : "", op.remote_said,
-                                    op.remote_said[0] ? ")" : "");
+                                    "the server refused the push of '%s' to '%s': %s%s%s%s", r->branch,
+                                    r->name, s, op.remote_said[0] ? " (the server said: " : "",
+                                    op.remote_said, op.remote_said[0] ? ")" : "");
         }
         /* our view of the remote is now our commit; a failure here only costs a fetch later */
         if (git_reference_create(&ref, r->git, r->tracking_ref, id, 1, NULL) < 0)

@@ -84,7 +84,8 @@ static int on_sideband(const char *str, int len, void *payload)
                 while (eol < end && *eol != '\n' && *eol != '\r')
                         eol++;
                 size_t n = (size_t)(eol - p);
-                bool progress = (eol < end && *eol == '\r') || memmem(p, n, "% (", 3) || memmem(p, n, ", done.", 7);
+                bool progress =
+                    (eol < end && *eol == '\r') || memmem(p, n, "% (", 3) || memmem(p, n, ", done.", 7);
                 while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
                         n--;
                 bool error = n > 6 && (memcmp(p, "error:", 6) == 0 || memcmp(p, "fatal:", 6) == 0);

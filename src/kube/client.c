@@ -12,6 +12,7 @@
 
 #include "ap_config.h"
 #include "base/clock.h"
+#include "base/log.h"
 #include "base/fileio.h"
 #include "base/http_curl.h"
 #include "mux.h"
@@ -53,7 +54,9 @@ struct ap_kube_client {
         char *sni_authority;           /* "https://<tls-server-name>:port", or NULL */
         struct curl_slist *connect_to; /* "<tls-server-name>:port:host:port" */
 
-        pthread_mutex_t bucket_lock;        /* guards the token buckets */
+        pthread_mutex_t bucket_lock;             /* guards the token buckets */
+        bool limit_unless_apf;                   /* opts->limit_unless_apf */
+        atomic_bool apf_seen;                    /* an answer showed API Priority and Fairness: no limit */
         struct bucket buckets[AP_KUBE_N_LIMITS]; /* by enum ap_kube_limit */
 
         pthread_mutex_t lock; /* guards everything below */
@@ -171,6 +174,7 @@ int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_cl
                 ap_kube_client_free(c);
                 return ap_error_set(err, -ENOMEM, "out of memory");
         }
+        c->limit_unless_apf = opts->limit_unless_apf;
         bucket_init(&c->buckets[AP_KUBE_LIMIT_DEFAULT], opts->qps, opts->burst);
         bucket_init(&c->buckets[AP_KUBE_LIMIT_BACKGROUND], opts->qps, opts->burst);
         if (opts->user_agent)
@@ -296,6 +300,7 @@ struct transfer {
         const struct ap_kube_http *req;
         struct ap_buf *body;               /* non-2xx bodies, and 2xx bodies when there is no on_data */
         struct ap_http_response_info info; /* Retry-After and the like */
+        bool flow_control;                 /* X-Kubernetes-PF-FlowSchema-UID: the server runs APF */
         int cb_error;                      /* first negative code from on_data or the body buffer */
         bool code_known;
         bool success;
@@ -330,8 +335,12 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
 static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
         struct transfer *t = ud;
-        ap_http_parse_header(p, size * nmemb, &t->info);
-        return size * nmemb;
+        size_t n = size * nmemb;
+        static const char apf[] = "x-kubernetes-pf-flowschema-uid:";
+        if (n >= sizeof(apf) - 1 && strncasecmp(p, apf, sizeof(apf) - 1) == 0)
+                t->flow_control = true;
+        ap_http_parse_header(p, n, &t->info);
+        return n;
 }
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
@@ -492,6 +501,10 @@ static int perform(struct ap_kube_client *c, const struct ap_kube_http *req, lon
         CURLcode cc = muxed ? ap_kube_mux_perform(c->mux, h, req->cancel, deliver, &t) : curl_easy_perform(h);
         long code = 0, version = 0, connects = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        if (t.flow_control && c->limit_unless_apf && !atomic_exchange(&c->apf_seen, true))
+                ap_info("the apiserver runs API Priority and Fairness: it queues our requests fairly, the "
+                        "client-side rate limit (%.0f/s, burst %.0f) is lifted",
+                        c->buckets[AP_KUBE_LIMIT_DEFAULT].qps, c->buckets[AP_KUBE_LIMIT_DEFAULT].burst);
         curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
         curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
         if (code > 0) {
@@ -550,7 +563,7 @@ static int take_token(struct ap_kube_client *c, const struct ap_kube_http *req, 
 {
         enum ap_kube_limit which = req->opts ? req->opts->rate_limit : AP_KUBE_LIMIT_DEFAULT;
         struct bucket *b = &c->buckets[(unsigned)which < AP_KUBE_N_LIMITS ? which : AP_KUBE_LIMIT_DEFAULT];
-        if (b->qps <= 0)
+        if (b->qps <= 0 || atomic_load(&c->apf_seen))
                 return 0;
         pthread_mutex_lock(&c->bucket_lock);
         int64_t now = ap_mono_ns();
@@ -655,5 +668,7 @@ int ap_kube_client_do(struct ap_kube_client *c, const struct ap_kube_http *h, lo
                 ap_error_clear(err);
         }
         *ret_code = code;
+        if (!h->no_timeout)
+                ap_debug("kube: %s %s: %ld", h->method, h->url, code);
         return 0;
 }

@@ -27,10 +27,14 @@ struct ap_kube_client_options {
         /* Client-side rate limit shared by every thread using the client (client-go's token bucket):
          * qps requests per second on average, bursts of up to burst (0 = max(1, qps)); qps 0 = off.
          * Watches do not count. Requests with ap_kube_opts.rate_limit AP_KUBE_LIMIT_BACKGROUND (Events)
-         * count against a second bucket of the same size, so they never delay the others. A request waits for a token within its own timeout, else fails with
-         * AP_E_RATE_LIMITED. */
+         * count against a second bucket of the same size, so they never delay the others. A request waits for
+         * a token within its own timeout, else fails with AP_E_RATE_LIMITED. */
         double qps;
         int burst;
+        /* Lift that limit once an answer shows the apiserver runs API Priority and Fairness (header
+         * X-Kubernetes-PF-FlowSchema-UID, Kubernetes >= 1.20): the server then queues each client's
+         * requests fairly itself, as SIG API Machinery advises and controller-runtime and Flux do. */
+        bool limit_unless_apf;
         /* After 429, or 503 with Retry-After, wait what the server asks (at most 10 s a time, within the
          * request's timeout) and try again, up to this many times (0 = 10, -1 = never); then the error
          * is returned with err->retry_after_ms. */

@@ -60,7 +60,7 @@ struct ap_kube_opts {
         const char *impersonate_user;          /* Impersonate-User header */
         const char *const *impersonate_groups; /* one Impersonate-Group header each */
         size_t n_impersonate_groups;
-        long timeout_ms;         /* whole-request timeout; 0 = the client's default */
+        long timeout_ms;               /* whole-request timeout; 0 = the client's default */
         enum ap_kube_limit rate_limit; /* the client-side rate limit it counts against */
 };
 

@@ -82,8 +82,12 @@ static const struct flag flags[] = {
     {"flux-git-interval", K_STR, S(git_interval), "1m0s", "spec.interval of the platform GitRepository"},
     {"flux-kustomization-interval", K_STR, S(ks_interval), "10m0s",
      "spec.interval of the platform Kustomization"},
-    {"kube-api-qps", K_INT, S(kube_qps), "50", "client-side limit of apiserver requests per second"},
-    {"kube-api-burst", K_INT, S(kube_burst), "100", "burst of the apiserver request limit"},
+    {"kube-api-qps", K_INT, S(kube_qps), NULL,
+     "client-side limit of apiserver requests per second (default: none once the apiserver shows API "
+     "Priority and Fairness, which queues fairly itself; else 50)"},
+    {"kube-api-burst", K_INT, S(kube_burst), NULL,
+     "burst of the client-side limit (default: 100; with either flag set, the limit holds with API "
+     "Priority and Fairness too)"},
     {"dashboard-service-account", K_STR, S(dashboard_sa), "app-platform-dashboard",
      "the dashboard's ServiceAccount in the operator namespace, given read access to each platform "
      "namespace's "

@@ -34,8 +34,8 @@ struct ap_op_config {
         long batch_ms;           /* how long a managed-secret change waits for more changes of its app */
         long git_retry_ms;       /* a Git fetch or push retries a remote that is down this long */
         char *git_interval, *ks_interval; /* the platform GitRepository's and Kustomization's spec.interval */
-        long kube_qps, kube_burst;
-        char *dashboard_sa;     /* the dashboard's ServiceAccount (operator namespace), "" = none */
+        long kube_qps, kube_burst;        /* 0 = not given: 50/100 unless the apiserver runs APF */
+        char *dashboard_sa;               /* the dashboard's ServiceAccount (operator namespace), "" = none */
         char *test_fault;       /* "POINT[:N]": SIGKILL at the Nth time POINT is reached (crash tests) */
         bool request_reconcile; /* annotate the platform GitRepository after a push */
         char

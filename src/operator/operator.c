@@ -377,8 +377,7 @@ static void flux_event(void *userdata, json_t *obj)
         }
 }
 
-/* The namespaces (sorted, unique) of a Kustomization's inventory entries ("<ns>_<name>_<group>_<kind>");
- * NULL when out of memory. */
+/* Inventory entries ("<ns>_<name>_<group>_<kind>") by namespace. */
 static int cmp_ns(const void *a, const void *b)
 {
         const char *x = *(const char *const *)a, *y = *(const char *const *)b;
@@ -387,7 +386,27 @@ static int cmp_ns(const void *a, const void *b)
         return c ? c : (nx > ny) - (nx < ny);
 }
 
-static const char **inventory_namespaces(const json_t *status, size_t *ret_n)
+/* The namespace of inventory id (nl bytes) is one '<app>-flux' is bound in anyway: the platform
+ * namespace or one of the registration's spec.namespaces. */
+static bool spec_namespace(const char *id, size_t nl, const char *app, const json_t *reg)
+{
+        size_t al = strlen(app);
+        if (nl == al + sizeof("-platform") - 1 && strncmp(id, app, al) == 0 &&
+            strncmp(id + al, "-platform", nl - al) == 0)
+                return true;
+        const json_t *nss = json_object_get(json_object_get(reg, "spec"), "namespaces");
+        for (size_t i = 0; i < json_array_size(nss); i++) {
+                const char *n = json_string_value(json_array_get(nss, i));
+                if (n && strlen(n) == nl && strncmp(n, id, nl) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* The namespaces (sorted, unique) of a Kustomization's inventory entries outside the registration's own
+ * (reg may be NULL); NULL when out of memory. */
+static const char **inventory_namespaces(const json_t *status, const char *app, const json_t *reg,
+                                         size_t *ret_n)
 {
         const json_t *entries = json_object_get(json_object_get(status, "inventory"), "entries");
         size_t n = 0, total = json_array_size(entries);
@@ -396,7 +415,8 @@ static const char **inventory_namespaces(const json_t *status, size_t *ret_n)
                 return NULL;
         for (size_t i = 0; i < total; i++) {
                 const char *id = json_string_value(json_object_get(json_array_get(entries, i), "id"));
-                if (op_inventory_ns_len(id) > 0)
+                size_t nl = op_inventory_ns_len(id);
+                if (nl > 0 && !spec_namespace(id, nl, app, reg))
                         v[n++] = id; /* cluster-scoped objects ("_name_...") hold no namespace */
         }
         qsort(v, n, sizeof(*v), cmp_ns);
@@ -408,16 +428,22 @@ static const char **inventory_namespaces(const json_t *status, size_t *ret_n)
         return v;
 }
 
-/* Whether the set of namespaces Flux applied objects into changed ('<app>-flux' stays bound there). */
-static bool inventory_namespaces_changed(const json_t *os, const json_t *ns)
+/* Whether the set of namespaces Flux applied objects into, beyond the registration's own, changed
+ * ('<app>-flux' stays bound there until Flux pruned them: reg_flux_namespaces). A new app's first
+ * secrets reaching its spec namespaces need no full pass. */
+static bool inventory_namespaces_changed(struct ap_operator *op, const char *app, const json_t *os,
+                                         const json_t *ns)
 {
+        json_t *reg = ap_kube_informer_get(op->regs, app);
         size_t no = 0, nn = 0;
-        const char **a = inventory_namespaces(os, &no), **b = inventory_namespaces(ns, &nn);
+        const char **a = inventory_namespaces(os, app, reg, &no),
+                   **b = inventory_namespaces(ns, app, reg, &nn);
         bool changed = !a || !b || no != nn;
         for (size_t i = 0; !changed && i < no; i++)
                 changed = cmp_ns(&a[i], &b[i]) != 0;
         free(a);
         free(b);
+        json_decref(reg);
         return changed;
 }
 
@@ -430,7 +456,7 @@ static void flux_update(void *userdata, json_t *old_obj, json_t *new_obj)
         const json_t *os = json_object_get(old_obj, "status"), *ns = json_object_get(new_obj, "status");
         /* Flux's status changes with every revision: it is only the registration's FluxReady (a pass
          * without the app's work_lock); a new namespace in the inventory changes the RBAC */
-        if (inventory_namespaces_changed(os, ns))
+        if (inventory_namespaces_changed(op, app, os, ns))
                 queue(op->reg_q, app, 0);
         else if (!ap_kube_obj_same(os, ns)) /* conditions, observedGeneration, lastAppliedRevision */
                 queue(op->fst_q, app, 0);

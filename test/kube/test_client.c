@@ -261,6 +261,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         if (retry_after)
                 MHD_add_response_header(r, "Retry-After", retry_after);
         MHD_add_response_header(r, "Content-Type", "application/json");
+        if (strcmp(url, "/apf") == 0) /* as a kube-apiserver with API Priority and Fairness answers */
+                MHD_add_response_header(r, "X-Kubernetes-PF-FlowSchema-UID",
+                                        "2fbd0a7e-1c4e-4f3b-9a43-3c1a2b0d9e11");
         enum MHD_Result ret = MHD_queue_response(conn, code, r);
         MHD_destroy_response(r);
         return ret;
@@ -445,6 +448,32 @@ static void test_client_rate_limit(void **state)
         MHD_stop_daemon(m.d);
 }
 
+/* limit_unless_apf: throttled until an answer shows API Priority and Fairness, then not at all; without
+ * the option the header changes nothing. */
+static void test_client_rate_limit_apf(void **state)
+{
+        struct mhd m;
+        mhd_start(&m);
+        for (int lift = 0; lift < 2; lift++) {
+                struct ap_kube_client_options o = {.qps = 10, .burst = 1, .limit_unless_apf = lift};
+                struct ap_kube_client *c = client_for(m.port, &o);
+                struct ap_error err = AP_ERROR_INIT;
+                int64_t t0 = ap_mono_ms();
+                assert_int_equal(get(c, m.port, "/x", NULL, NULL, NULL, &err), 0);
+                assert_int_equal(get(c, m.port, "/apf", NULL, NULL, NULL, &err), 0); /* waits ~100 ms */
+                assert_true(ap_mono_ms() - t0 >= 80);
+                t0 = ap_mono_ms();
+                for (int i = 0; i < 5; i++)
+                        assert_int_equal(get(c, m.port, "/x", NULL, NULL, NULL, &err), 0);
+                int64_t took = ap_mono_ms() - t0;
+                print_message("# 5 requests after the APF header, limit_unless_apf=%d: %lld ms\n", lift,
+                              (long long)took);
+                assert_true(lift ? took < 60 : took >= 400);
+                ap_kube_client_free(c);
+        }
+        MHD_stop_daemon(m.d);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -456,6 +485,7 @@ int main(void)
             cmocka_unit_test(test_max_body),
             cmocka_unit_test(test_streamed_body),
             cmocka_unit_test(test_client_rate_limit),
+            cmocka_unit_test(test_client_rate_limit_apf),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
