@@ -548,6 +548,11 @@ int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconci
         char sha[41] = "";
         if (r == 0)
                 r = run_pass(&s, NULL, sha, &err);
+        /* an intent created or deleted: env namespaces read it through the secret-reader Role */
+        struct ap_error re = AP_ERROR_INIT;
+        if (r == 0 && op_reader_role_apply(op, a, &s.plat, false, &re) < 0)
+                ap_log(AP_LOG_WARN, "app '%s': cannot update the secret-reader Role: %s", s.n.app,
+                       ap_error_message(&re));
 out:
         pthread_mutex_unlock(&a->work_lock);
         pass_release(&s);

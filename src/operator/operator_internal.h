@@ -77,6 +77,8 @@ struct op_app {
         bool restore_pending;   /* the key was adopted after a disaster: recreate the intents from Git */
         size_t restore_expect;  /* after a restore: plan nothing until the cache holds this many intents */
         int64_t restore_deadline_ms;
+        uint64_t reader_hash;       /* the names the secret-reader Role was last applied with (under lock) */
+        bool reader_applied;        /* ... and that apply succeeded */
         struct op_memo_entry *memo; /* under work_lock (match_memo.c) */
         size_t n_memo, cap_memo;
 };
@@ -205,6 +207,12 @@ int op_registration_reconcile(void *userdata, const char *key, struct ap_kube_re
  * work_lock, so Flux's status updates after each push never queue behind or in front of secrets; a
  * registration whose last full pass did not end Ready for its generation gets a full pass instead. */
 int op_registration_flux_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
+/* reg_rbac.c: the secret-reader Role of the platform namespace, naming the app's managed and OIDC secrets
+ * (from the informers): applied by the registration's full pass (always) and by the secrets pass when
+ * those names changed since the last apply (an intent created or deleted). work_lock held. */
+struct ap_platform;
+int op_reader_role_apply(struct ap_operator *op, struct op_app *a, const struct ap_platform *plat,
+                         bool always, struct ap_error *err);
 int op_secrets_reconcile(void *userdata, const char *key, struct ap_kube_reconcile_result *res);
 /* Key rotation (the caller, the registration pass, holds a->work_lock): re-encrypt every file of the app
  * to new_rcp in ONE commit together with the new .sops.yaml; *ret_sha gets the commit (or the tip when

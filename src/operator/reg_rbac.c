@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "kube/status.h"
 #include "operator/reg.h"
 
@@ -49,10 +50,11 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* The secrets env namespaces may read through 'secret-reader': the app's managed and OIDC secrets. */
-static int reader_names(struct reg *g, const char ***ret, size_t *ret_n, json_t **ret_hold)
+static int reader_names(struct ap_operator *op, const struct ap_app_names *an, const char ***ret,
+                        size_t *ret_n, json_t **ret_hold)
 {
-        json_t *list = ap_kube_informer_by_index(g->op->intents, "namespace", g->n.platform_ns);
-        json_t *oidc = ap_kube_informer_by_index(g->op->oidc, "namespace", g->n.platform_ns);
+        json_t *list = ap_kube_informer_by_index(op->intents, "namespace", an->platform_ns);
+        json_t *oidc = ap_kube_informer_by_index(op->oidc, "namespace", an->platform_ns);
         if (list && (!oidc || json_array_extend(list, oidc) < 0)) {
                 json_decref(list);
                 list = NULL;
@@ -70,8 +72,8 @@ static int reader_names(struct reg *g, const char ***ret, size_t *ret_n, json_t 
                 bool dup = false; /* a Secret in both informers */
                 for (size_t j = 0; name && j < k && !dup; j++)
                         dup = strcmp(v[j], name) == 0;
-                if (name && !dup && strcmp(name, g->n.age_secret) != 0 &&
-                    strcmp(name, g->n.git_auth_secret) != 0)
+                if (name && !dup && strcmp(name, an->age_secret) != 0 &&
+                    strcmp(name, an->git_auth_secret) != 0)
                         v[k++] = name;
         }
         qsort(v, k, sizeof(char *), cmp_str);
@@ -79,6 +81,36 @@ static int reader_names(struct reg *g, const char ***ret, size_t *ret_n, json_t 
         *ret_n = k;
         *ret_hold = list;
         return 0;
+}
+
+int op_reader_role_apply(struct ap_operator *op, struct op_app *a, const struct ap_platform *plat,
+                         bool always, struct ap_error *err)
+{
+        const char **names = NULL;
+        size_t n = 0;
+        json_t *hold = NULL;
+        int r = reader_names(op, plat->names, &names, &n, &hold);
+        if (r < 0)
+                return ap_error_set(err, r, "out of memory");
+        uint64_t h = AP_FNV64_OFFSET;
+        for (size_t i = 0; i < n; i++)
+                h = ap_fnv1a64_update(h, names[i], strlen(names[i]) + 1);
+        pthread_mutex_lock(&a->lock);
+        bool same = a->reader_applied && a->reader_hash == h;
+        pthread_mutex_unlock(&a->lock);
+        if (!same || always) {
+                json_t *role = ap_render_secret_reader_role(plat, names, n);
+                r = role ? op_apply(op, &op_res_roles, role, NULL, err)
+                         : ap_error_set(err, -ENOMEM, "out of memory");
+                json_decref(role);
+                pthread_mutex_lock(&a->lock);
+                a->reader_applied = r == 0;
+                a->reader_hash = h;
+                pthread_mutex_unlock(&a->lock);
+        }
+        free(names);
+        json_decref(hold);
+        return r;
 }
 
 int reg_prune_rolebindings(struct reg *g, char **keep, size_t n_keep, enum reg_prune which,
@@ -116,19 +148,8 @@ int reg_step_rbac(struct reg *g)
         int r = access_bindings(g, g->n.platform_ns, &err);
         for (size_t i = 0; r == 0 && i < g->n_namespaces; i++)
                 r = access_bindings(g, g->namespaces[i], &err);
-        const char **names = NULL;
-        size_t n = 0;
-        json_t *hold = NULL;
-        if (r == 0 && (r = reader_names(g, &names, &n, &hold)) < 0)
-                ap_error_set(&err, r, "out of memory");
-        if (r == 0) {
-                json_t *role = ap_render_secret_reader_role(&g->plat, names, n);
-                r = role ? op_apply(g->op, &op_res_roles, role, NULL, &err)
-                         : ap_error_set(&err, -ENOMEM, "out of memory");
-                json_decref(role);
-        }
-        free(names);
-        json_decref(hold);
+        if (r == 0)
+                r = op_reader_role_apply(g->op, g->app, &g->plat, true, &err);
         if (r == 0) {
                 json_t *rb = ap_render_secret_reader_binding(&g->plat);
                 if (!rb)

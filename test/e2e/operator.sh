@@ -152,6 +152,11 @@ check "after the hostile file is removed Flux is Ready again" wait_for 60 flux_o
 # --- 5. removing a namespace --------------------------------------------------------------------------
 managed_secret "$A" web "$A-dev,$A-prod" api-key=web-key-$id
 wait_for 60 secret_is "$A-prod" web api-key "web-key-$id" || note "web did not arrive in $A-prod"
+# the env namespaces' secret-reader ServiceAccount may read the new intent at once (the secrets pass keeps
+# the Role current: no registration pass, no resync needed) and no Secret it does not name
+reader_can() { kubectl auth can-i get "secret/$2" -n "$A-platform" --as="system:serviceaccount:$1:secret-reader" >/dev/null 2>&1; }
+check "the new secret is readable through $A-dev's secret-reader, the age key is not" \
+  wait_for 10 eval "reader_can $A-dev web && ! reader_can $A-dev $A-platform-age-key"
 kubectl patch apr "$A" --type merge -p "{\"spec\":{\"namespaces\":[\"$A-dev\"]}}" >/dev/null
 prod_unbound() { ! kubectl get rolebinding -n "$A-prod" app-platform-admin >/dev/null 2>&1 && ! kubectl get rolebinding -n "$A-prod" app-platform-reader >/dev/null 2>&1; }
 check "removing $A-prod from spec.namespaces removes its access bindings" wait_for 60 prod_unbound

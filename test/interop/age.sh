@@ -119,10 +119,11 @@ check "binary output to a terminal is refused" \
 
 # A catchable signal while decrypting with -o removes the temporary file that holds the plaintext so far:
 # the input is a FIFO kept open after the first chunks, so the decryption waits for more while it is sent
-# the signal (env --default-signal undoes the SIG_IGN that bash gives background jobs for INT and QUIT).
+# the signal (env --default-signal undoes the SIG_IGN that bash gives background jobs for INT and QUIT, and
+# that nohup gives HUP).
 for sig in TERM INT HUP QUIT; do
   rm -rf sigdir && mkdir sigdir && mkfifo sigdir/in.fifo
-  env --default-signal=INT,QUIT "$BIN" age decrypt -i ours.key -o sigdir/out "sigdir/in.fifo" 2>/dev/null &
+  env --default-signal=INT,QUIT,HUP,TERM "$BIN" age decrypt -i ours.key -o sigdir/out "sigdir/in.fifo" 2>/dev/null &
   pid=$!
   exec 3>sigdir/in.fifo
   head -c 300000 "c.age.$size" >&3
