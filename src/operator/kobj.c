@@ -112,22 +112,44 @@ static bool annotations_match(const json_t *live, const json_t *anns)
         return true;
 }
 
-int op_patch_annotations(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *live,
-                         const char *ns, const char *name, const json_t *anns, struct ap_error *err)
+static int patch_annotations(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *live,
+                             const char *ns, const char *name, const json_t *anns, const char *rv,
+                             char *ret_rv, size_t rv_size, struct ap_error *err)
 {
         if (annotations_match(live, anns))
                 return 0;
-        json_t *patch = json_pack("{s:{s:O}}", "metadata", "annotations", anns);
+        json_t *patch =
+            rv ? json_pack("{s:{s:O, s:s}}", "metadata", "annotations", anns, "resourceVersion", rv)
+               : json_pack("{s:{s:O}}", "metadata", "annotations", anns);
         if (!patch)
                 return ap_error_set(err, -ENOMEM, "out of memory");
         struct ap_kube_opts o = {.timeout_ms = 30000};
         count_write(op);
-        int r = ap_kube_patch(op->kube, res, ns, name, AP_KUBE_PATCH_MERGE, patch, &o, NULL, NULL, err);
+        json_t *got = NULL;
+        int r = ap_kube_patch(op->kube, res, ns, name, AP_KUBE_PATCH_MERGE, patch, &o, ret_rv ? &got : NULL,
+                              NULL, err);
         json_decref(patch);
+        if (r == 0 && ret_rv && ap_kube_obj_resource_version(got))
+                snprintf(ret_rv, rv_size, "%s", ap_kube_obj_resource_version(got));
+        json_decref(got);
         if (r < 0)
                 return ap_error_prefix(err, "cannot annotate %s '%s%s%s'", res->kind, ns ? ns : "",
                                        ns ? "/" : "", name);
         return 0;
+}
+
+int op_patch_annotations(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *live,
+                         const char *ns, const char *name, const json_t *anns, struct ap_error *err)
+{
+        return patch_annotations(op, res, live, ns, name, anns, NULL, NULL, 0, err);
+}
+
+int op_patch_annotations_at(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *live,
+                            const json_t *anns, const char *rv, char *ret_rv, size_t rv_size,
+                            struct ap_error *err)
+{
+        return patch_annotations(op, res, live, ap_kube_obj_namespace(live), ap_kube_obj_name(live), anns, rv,
+                                 ret_rv, rv_size, err);
 }
 
 static bool has_finalizer(const json_t *obj)
@@ -141,20 +163,21 @@ static bool has_finalizer(const json_t *obj)
 }
 
 int op_patch_meta(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *live,
-                  const json_t *anns, bool add_finalizer, struct ap_error *err)
+                  const json_t *anns, bool add_finalizer, const char *rv, struct ap_error *err)
 {
         const json_t *md = json_object_get(live, "metadata");
         const char *ns = ap_kube_obj_namespace(live), *name = ap_kube_obj_name(live);
+        if (!rv)
+                rv = ap_kube_obj_resource_version(live);
         if (!add_finalizer || has_finalizer(live))
-                return op_patch_annotations(op, res, live, ns, name, anns, err);
+                return patch_annotations(op, res, live, ns, name, anns, rv, NULL, 0, err);
         json_t *fins = json_deep_copy(json_object_get(md, "finalizers"));
         if (!fins)
                 fins = json_array();
         json_t *patch = NULL;
         if (fins && json_array_append_new(fins, json_string(AP_FINALIZER)) == 0)
-                patch =
-                    json_pack("{s:{s:s, s:o, s:O}}", "metadata", "resourceVersion",
-                              ap_kube_obj_resource_version(live), "finalizers", fins, "annotations", anns);
+                patch = json_pack("{s:{s:s, s:o, s:O}}", "metadata", "resourceVersion", rv, "finalizers",
+                                  fins, "annotations", anns);
         else
                 json_decref(fins);
         if (!patch)

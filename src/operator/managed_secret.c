@@ -69,18 +69,40 @@ static int annotate(struct sec_pass *s, const struct sec_intent *in, json_t *ann
         return r == AP_KUBE_E_NOT_FOUND ? 0 : r;
 }
 
-/* The same, adding the finalizer in the same write when the intent lacks it. The finalizer comes with
- * the first Committed, not before the commit: a deletion that wins the race leaves files no intent
- * owns, which the next pass removes. */
-static int settle_annotations(struct sec_pass *s, const struct sec_intent *in, json_t *anns,
-                              struct ap_error *err)
+/* Committed, on the version of the intent this pass committed and nothing newer (an update made during
+ * the pass must not be marked Committed with a commit that holds its previous data: a conflict leaves
+ * it to the pass its update queued), adding the finalizer in the same write when the intent lacks it.
+ * The finalizer comes with the first Committed, not before the commit: a deletion that wins the race
+ * leaves files no intent owns, which the next pass removes. */
+static int settle_annotations(struct sec_pass *s, struct sec_intent *in, json_t *anns, struct ap_error *err)
 {
-        if (in->finalizer)
-                return annotate(s, in, anns, err);
         if (!anns)
                 return ap_error_set(err, -ENOMEM, "out of memory");
-        int r = op_patch_meta(s->op, &ap_kube_res_secrets, in->obj, anns, true, err);
+        int r = op_patch_meta(s->op, &ap_kube_res_secrets, in->obj, anns, !in->finalizer, in->rv, err);
         json_decref(anns);
+        if (r == AP_KUBE_E_CONFLICT) {
+                in->stale = true;
+                ap_error_clear(err);
+                return 0;
+        }
+        return r == AP_KUBE_E_NOT_FOUND ? 0 : r;
+}
+
+/* committed=false before the commit of a change to an intent that was Committed, on the version the
+ * pass planned with; in->rv follows our write (or in->stale: it changed meanwhile). */
+static int mark_uncommitted(struct sec_pass *s, struct sec_intent *in, struct ap_error *err)
+{
+        json_t *anns = json_pack("{s:s}", AP_ANN_COMMITTED, "false");
+        if (!anns)
+                return ap_error_set(err, -ENOMEM, "out of memory");
+        int r = op_patch_annotations_at(s->op, &ap_kube_res_secrets, in->obj, anns, in->rv, in->rv,
+                                        sizeof(in->rv), err);
+        json_decref(anns);
+        if (r == AP_KUBE_E_CONFLICT) {
+                in->stale = true;
+                ap_error_clear(err);
+                return 0;
+        }
         return r == AP_KUBE_E_NOT_FOUND ? 0 : r;
 }
 
@@ -310,14 +332,16 @@ static int settle(struct sec_pass *s, const char *sha, char tip[41], struct ap_e
                             err);
                 } else {
                         const char *commit = in->touched ? sha : untouched_commit(s, in, sha, tip);
-                        if (in->touched)
-                                op_event(s->op, in->obj, false, "SecretCommitted", "Commit",
-                                         "committed to %s in %.12s for %zu namespace%s", s->a->repo_label,
-                                         sha, in->n_targets, in->n_targets == 1 ? "" : "s");
+                        if (in->stale)
+                                continue; /* its update queued the pass that settles it */
                         r = settle_annotations(s, in,
                                                json_pack("{s:s, s:s, s:n}", AP_ANN_COMMITTED, "true",
                                                          AP_ANN_COMMIT, commit, AP_ANN_LAST_ERROR),
                                                err);
+                        if (r == 0 && in->touched && !in->stale)
+                                op_event(s->op, in->obj, false, "SecretCommitted", "Commit",
+                                         "committed to %s in %.12s for %zu namespace%s", s->a->repo_label,
+                                         sha, in->n_targets, in->n_targets == 1 ? "" : "s");
                 }
                 if (r < 0 && first == 0) {
                         first = r;
@@ -404,6 +428,8 @@ static int load(struct sec_pass *s, const char *app, struct ap_kube_reconcile_re
         for (size_t i = 0; i < s->n_in; i++) {
                 s->in[i].obj = json_array_get(s->list, i);
                 s->in[i].name = ap_kube_obj_name(s->in[i].obj);
+                const char *rv = ap_kube_obj_resource_version(s->in[i].obj);
+                snprintf(s->in[i].rv, sizeof(s->in[i].rv), "%s", rv ? rv : "");
         }
         int r = sec_classify(s);
         if (r < 0)
@@ -458,8 +484,7 @@ static int run_pass(struct sec_pass *s, const struct ap_git_change *extra, char 
                 for (size_t i = 0; r == 0 && i < s->n_in; i++) {
                         const char *c = annotation(s->in[i].obj, AP_ANN_COMMITTED);
                         if (s->in[i].touched && !s->in[i].deleting && c && strcmp(c, "true") == 0)
-                                r = annotate(s, &s->in[i], json_pack("{s:s}", AP_ANN_COMMITTED, "false"),
-                                             err);
+                                r = mark_uncommitted(s, &s->in[i], err);
                 }
                 op_fault(s->op, "after-encrypt");
                 if (r == 0)

@@ -160,11 +160,17 @@ _warn_unused_ int op_delete(struct ap_operator *op, const struct ap_kube_resourc
 _warn_unused_ int op_patch_annotations(struct ap_operator *op, const struct ap_kube_resource *res,
                                        const json_t *live, const char *ns, const char *name,
                                        const json_t *anns, struct ap_error *err);
+/* The same, made only on resource version rv (a newer one fails with AP_E_CONFLICT), with ret_rv (may be
+ * NULL; rv_size bytes) set to the version the write made. Without a write (live already matches) ret_rv
+ * is left alone. */
+_warn_unused_ int op_patch_annotations_at(struct ap_operator *op, const struct ap_kube_resource *res,
+                                          const json_t *live, const json_t *anns, const char *rv,
+                                          char *ret_rv, size_t rv_size, struct ap_error *err);
 /* One merge patch of live's metadata: the annotations anns (string = set, null = remove) and, with
- * add_finalizer, the finalizer list plus labrats.work/cleanup, guarded by live's resourceVersion (a
- * conflict fails with AP_E_CONFLICT and is retried by the next pass). */
+ * add_finalizer, the finalizer list plus labrats.work/cleanup, guarded by resourceVersion rv (live's
+ * when NULL): a newer version fails with AP_E_CONFLICT (its own pass settles it). */
 _warn_unused_ int op_patch_meta(struct ap_operator *op, const struct ap_kube_resource *res,
-                                const json_t *live, const json_t *anns, bool add_finalizer,
+                                const json_t *live, const json_t *anns, bool add_finalizer, const char *rv,
                                 struct ap_error *err);
 /* Add or remove the labrats.work/cleanup finalizer (no write when already so). */
 _warn_unused_ int op_finalizer(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *live,

@@ -22,6 +22,8 @@ struct sec_intent {
         char *target_name;
         char requested_by[128]; /* sanitised labrats.work/requested-by, "" when unset */
         bool touched;           /* a file of it is written or removed by this pass */
+        char rv[64];            /* the resourceVersion this pass works on (our own writes move it on) */
+        bool stale;             /* the Secret changed during the pass: its next pass settles it */
         /* an OIDC Secret delivered to target-namespaces (oidc_client.c): */
         json_t *data;     /* what is delivered instead of the Secret's own data (owned), or NULL */
         bool quiet;       /* not deliverable now (the OIDC reconciler says why): files kept, no annotations */
