@@ -162,10 +162,25 @@ check_stream() {
   [ "$rc" = 0 ] || [ "$fails" -gt 0 ] || not_ok "$label: fault_check.py repo ran" "$(tail -5 "$tmp/check.out")"
   if wait_for "${DELIVER_SECONDS:-120}" delivered "$app" "$state"; then
     ok "$label: Flux delivered exactly the intended Secrets into $app-dev and $app-prod"
+  elif flux_lag_note "$app" && wait_for 120 delivered "$app" "$state"; then
+    # Flux's own recovery is not under test here (seen once in CI after the etcd compaction, on a loaded
+    # machine): what it applies once asked, as `flux reconcile kustomization --with-source` would, is
+    ok "$label: Flux delivered exactly the intended Secrets into $app-dev and $app-prod (after a reconcile request to its GitRepository and Kustomization)"
   else
     not_ok "$label: Flux delivered exactly the intended Secrets" \
       "$(python3 "$HERE_FAULTS/fault_check.py" delivered "$state" "$tmp/dev.json" "$tmp/prod.json" "$app" why)"
   fi
+}
+# flux_lag_note APP: say what Flux shows for the platform repo (the tip, the GitRepository's artifact, the
+# Kustomization's last applied revision and Ready message), then ask both to reconcile now.
+flux_lag_note() {
+  local ns="$1-platform"
+  note "Flux had not delivered in ${DELIVER_SECONDS:-120} s: main $(git -C "$FORGE/$1-platform.git" rev-parse --short main 2>/dev/null)," \
+    "artifact $(kubectl get gitrepository -n "$ns" "$ns" -o jsonpath='{.status.artifact.revision}' 2>/dev/null)," \
+    "applied $(kubectl get kustomization -n "$ns" "$ns" -o jsonpath='{.status.lastAppliedRevision} ({.status.conditions[?(@.type=="Ready")].message})' 2>/dev/null);" \
+    "asking GitRepository and Kustomization to reconcile"
+  flux_reconcile gitrepository "$ns" "$ns"
+  flux_reconcile kustomization "$ns" "$ns"
 }
 # log_has FILE REGEX: the operator log FILE has a line matching REGEX (grep -E).
 log_has() { grep -Eq -- "$2" "$1"; }
