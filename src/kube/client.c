@@ -12,9 +12,9 @@
 
 #include "ap_config.h"
 #include "base/clock.h"
-#include "base/log.h"
 #include "base/fileio.h"
 #include "base/http_curl.h"
+#include "base/log.h"
 #include "mux.h"
 
 #define POOL_MAX          16

@@ -25,8 +25,6 @@ extern const struct ap_kube_resource ap_kube_res_events;
 extern const struct ap_kube_resource ap_kube_res_leases;
 extern const struct ap_kube_resource ap_kube_res_crds;
 
-/* Options of one request; zero-initialise and set what you need. Fields a verb does not use are ignored
- * by it (the URL builder adds every query parameter that is set). */
 /* Which of the client's token buckets a request counts against (ap_kube_client_options.qps/burst each). */
 enum ap_kube_limit {
         AP_KUBE_LIMIT_DEFAULT = 0,
@@ -36,6 +34,8 @@ enum ap_kube_limit {
         AP_KUBE_N_LIMITS,
 };
 
+/* Options of one request; zero-initialise and set what you need. Fields a verb does not use are ignored
+ * by it (the URL builder adds every query parameter that is set). */
 struct ap_kube_opts {
         const char *subresource;            /* "status", "scale" or NULL */
         const char *label_selector;         /* list/watch: "a=b,c in (d,e)" */

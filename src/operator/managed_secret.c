@@ -69,6 +69,18 @@ static int annotate(struct sec_pass *s, const struct sec_intent *in, json_t *ann
         return r == AP_KUBE_E_NOT_FOUND ? 0 : r;
 }
 
+/* The result of a write guarded by in->rv: a conflict (the intent changed during the pass) marks it
+ * stale for the rest of the pass, as a gone intent is no error. */
+static int versioned_result(struct sec_intent *in, int r, struct ap_error *err)
+{
+        if (r == AP_KUBE_E_CONFLICT) {
+                in->stale = true;
+                ap_error_clear(err);
+                return 0;
+        }
+        return r == AP_KUBE_E_NOT_FOUND ? 0 : r;
+}
+
 /* Committed, on the version of the intent this pass committed and nothing newer (an update made during
  * the pass must not be marked Committed with a commit that holds its previous data: a conflict leaves
  * it to the pass its update queued), adding the finalizer in the same write when the intent lacks it.
@@ -80,12 +92,7 @@ static int settle_annotations(struct sec_pass *s, struct sec_intent *in, json_t 
                 return ap_error_set(err, -ENOMEM, "out of memory");
         int r = op_patch_meta(s->op, &ap_kube_res_secrets, in->obj, anns, !in->finalizer, in->rv, err);
         json_decref(anns);
-        if (r == AP_KUBE_E_CONFLICT) {
-                in->stale = true;
-                ap_error_clear(err);
-                return 0;
-        }
-        return r == AP_KUBE_E_NOT_FOUND ? 0 : r;
+        return versioned_result(in, r, err);
 }
 
 /* committed=false before the commit of a change to an intent that was Committed, on the version the
@@ -98,12 +105,7 @@ static int mark_uncommitted(struct sec_pass *s, struct sec_intent *in, struct ap
         int r = op_patch_annotations_at(s->op, &ap_kube_res_secrets, in->obj, anns, in->rv, in->rv,
                                         sizeof(in->rv), err);
         json_decref(anns);
-        if (r == AP_KUBE_E_CONFLICT) {
-                in->stale = true;
-                ap_error_clear(err);
-                return 0;
-        }
-        return r == AP_KUBE_E_NOT_FOUND ? 0 : r;
+        return versioned_result(in, r, err);
 }
 
 /* Every intent that could not be handled at all (no registration, registration not ready). */

@@ -14,7 +14,7 @@ if [ -n "$(git -C "$SRCDIR" status --porcelain 2>/dev/null)" ]; then
   echo "1..0 # SKIP the tree has uncommitted changes: its image is labelled -dirty"
   exit 0
 fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ap-image-repro.XXXXXX")
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ap-image-repro.XXXXXX") || { echo "Bail out! cannot create a temporary folder"; exit 1; }
 trap 'rm -rf "$tmp"' EXIT
 ours=$(cat "$APP_PLATFORM_IMAGE.digest")
 git clone -q "$SRCDIR" "$tmp/src" && ok "a second checkout of $(git -C "$SRCDIR" rev-parse --short HEAD)" ||
