@@ -167,9 +167,28 @@ check_stream() {
     # machine): what it applies once asked, as `flux reconcile kustomization --with-source` would, is
     ok "$label: Flux delivered exactly the intended Secrets into $app-dev and $app-prod (after a reconcile request to its GitRepository and Kustomization)"
   else
-    not_ok "$label: Flux delivered exactly the intended Secrets" \
-      "$(python3 "$HERE_FAULTS/fault_check.py" delivered "$state" "$tmp/dev.json" "$tmp/prod.json" "$app" why)"
+    local why
+    why=$(python3 "$HERE_FAULTS/fault_check.py" delivered "$state" "$tmp/dev.json" "$tmp/prod.json" "$app" why)
+    flux_inventory_note "$app" "$why"
+    not_ok "$label: Flux delivered exactly the intended Secrets" "$why"
   fi
+}
+# flux_inventory_note APP WHY: for each "NS/NAME not pruned" in WHY, whether the Kustomization's
+# status.inventory lists it (Flux prunes only what its inventory lists), then the Kustomization's Events.
+flux_inventory_note() {
+  local ns="$1-platform" obj inv
+  inv=$(kubectl get kustomization -n "$ns" "$ns" -o jsonpath='{range .status.inventory.entries[*]}{.id}{"\n"}{end}' 2>/dev/null)
+  note "Kustomization $ns: $(printf '%s\n' "$inv" | grep -c .) inventory entries"
+  for obj in $(printf '%s\n' "$2" | grep -oE '[a-z0-9-]+/[a-z0-9-]+ not pruned' | cut -d' ' -f1); do
+    if printf '%s\n' "$inv" | grep -qx "${obj%/*}_${obj#*/}__Secret"; then
+      note "$obj is in the inventory"
+    else
+      note "$obj is not in the inventory: an apply that failed after creating it did not record it"
+    fi
+  done
+  kubectl get events -n "$ns" --field-selector involvedObject.kind=Kustomization --sort-by=.lastTimestamp \
+    -o custom-columns=T:.lastTimestamp,TYPE:.type,REASON:.reason,MSG:.message --no-headers 2>/dev/null |
+    tail -12 | cut -c1-300 | while IFS= read -r line; do note "event: $line"; done
 }
 # flux_lag_note APP: say what Flux shows for the platform repo (the tip, the GitRepository's artifact, the
 # Kustomization's last applied revision and Ready message), then ask both to reconcile now.
