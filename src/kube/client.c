@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "ap_config.h"
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "base/fileio.h"
 #include "base/http_curl.h"
@@ -21,23 +22,6 @@
 #define TOKEN_MAX         ((size_t)64 << 10)
 #define TOKEN_REREAD_SECS 60
 #define RETRY_WAIT_MAX_MS 10000 /* the longest Retry-After we honour between two attempts */
-
-/* client-go's token bucket: qps per second on average, bursts of up to burst; 0 qps = no limit */
-struct bucket {
-        double qps, burst;
-        double tokens;        /* may go negative: reserved by waiters */
-        int64_t tokens_at_ns; /* when tokens was last brought up to date */
-};
-
-static void bucket_init(struct bucket *b, double qps, int burst)
-{
-        if (qps <= 0)
-                return;
-        b->qps = qps;
-        b->burst = burst > 0 ? burst : AP_MAX(1.0, qps);
-        b->tokens = b->burst;
-        b->tokens_at_ns = ap_mono_ns();
-}
 
 struct ap_kube_client {
         struct ap_kube_config *cfg; /* a private copy: server, TLS material, token */
@@ -54,10 +38,10 @@ struct ap_kube_client {
         char *sni_authority;           /* "https://<tls-server-name>:port", or NULL */
         struct curl_slist *connect_to; /* "<tls-server-name>:port:host:port" */
 
-        pthread_mutex_t bucket_lock;             /* guards the token buckets */
-        bool limit_unless_apf;                   /* opts->limit_unless_apf */
-        atomic_bool apf_seen;                    /* an answer showed API Priority and Fairness: no limit */
-        struct bucket buckets[AP_KUBE_N_LIMITS]; /* by enum ap_kube_limit */
+        pthread_mutex_t bucket_lock; /* guards the token buckets */
+        bool limit_unless_apf;       /* opts->limit_unless_apf */
+        atomic_bool apf_seen;        /* an answer showed API Priority and Fairness: no limit */
+        struct ap_token_bucket buckets[AP_KUBE_N_LIMITS]; /* by enum ap_kube_limit */
 
         pthread_mutex_t lock; /* guards everything below */
         CURL *pool[POOL_MAX]; /* idle easy handles, each keeping its own live connections */
@@ -175,8 +159,8 @@ int ap_kube_client_new(const struct ap_kube_config *cfg, const struct ap_kube_cl
                 return ap_error_set(err, -ENOMEM, "out of memory");
         }
         c->limit_unless_apf = opts->limit_unless_apf;
-        bucket_init(&c->buckets[AP_KUBE_LIMIT_DEFAULT], opts->qps, opts->burst);
-        bucket_init(&c->buckets[AP_KUBE_LIMIT_BACKGROUND], opts->qps, opts->burst);
+        for (int i = 0; i < AP_KUBE_N_LIMITS; i++)
+                ap_token_bucket_init(&c->buckets[i], opts->qps, opts->burst, ap_mono_ns());
         if (opts->user_agent)
                 c->user_agent = strdup(opts->user_agent);
         else if (asprintf(&c->user_agent, "app-platform/%s", AP_VERSION) < 0)
@@ -562,18 +546,15 @@ static int take_token(struct ap_kube_client *c, const struct ap_kube_http *req, 
                       struct ap_error *err)
 {
         enum ap_kube_limit which = req->opts ? req->opts->rate_limit : AP_KUBE_LIMIT_DEFAULT;
-        struct bucket *b = &c->buckets[(unsigned)which < AP_KUBE_N_LIMITS ? which : AP_KUBE_LIMIT_DEFAULT];
+        struct ap_token_bucket *b =
+            &c->buckets[(unsigned)which < AP_KUBE_N_LIMITS ? which : AP_KUBE_LIMIT_DEFAULT];
         if (b->qps <= 0 || atomic_load(&c->apf_seen))
                 return 0;
         pthread_mutex_lock(&c->bucket_lock);
-        int64_t now = ap_mono_ns();
-        b->tokens = AP_MIN(b->burst, b->tokens + (double)(now - b->tokens_at_ns) / 1e9 * b->qps);
-        b->tokens_at_ns = now;
-        double wait_s = b->tokens >= 1 ? 0 : (1 - b->tokens) / b->qps;
-        int64_t wait_ms = (int64_t)(wait_s * 1000 + 0.999);
+        int64_t wait_ms = ap_token_bucket_wait_ms(b, ap_mono_ns());
         bool fits = deadline == AP_DEADLINE_NONE || ap_mono_ms() + wait_ms <= deadline;
         if (fits)
-                b->tokens -= 1; /* reserved: later callers wait behind us */
+                ap_token_bucket_take(b); /* reserved: later callers wait behind us */
         double qps = b->qps;
         pthread_mutex_unlock(&c->bucket_lock);
         if (!fits) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/backoff.h"
 #include "base/clock.h"
 #include "keymap.h"
 
@@ -57,9 +58,8 @@ struct ap_kube_workqueue {
         bool shutting_down;
         bool paused; /* get() hands out nothing (the controller is not running); adds still queue */
         long base_ms, max_ms;
-        double qps, burst, tokens; /* the overall bucket of rate-limited adds (tokens < 0: reserved) */
-        int64_t tokens_at_ns;
-        atomic_size_t n_failures; /* size of failures, readable without the lock */
+        struct ap_token_bucket bucket; /* the overall bucket of rate-limited adds */
+        atomic_size_t n_failures;      /* size of failures, readable without the lock */
 
         struct ap_kube_metrics *metrics;
         struct ap_kube_metric *m_depth, *m_adds, *m_queue_dur, *m_work_dur, *m_retries, *m_unfinished,
@@ -111,10 +111,9 @@ struct ap_kube_workqueue *ap_kube_workqueue_new(const struct ap_kube_workqueue_o
         ap_keymap_init_borrowed(&q->items);
         q->base_ms = opts->base_delay_ms > 0 ? opts->base_delay_ms : 5;
         q->max_ms = opts->max_delay_ms > 0 ? opts->max_delay_ms : 1000L * 1000;
-        q->qps = opts->qps < 0 ? 0 : opts->qps > 0 ? opts->qps : 10;
-        q->burst = opts->burst > 0 ? opts->burst : opts->qps > 0 ? AP_MAX(1.0, opts->qps * 10) : 100;
-        q->tokens = q->burst;
-        q->tokens_at_ns = ap_mono_ns();
+        double qps = opts->qps < 0 ? 0 : opts->qps > 0 ? opts->qps : 10;
+        double burst = opts->burst > 0 ? opts->burst : opts->qps > 0 ? AP_MAX(1.0, opts->qps * 10) : 100;
+        ap_token_bucket_init(&q->bucket, qps, burst, ap_mono_ns());
         q->metrics = opts->metrics;
         if (q->metrics) {
                 const char *n = opts->name ? opts->name : "queue";
@@ -375,13 +374,9 @@ long ap_kube_workqueue_backoff_ms(long base_ms, long max_ms, int failures)
 /* Reserve one token of the overall bucket: how long until it is ours (ms). Lock held. */
 static long bucket_delay_ms(struct ap_kube_workqueue *q)
 {
-        if (q->qps <= 0)
-                return 0;
-        int64_t now = ap_mono_ns();
-        q->tokens = AP_MIN(q->burst, q->tokens + (double)(now - q->tokens_at_ns) / 1e9 * q->qps);
-        q->tokens_at_ns = now;
-        q->tokens -= 1;
-        return q->tokens >= 0 ? 0 : (long)(-q->tokens / q->qps * 1000 + 0.999);
+        long wait = (long)ap_token_bucket_wait_ms(&q->bucket, ap_mono_ns());
+        ap_token_bucket_take(&q->bucket);
+        return wait;
 }
 
 int ap_kube_workqueue_add_rate_limited(struct ap_kube_workqueue *q, const char *key)
