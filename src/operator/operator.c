@@ -454,11 +454,12 @@ static void flux_update(void *userdata, json_t *old_obj, json_t *new_obj)
         if (!app)
                 return;
         const json_t *os = json_object_get(old_obj, "status"), *ns = json_object_get(new_obj, "status");
-        /* Flux's status changes with every revision: it is only the registration's FluxReady (a pass
-         * without the app's work_lock); a new namespace in the inventory changes the RBAC */
+        /* Flux's status changes with every revision: it is only the registration's FluxReady and the
+         * sweep of what Flux left behind (a pass without the app's work_lock); a new namespace in the
+         * inventory changes the RBAC */
         if (inventory_namespaces_changed(op, app, os, ns))
                 queue(op->reg_q, app, 0);
-        else if (!ap_kube_obj_same(os, ns)) /* conditions, observedGeneration, lastAppliedRevision */
+        if (!ap_kube_obj_same(os, ns)) /* conditions, observedGeneration, lastAppliedRevision, inventory */
                 queue(op->fst_q, app, 0);
         const json_t *rev = json_object_get(json_object_get(ns, "artifact"), "revision");
         if (!ap_kube_obj_same(json_object_get(json_object_get(os, "artifact"), "revision"), rev)) {

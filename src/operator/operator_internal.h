@@ -79,6 +79,7 @@ struct op_app {
         int64_t restore_deadline_ms;
         uint64_t reader_hash;       /* the names the secret-reader Role was last applied with (under lock) */
         bool reader_applied;        /* ... and that apply succeeded */
+        char swept_rev[128];        /* the revision Flux applied whose orphans were swept (under lock) */
         struct op_memo_entry *memo; /* under work_lock (match_memo.c) */
         size_t n_memo, cap_memo;
 };
@@ -122,6 +123,12 @@ struct ap_operator {
         struct ap_kube_metric *m_writes, *m_commits_platform, *m_commits_flux, *m_push_fail, *m_encrypt,
             *m_reconcile_secrets;
 };
+
+/* ---- flux_orphans.c ---- */
+/* Once per revision Flux finished applying (op_flux_applied_revision), delete the Secrets in the app's
+ * namespaces that Flux delivered from its platform repo and no longer tracks, with an Event on reg. */
+_warn_unused_ int op_flux_orphans_sweep(struct ap_operator *op, struct op_app *app, const json_t *reg,
+                                        const struct ap_app_names *n, struct ap_error *err);
 
 /* ---- app_state.c ---- */
 /* The state of app (created on first use; lives as long as the operator). NULL when out of memory. */

@@ -509,6 +509,10 @@ int op_registration_flux_reconcile(void *userdata, const char *key, struct ap_ku
                 if ((r = patch_status(&g, json_object_get(obj, "status"), &err)) < 0)
                         ap_log(AP_LOG_WARN, "registration '%s': cannot write the status: %s", key,
                                ap_error_message(&err));
+                else if ((r = op_flux_orphans_sweep(op, app, obj, &g.n, &err)) < 0)
+                        ap_log(AP_LOG_WARN,
+                               "registration '%s': cannot remove the Secrets Flux left behind: %s", key,
+                               ap_error_message(&err));
         }
         pthread_mutex_unlock(&app->status_lock);
         reg_release(&g);

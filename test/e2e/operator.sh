@@ -180,6 +180,40 @@ restored() {
 check "a changed, a deleted and an orphan file under secrets/ are restored / removed" wait_for 60 restored
 check "... and Flux delivers the restored secret" wait_for 60 secret_is "$A-prod" web api-key "web-key-$id"
 
+# --- 6b. a Secret Flux left behind --------------------------------------------------------------------------
+# What kustomize-controller leaves when back-to-back reconciles lose a Secret from its inventory (see
+# src/operator/flux_orphans.h): our labels and source, Flux's labels, in no inventory, no intent. Beside it,
+# a Secret of the team's own that only carries the app label, which must stay.
+kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Secret
+metadata:
+  name: lost-$id
+  namespace: $A-dev
+  labels: {labrats.work/app: $A, app.kubernetes.io/managed-by: app-platform-operator,
+           kustomize.toolkit.fluxcd.io/name: $A-platform, kustomize.toolkit.fluxcd.io/namespace: $A-platform}
+  annotations: {labrats.work/source: $A-platform/lost-$id}
+stringData: {k: left-behind}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: own-$id
+  namespace: $A-dev
+  labels: {labrats.work/app: $A}
+stringData: {k: the-teams-own}
+EOF
+managed_secret "$A" web "$A-dev,$A-prod" api-key=web-key2-$id # a new revision for Flux to apply
+orphan_swept() {
+  secret_gone "$A-dev" "lost-$id" && secret_is "$A-dev" web api-key "web-key2-$id" &&
+    kubectl get events.events.k8s.io -n default --field-selector "regarding.name=$A" -o json 2>/dev/null |
+    jq -r '.items[] | select(.reason == "FluxOrphanDeleted") | .note' | grep -q "lost-$id"
+}
+check "a Secret Flux delivered and no longer tracks is deleted once Flux applied the next revision, with an Event" \
+  wait_for 60 orphan_swept
+check "... and the team's own Secret with the app label stays" kubectl get secret -n "$A-dev" "own-$id"
+kubectl delete secret -n "$A-dev" "own-$id" >/dev/null 2>&1
+
 # --- 7. idempotence across a restart ----------------------------------------------------------------------
 wait_for 30 flux_objects_ready
 sleep 2
