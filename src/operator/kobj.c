@@ -50,6 +50,12 @@ static void count_write(struct ap_operator *op)
 int op_apply(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *obj, bool *ret_written,
              struct ap_error *err)
 {
+        return op_apply_rv(op, res, obj, ret_written, NULL, 0, err);
+}
+
+int op_apply_rv(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *obj,
+                bool *ret_written, char *ret_rv, size_t rv_size, struct ap_error *err)
+{
         const char *name = ap_kube_obj_name(obj), *ns = ap_kube_obj_namespace(obj);
         struct ap_kube_opts o = {.timeout_ms = 30000};
         json_t *live = NULL;
@@ -65,10 +71,16 @@ int op_apply(struct ap_operator *op, const struct ap_kube_resource *res, const j
         ap_error_clear(err);
         struct ap_kube_opts ao = {.field_manager = AP_FIELD_MANAGER, .force = true, .timeout_ms = 30000};
         count_write(op);
-        r = ap_kube_apply(op->kube, res, obj, &ao, NULL, NULL, err);
+        json_t *applied = NULL;
+        r = ap_kube_apply(op->kube, res, obj, &ao, ret_rv ? &applied : NULL, NULL, err);
         if (r < 0)
                 return ap_error_prefix(err, "cannot apply %s '%s%s%s'", res->kind, ns ? ns : "",
                                        ns ? "/" : "", name);
+        if (ret_rv && rv_size) {
+                const char *rv = ap_kube_obj_resource_version(applied);
+                snprintf(ret_rv, rv_size, "%s", rv ? rv : "");
+        }
+        json_decref(applied);
         return 0;
 }
 

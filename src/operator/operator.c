@@ -377,6 +377,27 @@ static void flux_event(void *userdata, json_t *obj)
         }
 }
 
+/* A GitRepository or Kustomization a registration pass of ours just created: its add event brings nothing
+ * that pass did not know (the ReplicaSet controller's expectations, in small), so it queues no second
+ * full pass. A new app's second pass otherwise waited in the queue behind the other new apps' first ones
+ * and ran into the secrets burst that followed (bench/operator/run). */
+static void flux_add(void *userdata, json_t *obj)
+{
+        struct ap_operator *op = userdata;
+        const char *app = ap_kube_obj_label(obj, AP_LABEL_APP), *rv = ap_kube_obj_resource_version(obj);
+        struct op_app *a = app && rv && *rv ? op_app_get(op, app) : NULL;
+        bool ours = false;
+        if (a) {
+                pthread_mutex_lock(&a->lock);
+                ours = strcmp(rv, a->flux_rv[0]) == 0 || strcmp(rv, a->flux_rv[1]) == 0;
+                pthread_mutex_unlock(&a->lock);
+        }
+        if (ours)
+                queue(op->fst_q, app, 0); /* only what Flux says about it */
+        else
+                flux_event(userdata, obj);
+}
+
 /* Inventory entries ("<ns>_<name>_<group>_<kind>") by namespace. */
 static int cmp_ns(const void *a, const void *b)
 {
@@ -691,7 +712,7 @@ static int setup(struct ap_operator *op, const char *identity, struct ap_error *
         struct ap_kube_informer_handlers oh = {oidc_event, oidc_update, oidc_event, op};
         struct ap_kube_informer_handlers rh = {reg_add_delete, reg_update, reg_add_delete, op};
         struct ap_kube_informer_handlers ih = {intent_event, intent_update, intent_event, op};
-        struct ap_kube_informer_handlers fh = {flux_event, flux_update, flux_event, op};
+        struct ap_kube_informer_handlers fh = {flux_add, flux_update, flux_event, op};
         if ((r = add_informer(op, &op_res_registrations, c->watch_selector, &rh, false, false, &op->regs,
                               err)) < 0 ||
             (r = add_informer(op, &ap_kube_res_secrets, AP_LABEL_MANAGED_SECRET "=true", &ih, true, false,

@@ -77,9 +77,11 @@ struct op_app {
         bool restore_pending;   /* the key was adopted after a disaster: recreate the intents from Git */
         size_t restore_expect;  /* after a restore: plan nothing until the cache holds this many intents */
         int64_t restore_deadline_ms;
-        uint64_t reader_hash;       /* the names the secret-reader Role was last applied with (under lock) */
-        bool reader_applied;        /* ... and that apply succeeded */
-        char swept_rev[128];        /* the revision Flux applied whose orphans were swept (under lock) */
+        uint64_t reader_hash; /* the names the secret-reader Role was last applied with (under lock) */
+        bool reader_applied;  /* ... and that apply succeeded */
+        char swept_rev[128];  /* the revision Flux applied whose orphans were swept (under lock) */
+        char flux_rv[2][32];  /* resourceVersions our last applies of the GitRepository and the Kustomization
+                               * wrote (under lock): their add events are our own writes, not news */
         struct op_memo_entry *memo; /* under work_lock (match_memo.c) */
         size_t n_memo, cap_memo;
 };
@@ -159,6 +161,9 @@ size_t op_inventory_ns_len(const char *id);
  * tells whether a write happened. */
 _warn_unused_ int op_apply(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *obj,
                            bool *ret_written, struct ap_error *err);
+/* op_apply, and the resourceVersion of what the apply wrote into ret_rv ("" when nothing was written). */
+_warn_unused_ int op_apply_rv(struct ap_operator *op, const struct ap_kube_resource *res, const json_t *obj,
+                              bool *ret_written, char *ret_rv, size_t rv_size, struct ap_error *err);
 /* Delete the object if it exists (already gone is success). */
 _warn_unused_ int op_delete(struct ap_operator *op, const struct ap_kube_resource *res, const char *ns,
                             const char *name, struct ap_error *err);

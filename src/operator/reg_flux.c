@@ -202,6 +202,23 @@ static int apply(struct reg *g, const struct ap_kube_resource *res, json_t *obj,
         return r;
 }
 
+/* Apply the GitRepository (which 0) or the Kustomization (1) and remember the resourceVersion it wrote, so
+ * the add event of an object this pass created queues no second pass (operator.c, flux_add). */
+static int apply_flux_object(struct reg *g, int which, const struct ap_kube_resource *res, json_t *obj,
+                             struct ap_error *err)
+{
+        char rv[32] = "";
+        int r = obj ? op_apply_rv(g->op, res, obj, NULL, rv, sizeof(rv), err)
+                    : ap_error_set(err, -ENOMEM, "out of memory");
+        json_decref(obj);
+        if (r == 0 && rv[0] && g->app) {
+                pthread_mutex_lock(&g->app->lock);
+                snprintf(g->app->flux_rv[which], sizeof(g->app->flux_rv[which]), "%s", rv);
+                pthread_mutex_unlock(&g->app->lock);
+        }
+        return r;
+}
+
 /* The same objects, applied directly. Returns AP_E_NOT_FOUND when Flux's CRDs are missing. */
 static int apply_objects(struct reg *g, char **flux_ns, size_t n_flux_ns, struct ap_error *err)
 {
@@ -222,9 +239,9 @@ static int apply_objects(struct reg *g, char **flux_ns, size_t n_flux_ns, struct
         if (r == 0)
                 r = reg_prune_rolebindings(g, flux_ns, n_flux_ns, REG_PRUNE_FLUX, err);
         if (r == 0)
-                r = apply(g, &op_res_gitrepositories, ap_render_gitrepository(p), err);
+                r = apply_flux_object(g, 0, &op_res_gitrepositories, ap_render_gitrepository(p), err);
         if (r == 0)
-                r = apply(g, &op_res_kustomizations, ap_render_kustomization(p), err);
+                r = apply_flux_object(g, 1, &op_res_kustomizations, ap_render_kustomization(p), err);
         return r;
 }
 
@@ -256,15 +273,26 @@ void reg_flux_status(struct reg *g)
                 json_t *gen = json_object_get(json_object_get(objs[i], "metadata"), "generation");
                 bool current = json_is_integer(og) && json_is_integer(gen) &&
                                json_integer_value(og) >= json_integer_value(gen);
-                if (s && strcmp(s, "False") == 0 && current) {
+                /* what it delivered before: the GitRepository's artifact, the Kustomization's last apply */
+                const char *before =
+                    i ? json_string_value(json_object_get(st, "lastAppliedRevision"))
+                      : json_string_value(json_object_get(json_object_get(st, "artifact"), "revision"));
+                bool failed = s && strcmp(s, "False") == 0;
+                if (failed && current) {
                         reg_cond(g, C_FLUX, false, i ? "KustomizationFailed" : "GitRepositoryFailed",
                                  "Flux reports %s '%s' not ready: %s", kinds[i], key,
                                  msg ? msg : "(no message)");
                         ok = false;
-                } else if (!s || strcmp(s, "True") != 0 || !current) {
+                } else if (s && strcmp(s, "True") == 0 && current) {
+                        /* ready */
+                } else if (!failed && before && *before) {
+                        /* reconciling a newer revision (or spec): what it delivered still stands, so
+                         * FluxReady does not flap with every push, and Flux's progress messages cause no
+                         * status write */
+                } else {
                         reg_cond(g, C_FLUX, false, "WaitingForFlux",
-                                 "waiting for Flux to reconcile %s '%s'%s%s", kinds[i], key, msg ? ": " : "",
-                                 msg ? msg : "");
+                                 "waiting for Flux to reconcile %s '%s'%s%s", kinds[i], key,
+                                 failed && msg ? ": " : "", failed && msg ? msg : "");
                         ok = false;
                 }
         }
