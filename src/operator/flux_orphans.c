@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "operator/operator_internal.h"
+#include "operator/secret_pass.h"
 
 #define FLUX_LABEL_NAME "kustomize.toolkit.fluxcd.io/name"
 #define FLUX_LABEL_NS   "kustomize.toolkit.fluxcd.io/namespace"
@@ -48,8 +49,8 @@ static bool in_inventory(const json_t *entries, const char *ns, const char *name
         json_array_foreach(entries, i, e)
         {
                 const char *id = json_string_value(json_object_get(e, "id"));
-                if (id && strncmp(id, ns, nl) == 0 && id[nl] == '_' && strncmp(id + nl + 1, name, ml) == 0 &&
-                    strcmp(id + nl + 1 + ml, "__Secret") == 0)
+                if (op_inventory_ns_len(id) == nl && strncmp(id, ns, nl) == 0 &&
+                    strncmp(id + nl + 1, name, ml) == 0 && strcmp(id + nl + 1 + ml, "__Secret") == 0)
                         return true;
         }
         return false;
@@ -71,14 +72,10 @@ static bool targeted(const json_t *intents, const char *ns, const char *name)
                 const char *targets = ap_kube_obj_annotation(it, AP_ANN_TARGET_NS);
                 if (!tn || !targets || strcmp(tn, name) != 0)
                         continue;
-                for (const char *p = targets; *p;) {
-                        while (*p == ',' || *p == ' ')
-                                p++;
-                        size_t l = strcspn(p, ", ");
-                        if (l == nl && strncmp(p, ns, nl) == 0)
+                const char *tok;
+                for (size_t l; (l = sec_next_target(&targets, &tok)) > 0;)
+                        if (l == nl && strncmp(tok, ns, nl) == 0)
                                 return true;
-                        p += l;
-                }
         }
         return false;
 }
@@ -164,46 +161,41 @@ static int sweep_namespace(struct ap_operator *op, const json_t *reg, const stru
 }
 
 int op_flux_orphans_sweep(struct ap_operator *op, struct op_app *app, const json_t *reg,
-                          const struct ap_app_names *n, struct ap_error *err)
+                          const struct ap_app_names *n, const json_t *kustomization, const json_t *gitrepo,
+                          struct ap_error *err)
 {
-        char key[2 * AP_NAME_BUF + 2];
-        snprintf(key, sizeof(key), "%s/%s", n->platform_ns, n->flux_object);
-        json_t *k = ap_kube_informer_get(op->kustomizations, key),
-               *g = ap_kube_informer_get(op->gitrepos, key);
-        const char *rev = op_flux_applied_revision(k, g);
-        int r = 0;
+        const char *rev = op_flux_applied_revision(kustomization, gitrepo);
         pthread_mutex_lock(&app->lock);
         bool done = !rev || strcmp(app->swept_rev, rev) == 0;
         pthread_mutex_unlock(&app->lock);
-        if (!done) {
-                const json_t *inventory =
-                    json_object_get(json_object_get(json_object_get(k, "status"), "inventory"), "entries");
-                json_t *intents = ap_kube_informer_by_index(op->intents, "namespace", n->platform_ns);
-                const json_t *nss = json_object_get(json_object_get(reg, "spec"), "namespaces");
-                size_t i, al = strlen(n->app);
-                const json_t *v;
-                json_array_foreach(nss, i, v)
-                {
-                        const char *ns = json_string_value(v);
-                        /* only the app's own namespaces: '<app>-<env>', as the registration accepts them */
-                        if (!ns || strncmp(ns, n->app, al) != 0 || ns[al] != '-' ||
-                            !ap_is_dns1123_label(ns) || strcmp(ns, n->platform_ns) == 0)
-                                continue;
-                        struct ap_error e = AP_ERROR_INIT;
-                        int s = sweep_namespace(op, reg, n, ns, inventory, intents, rev, &e);
-                        if (s < 0 && r == 0) {
-                                r = s;
-                                ap_error_set(err, s, "%s", ap_error_message(&e));
-                        }
-                }
-                json_decref(intents);
-                if (r == 0) {
-                        pthread_mutex_lock(&app->lock);
-                        snprintf(app->swept_rev, sizeof(app->swept_rev), "%s", rev);
-                        pthread_mutex_unlock(&app->lock);
+        if (done)
+                return 0;
+        const json_t *inventory = json_object_get(
+            json_object_get(json_object_get(kustomization, "status"), "inventory"), "entries");
+        json_t *intents = ap_kube_informer_by_index(op->intents, "namespace", n->platform_ns);
+        const json_t *nss = json_object_get(json_object_get(reg, "spec"), "namespaces");
+        size_t i, al = strlen(n->app);
+        const json_t *v;
+        int r = 0;
+        json_array_foreach(nss, i, v)
+        {
+                const char *ns = json_string_value(v);
+                /* only the app's own namespaces: '<app>-<env>', as the registration accepts them */
+                if (!ns || strncmp(ns, n->app, al) != 0 || ns[al] != '-' || !ap_is_dns1123_label(ns) ||
+                    strcmp(ns, n->platform_ns) == 0)
+                        continue;
+                struct ap_error e = AP_ERROR_INIT;
+                int s = sweep_namespace(op, reg, n, ns, inventory, intents, rev, &e);
+                if (s < 0 && r == 0) {
+                        r = s;
+                        ap_error_set(err, s, "%s", ap_error_message(&e));
                 }
         }
-        json_decref(k);
-        json_decref(g);
+        json_decref(intents);
+        if (r == 0) {
+                pthread_mutex_lock(&app->lock);
+                snprintf(app->swept_rev, sizeof(app->swept_rev), "%s", rev);
+                pthread_mutex_unlock(&app->lock);
+        }
         return r;
 }

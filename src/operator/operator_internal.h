@@ -127,10 +127,12 @@ struct ap_operator {
 };
 
 /* ---- flux_orphans.c ---- */
-/* Once per revision Flux finished applying (op_flux_applied_revision), delete the Secrets in the app's
- * namespaces that Flux delivered from its platform repo and no longer tracks, with an Event on reg. */
+/* Once per revision Flux finished applying (op_flux_applied_revision of kustomization and gitrepo, the
+ * app's platform objects as cached; borrowed, may be NULL), delete the Secrets in the app's namespaces
+ * that Flux delivered from its platform repo and no longer tracks, with an Event on reg. */
 _warn_unused_ int op_flux_orphans_sweep(struct ap_operator *op, struct op_app *app, const json_t *reg,
-                                        const struct ap_app_names *n, struct ap_error *err);
+                                        const struct ap_app_names *n, const json_t *kustomization,
+                                        const json_t *gitrepo, struct ap_error *err);
 
 /* ---- app_state.c ---- */
 /* The state of app (created on first use; lives as long as the operator). NULL when out of memory. */

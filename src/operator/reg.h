@@ -80,8 +80,9 @@ int reg_step_repo(struct reg *g); /* C_REPO: repository, deploy key on the forge
 /* reg_flux.c */
 int reg_step_flux(struct reg *g); /* C_FLUX: Flux repo entries, Flux objects, Flux's own status */
 /* C_FLUX from Flux's own status of the platform GitRepository and Kustomization (the informers' caches;
- * no API call); replaces what C_FLUX held and sets flux_checked. */
-void reg_flux_status(struct reg *g);
+ * no API call); replaces what C_FLUX held and sets flux_checked. ret_objs (may be NULL) gets the two
+ * objects it read (the caller's, NULL when absent). */
+void reg_flux_status(struct reg *g, json_t *ret_objs[2]);
 /* reg_rbac.c */
 int reg_step_rbac(struct reg *g); /* C_RBAC: access and secret-reader bindings, stale ones removed */
 /* The namespaces a '<app>-flux' RoleBinding is needed in (sorted, owned strings in *ret). */

@@ -246,8 +246,10 @@ static int apply_objects(struct reg *g, char **flux_ns, size_t n_flux_ns, struct
 }
 
 /* FluxReady from the Ready conditions Flux wrote on the two objects. */
-void reg_flux_status(struct reg *g)
+void reg_flux_status(struct reg *g, json_t *ret_objs[2])
 {
+        if (ret_objs)
+                ret_objs[0] = ret_objs[1] = NULL;
         memset(&g->conds[C_FLUX], 0, sizeof(g->conds[C_FLUX]));
         g->flux_checked = true;
         if (op_flux_missing(g->op)) {
@@ -302,8 +304,13 @@ void reg_flux_status(struct reg *g)
                 reg_cond(g, C_FLUX, true, "FluxReady", "Flux applied the platform repo at %s",
                          rev ? rev : "(unknown)");
         }
-        json_decref(objs[0]);
-        json_decref(objs[1]);
+        if (ret_objs) {
+                ret_objs[0] = objs[0];
+                ret_objs[1] = objs[1];
+        } else {
+                json_decref(objs[0]);
+                json_decref(objs[1]);
+        }
 }
 
 int reg_step_flux(struct reg *g)
@@ -322,13 +329,13 @@ int reg_step_flux(struct reg *g)
         r = apply_objects(g, flux_ns, n_flux_ns, &err);
         op_strv_free(flux_ns, n_flux_ns);
         if (r == AP_KUBE_E_NOT_FOUND) {
-                reg_flux_status(g);
+                reg_flux_status(g, NULL);
                 g->failed =
                     g->failed || !g->conds[C_FLUX].set || strcmp(g->conds[C_FLUX].status, "True") != 0;
                 return r;
         }
         if (r < 0)
                 return reg_fail(g, C_FLUX, "FluxApplyFailed", &err, "cannot apply the Flux objects");
-        reg_flux_status(g);
+        reg_flux_status(g, NULL);
         return 0;
 }

@@ -328,7 +328,7 @@ static int write_status(struct reg *g, struct ap_error *err)
 {
         pthread_mutex_lock(&g->app->status_lock);
         if (g->flux_checked)
-                reg_flux_status(g);
+                reg_flux_status(g, NULL);
         json_t *cur = ap_kube_informer_get(g->op->regs, g->n.app);
         int r = patch_status(g, json_object_get(cur ? cur : g->obj, "status"), err);
         json_decref(cur);
@@ -505,14 +505,17 @@ int op_registration_flux_reconcile(void *userdata, const char *key, struct ap_ku
                    !settled_conditions(&g)) {
                 r = ap_kube_workqueue_add(op->reg_q, key); /* not a settled platform: the full pass decides */
         } else {
-                reg_flux_status(&g);
+                json_t *flux[2]; /* GitRepository, Kustomization */
+                reg_flux_status(&g, flux);
                 if ((r = patch_status(&g, json_object_get(obj, "status"), &err)) < 0)
                         ap_log(AP_LOG_WARN, "registration '%s': cannot write the status: %s", key,
                                ap_error_message(&err));
-                else if ((r = op_flux_orphans_sweep(op, app, obj, &g.n, &err)) < 0)
+                else if ((r = op_flux_orphans_sweep(op, app, obj, &g.n, flux[1], flux[0], &err)) < 0)
                         ap_log(AP_LOG_WARN,
                                "registration '%s': cannot remove the Secrets Flux left behind: %s", key,
                                ap_error_message(&err));
+                json_decref(flux[0]);
+                json_decref(flux[1]);
         }
         pthread_mutex_unlock(&app->status_lock);
         reg_release(&g);

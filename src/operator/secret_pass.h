@@ -71,6 +71,10 @@ int sec_add_change(struct sec_pass *s, const char *path, struct ap_buf *data, bo
 /* Recreate the intents of the app from the files under secrets/ (disaster recovery; see
  * secret_restore.c), Committed at tip; *ret_restored counts them. */
 int sec_restore(struct sec_pass *s, const char *tip, size_t *ret_restored, struct ap_error *err);
+/* The next name of a target-namespaces value (names separated by commas and spaces) at *p: its length
+ * (0 at the end) and its start in *ret; *p moves past it. The one reading of that value: the planner's
+ * (sec_parse_targets) and the Flux-orphan sweep's (flux_orphans.c) must agree on what an intent targets. */
+size_t sec_next_target(const char **p, const char **ret);
 /* Split a target-namespaces value into sorted unique names (*ret owned, freed with op_strv_free), each
  * one of spec_ns; -1 with a sentence in why when refused, -ENOMEM. */
 int sec_parse_targets(const char *const *spec_ns, size_t n_spec_ns, const char *app, const char *value,

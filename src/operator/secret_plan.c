@@ -47,6 +47,17 @@ static bool listed(const char *const *v, size_t n, const char *s)
         return false;
 }
 
+size_t sec_next_target(const char **p, const char **ret)
+{
+        const char *s = *p;
+        while (*s == ' ' || *s == ',')
+                s++;
+        size_t len = strcspn(s, ", ");
+        *ret = s;
+        *p = s + len;
+        return len;
+}
+
 int sec_parse_targets(const char *const *spec_ns, size_t n_spec_ns, const char *app, const char *value,
                       char ***ret, size_t *ret_n, char *why, size_t why_size)
 {
@@ -62,22 +73,19 @@ int sec_parse_targets(const char *const *spec_ns, size_t n_spec_ns, const char *
         if (!targets)
                 return -ENOMEM;
         int r = 0;
-        const char *p = value;
+        const char *p = value, *tok;
         while (*p && r == 0) {
-                while (*p == ' ' || *p == ',')
-                        p++;
-                size_t len = strcspn(p, ", ");
+                size_t len = sec_next_target(&p, &tok);
                 if (len == 0)
                         break;
                 char ns[AP_NAME_BUF];
                 if (len >= sizeof(ns)) {
-                        snprintf(why, why_size, "target namespace '%.60s...' is too long", p);
+                        snprintf(why, why_size, "target namespace '%.60s...' is too long", tok);
                         r = -1;
                         break;
                 }
-                memcpy(ns, p, len);
+                memcpy(ns, tok, len);
                 ns[len] = '\0';
-                p += len;
                 if (!listed(spec_ns, n_spec_ns, ns)) {
                         snprintf(
                             why, why_size,

@@ -183,7 +183,7 @@ flux_inventory_note() {
     if printf '%s\n' "$inv" | grep -qx "${obj%/*}_${obj#*/}__Secret"; then
       note "$obj is in the inventory"
     else
-      note "$obj is not in the inventory: an apply that failed after creating it did not record it"
+      note "$obj is not in the inventory: Flux lost track of it (see src/operator/flux_orphans.h; the operator deletes it once Flux applied a revision in full)"
     fi
   done
   kubectl get events -n "$ns" --field-selector involvedObject.kind=Kustomization --sort-by=.lastTimestamp \
