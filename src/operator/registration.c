@@ -498,6 +498,8 @@ int op_registration_flux_reconcile(void *userdata, const char *key, struct ap_ku
         reg_init(&g, op, obj);
         g.app = app;
         struct ap_error err = AP_ERROR_INIT;
+        json_t *flux[2] = {NULL, NULL}; /* GitRepository, Kustomization */
+        bool sweep = false;
         int r = ap_app_names_init(&g.n, key, &err);
         if (r < 0) {
                 r = 0; /* the full pass says why */
@@ -505,19 +507,19 @@ int op_registration_flux_reconcile(void *userdata, const char *key, struct ap_ku
                    !settled_conditions(&g)) {
                 r = ap_kube_workqueue_add(op->reg_q, key); /* not a settled platform: the full pass decides */
         } else {
-                json_t *flux[2]; /* GitRepository, Kustomization */
                 reg_flux_status(&g, flux);
                 if ((r = patch_status(&g, json_object_get(obj, "status"), &err)) < 0)
                         ap_log(AP_LOG_WARN, "registration '%s': cannot write the status: %s", key,
                                ap_error_message(&err));
-                else if ((r = op_flux_orphans_sweep(op, app, obj, &g.n, flux[1], flux[0], &err)) < 0)
-                        ap_log(AP_LOG_WARN,
-                               "registration '%s': cannot remove the Secrets Flux left behind: %s", key,
-                               ap_error_message(&err));
-                json_decref(flux[0]);
-                json_decref(flux[1]);
+                sweep = r == 0;
         }
         pthread_mutex_unlock(&app->status_lock);
+        /* its list and deletes need no status_lock: status writes of the app do not wait for them */
+        if (sweep && (r = op_flux_orphans_sweep(op, app, obj, &g.n, flux[1], flux[0], &err)) < 0)
+                ap_log(AP_LOG_WARN, "registration '%s': cannot remove the Secrets Flux left behind: %s", key,
+                       ap_error_message(&err));
+        json_decref(flux[0]);
+        json_decref(flux[1]);
         reg_release(&g);
         return r < 0 ? -EAGAIN : 0;
 }
