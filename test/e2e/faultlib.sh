@@ -21,7 +21,11 @@ fault_platform() {
 # fault_register APP: a registration with APP-dev and APP-prod, Ready; APP's key in $tmp/APP.agekey.
 fault_register() {
   register "$1" "$1-dev" "$1-prod"
-  kubectl wait --for=condition=Ready "apr/$1" --timeout=120s >/dev/null || return 1
+  if ! kubectl wait --for=condition=Ready "apr/$1" --timeout=120s >/dev/null; then
+    note "registration $1 after 120 s: $(kubectl get apr "$1" -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}; {end}' 2>/dev/null | cut -c1-1500)"
+    note "operator log: $(tail -5 "$tmp/operator.log" 2>/dev/null | cut -c1-300)"
+    return 1
+  fi
   kubectl get secret -n "$OPNS" "$1-platform-age-key" -o jsonpath='{.data.age\.agekey}' | base64 -d >"$tmp/$1.agekey"
 }
 
